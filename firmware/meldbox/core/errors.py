@@ -1,0 +1,153 @@
+"""Every way a message can be refused, each mapped to its CoAP response code
+(PROTOCOL.md section 5). Callers catch ProtocolError and answer with `code`;
+no other exception type may escape the protocol core on bad input.
+
+`reason` is a short stable token (shown on the panel's rejected screen and in
+problem details); the exception's text is the human detail.
+"""
+
+# CoAP response codes as on the wire: class << 5 | detail.
+BAD_REQUEST = 0x80            # 4.00
+UNAUTHORIZED = 0x81           # 4.01
+BAD_OPTION = 0x82             # 4.02
+FORBIDDEN = 0x83              # 4.03
+NOT_FOUND = 0x84              # 4.04
+METHOD_NOT_ALLOWED = 0x85     # 4.05
+CONFLICT = 0x89               # 4.09
+REQUEST_ENTITY_INCOMPLETE = 0x88  # 4.08
+REQUEST_ENTITY_TOO_LARGE = 0x8D   # 4.13
+UNSUPPORTED_CONTENT_FORMAT = 0x8F  # 4.15
+TOO_MANY_REQUESTS = 0x9D      # 4.29
+INTERNAL_SERVER_ERROR = 0xA0  # 5.00
+SERVICE_UNAVAILABLE = 0xA3    # 5.03
+
+
+def code_text(code):
+    """0x81 -> '4.01'."""
+    return "%d.%02d" % (code >> 5, code & 31)
+
+
+class ProtocolError(Exception):
+    code = BAD_REQUEST
+    reason = "malformed"
+    title = "Bad Request"
+
+    @property
+    def detail(self):
+        return self.args[0] if self.args else self.reason
+
+
+# --- 4.00: malformed input -------------------------------------------------
+class MalformedError(ProtocolError):
+    pass
+
+
+class CBORError(MalformedError):
+    reason = "cbor"
+
+
+class CBORTruncated(CBORError):
+    reason = "cbor-truncated"
+
+
+class CBORTrailingBytes(CBORError):
+    reason = "cbor-trailing-bytes"
+
+
+class CBORTooDeep(CBORError):
+    reason = "cbor-too-deep"
+
+
+class CBORIndefiniteLength(CBORError):
+    reason = "cbor-indefinite-length"
+
+
+class CBORDuplicateKey(CBORError):
+    reason = "cbor-duplicate-key"
+
+
+class CBORInvalidUTF8(CBORError):
+    reason = "cbor-invalid-utf8"
+
+
+class CBORNotWellFormed(CBORError):
+    """Reserved additional information (28-30), a bad simple value, a break out of place."""
+    reason = "cbor-not-well-formed"
+
+
+class CBORUnsupported(CBORError):
+    """Well-formed CBOR this protocol does not use (e.g. an unknown tag, a non-text/int key)."""
+    reason = "cbor-unsupported"
+
+
+class CBORTooLarge(CBORError):
+    """A length or count larger than the input could possibly hold or the limit allows."""
+    reason = "cbor-too-large"
+
+
+class COSEStructureError(MalformedError):
+    reason = "cose-structure"
+
+
+class ClaimsError(MalformedError):
+    """Payload decodes but breaks PROTOCOL.md section 3 (missing, mistyped, out of range)."""
+    reason = "claims"
+
+
+# --- 4.01: not authenticated ------------------------------------------------
+class AuthError(ProtocolError):
+    code = UNAUTHORIZED
+    title = "Unauthorized"
+
+
+class BadAlgorithm(AuthError):
+    reason = "bad-alg"
+
+
+class UnknownKey(AuthError):
+    reason = "unknown-key"
+
+
+class BadSignature(AuthError):
+    reason = "bad-signature"
+
+
+# --- 4.03: authenticated but not allowed -----------------------------------------
+class ForbiddenError(ProtocolError):
+    code = FORBIDDEN
+    title = "Forbidden"
+
+
+class RevokedKey(ForbiddenError):
+    reason = "revoked-key"
+
+
+class ExpiredKey(ForbiddenError):
+    reason = "expired-key"
+
+
+class WrongIssuer(ForbiddenError):
+    reason = "wrong-issuer"
+
+
+class WrongAudience(ForbiddenError):
+    reason = "wrong-device"
+
+
+# --- other codes -------------------------------------------------------------
+class TooLarge(ProtocolError):
+    code = REQUEST_ENTITY_TOO_LARGE
+    reason = "too-large"
+    title = "Request Entity Too Large"
+
+
+class IdReused(ProtocolError):
+    code = CONFLICT
+    reason = "id-reused"
+    title = "Conflict"
+
+
+class StoreFull(ProtocolError):
+    code = SERVICE_UNAVAILABLE
+    reason = "store-full"
+    title = "Service Unavailable"

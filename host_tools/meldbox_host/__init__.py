@@ -1,0 +1,1 @@
+"""Meldbox host tools (CPython): the hotline side, the simulator, provisioning."""

@@ -1,0 +1,76 @@
+"""Minimal test runner for firmware tests on the MicroPython unix port.
+
+Usage: micropython mptest.py [--list] path/to/mptest_x.py [name ...]
+
+A test module defines functions named test_*; it may also define cases(),
+returning a list of (name, callable) pairs for table-driven tests (vectors).
+Results go to stdout as lines the pytest plugin in tests/conftest.py reads:
+  @@MPTEST CASE <name>        (with --list)
+  @@MPTEST PASS <name> <ms>
+  @@MPTEST FAIL <name>        followed by the traceback, then @@MPTEST END
+"""
+import sys
+import time
+
+MARK = "@@MPTEST"
+
+
+def raises(exc_type, fn, *args, **kwargs):
+    """Assert that fn(*args) raises exc_type; returns the exception."""
+    try:
+        fn(*args, **kwargs)
+    except exc_type as e:
+        return e
+    raise AssertionError("expected %s, nothing raised" % exc_type.__name__)
+
+
+def eq(a, b, what=""):
+    """Assert equality with both values in the message (MicroPython's assert has none)."""
+    if a != b:
+        raise AssertionError("%s%r != %r" % (what + ": " if what else "", a, b))
+
+
+def collect(mod):
+    found = []
+    for name in sorted(dir(mod)):
+        if name.startswith("test_"):
+            fn = getattr(mod, name)
+            if callable(fn):
+                found.append((name, fn))
+    if hasattr(mod, "cases"):
+        found.extend(mod.cases())
+    return found
+
+
+def load(path):
+    slash = path.rfind("/")
+    folder, fname = (path[:slash], path[slash + 1:]) if slash >= 0 else (".", path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return __import__(fname[:-3] if fname.endswith(".py") else fname)
+
+
+def main(argv):
+    list_only = "--list" in argv
+    args = [a for a in argv if a != "--list"]
+    mod = load(args[0])
+    wanted = args[1:]
+    tests = collect(mod)
+    for name, fn in tests:
+        if list_only:
+            print(MARK, "CASE", name)
+            continue
+        if wanted and name not in wanted:
+            continue
+        t0 = time.ticks_ms()
+        try:
+            fn()
+        except Exception as e:
+            print(MARK, "FAIL", name)
+            sys.print_exception(e)
+            print(MARK, "END")
+        else:
+            print(MARK, "PASS", name, time.ticks_diff(time.ticks_ms(), t0))
+
+
+main(sys.argv[1:])
