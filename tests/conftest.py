@@ -21,7 +21,7 @@ TIMEOUT_S = 600
 
 def micropython_env(extra_paths=()):
     env = dict(os.environ)
-    paths = [str(p) for p in extra_paths] + [str(FIRMWARE), str(MPTEST.parent)]
+    paths = [str(p) for p in extra_paths] + [str(FIRMWARE), str(MPTEST.parent), ".frozen"]
     env["MICROPYPATH"] = os.pathsep.join(paths)
     return env
 
@@ -98,3 +98,14 @@ class MicroPythonItem(pytest.Item):
 def pytest_collect_file(parent, file_path):
     if file_path.suffix == ".py" and file_path.name.startswith("mptest_"):
         return MicroPythonFile.from_parent(parent, path=file_path)
+
+
+class _NotForCPython(pytest.File):
+    def collect(self):
+        return []
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    # A firmware test file named on the command line must not also be imported by CPython.
+    if module_path.name.startswith("mptest_"):
+        return _NotForCPython.from_parent(parent, path=module_path)

@@ -22,7 +22,7 @@ def run(code, data=None, heap="256K", timeout=600):
             datafile = Path(tmp) / "data.bin"
             datafile.write_bytes(data)
             args.append(str(datafile))
-        env = dict(os.environ, MICROPYPATH=str(ROOT / "firmware"))
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(ROOT / "firmware"), ".frozen"]))
         proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError("micropython failed (%d):\n%s%s" % (proc.returncode, proc.stdout, proc.stderr))

@@ -139,6 +139,7 @@ class TooLarge(ProtocolError):
     code = REQUEST_ENTITY_TOO_LARGE
     reason = "too-large"
     title = "Request Entity Too Large"
+    size1 = 8192      # the Size1 option the 4.13 carries
 
 
 class IdReused(ProtocolError):
@@ -151,3 +152,4 @@ class StoreFull(ProtocolError):
     code = SERVICE_UNAVAILABLE
     reason = "store-full"
     title = "Service Unavailable"
+    max_age = 600     # Max-Age of the 5.03: staff need time to close notices

@@ -1,0 +1,141 @@
+"""The simulated board (MicroPython unix port), behind the same interface as a real board.
+
+Settings come from STATE_DIR/sim.json (written by `meldbox sim-device`): clock offset,
+frozen clock, power cut, network address. Flash is STATE_DIR/flash.img, the panel's
+pixels STATE_DIR/panel.rgb565; `sim-ctl` talks to the control socket (control.py).
+"""
+import json
+import os
+import socket
+import sys
+import time
+
+from boards.sim.flash import FileBlockDevice
+
+BUTTONS = "ABXY"
+HEAP_BUDGET = 256 * 1024
+
+
+class Led:
+    def __init__(self):
+        self.color = (0, 0, 0)
+
+    def rgb(self, r, g, b):
+        self.color = (r, g, b)
+
+
+class Buzzer:
+    def __init__(self):
+        self.sounding = False
+
+    def tone(self, freq_hz, ms):
+        self.sounding = True
+
+    def off(self):
+        self.sounding = False
+
+
+class SimBoard:
+    name = "sim"
+    heap_budget = HEAP_BUDGET
+
+    def __init__(self, state_dir):
+        self.state_dir = state_dir
+        with open(state_dir + "/sim.json") as f:
+            self.settings = json.load(f)
+        self.frozen = bool(self.settings.get("frozen_clock"))
+        self.offset = int(self.settings.get("clock_offset", 0))
+        self._frozen_at = int(time.time()) + self.offset
+        self.held_until = {}   # button -> ticks_ms until which it reads as pressed
+        self.led = Led()
+        self.buzzer = Buzzer()
+        self.display = None    # created by the app through make_display()
+
+    # --- clock: a battery-backed, trusted RTC over the host clock ---------------
+    def rtc_time(self):
+        if self.frozen:
+            return self._frozen_at
+        return int(time.time()) + self.offset
+
+    def rtc_trusted(self):
+        return True
+
+    def advance(self, seconds):
+        self.offset += seconds
+        self._frozen_at += seconds
+
+    def ticks_ms(self):
+        return time.ticks_ms()
+
+    def urandom(self, n):
+        return os.urandom(n)
+
+    # --- flash --------------------------------------------------------------------
+    def flash(self):
+        return FileBlockDevice(self.state_dir + "/flash.img",
+                               cut_after=self.settings.get("power_cut_after_writes"),
+                               on_cut=self._power_cut)
+
+    def _power_cut(self):
+        # Tell the parent (sim-device) to SIGKILL us, and do nothing more meanwhile:
+        # blocking here freezes the event loop, so no response leaves after the cut.
+        sys.stdout.write('{"event": "power-cut"}\n')
+        sys.stdout.flush()
+        while True:
+            time.sleep(1)
+
+    # --- network --------------------------------------------------------------------
+    def address(self):
+        return self.settings.get("host", "127.0.0.1"), int(self.settings.get("port", 5683))
+
+    def udp_socket(self):
+        return _udp(*self.address())
+
+    # --- panel ----------------------------------------------------------------------
+    def make_display(self, width, height):
+        from boards.sim.display import SimDisplay
+        self.display = SimDisplay(self.state_dir + "/panel.rgb565", width, height)
+        return self.display
+
+    def read_buttons(self):
+        """Bit mask of pressed buttons (A=1, B=2, X=4, Y=8)."""
+        now = time.ticks_ms()
+        mask = 0
+        for i, name in enumerate(BUTTONS):
+            until = self.held_until.get(name)
+            if until is not None:
+                if time.ticks_diff(until, now) > 0:
+                    mask |= 1 << i
+                else:
+                    del self.held_until[name]
+        return mask
+
+    def press(self, name, hold_ms):
+        self.held_until[name] = time.ticks_add(time.ticks_ms(), hold_ms)
+
+    # --- provisioning and lifecycle -------------------------------------------------------
+    def provisioning(self):
+        try:
+            with open(self.state_dir + "/provision.json") as f:
+                return json.load(f)
+        except OSError:
+            return None
+
+    def ready(self, info):
+        sys.stdout.write(json.dumps(info) + "\n")
+        sys.stdout.flush()
+
+    def tasks(self, app):
+        from boards.sim.control import Control
+        return [Control(self, app).run()]
+
+    def feed_watchdog(self):
+        pass
+
+
+def _udp(host, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(socket.getaddrinfo(host, port)[0][-1])
+    s.setblocking(False)
+    return s
+

@@ -1,0 +1,72 @@
+"""The simulator's control socket, used by `meldbox sim-ctl` (SIMULATOR.md).
+
+One JSON request per UDP datagram on 127.0.0.1, one JSON reply once the device has
+taken the command in: a press after the panel has handled it, an advance after the
+clock moved and the panel redrew, a snapshot after the panel's pixels are current.
+Commands: {"cmd": "press", "button": "A", "hold_ms": 100}, {"cmd": "advance",
+"seconds": 60}, {"cmd": "snapshot"}, {"cmd": "stop"}, {"cmd": "ping"}.
+"""
+import asyncio
+import json
+import socket
+
+from boards.sim.board import BUTTONS
+
+POLL_MS = 20
+MAX_REQUEST = 512
+MAX_HOLD_MS = 60000
+
+
+class Control:
+    def __init__(self, board, app):
+        self.board = board
+        self.app = app
+        port = int(board.settings["control_port"])
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+        self.sock.setblocking(False)
+
+    async def run(self):
+        while True:
+            try:
+                data, peer = self.sock.recvfrom(MAX_REQUEST)
+            except OSError:
+                await asyncio.sleep_ms(POLL_MS)
+                continue
+            try:
+                reply = await self.handle(json.loads(data))
+            except (ValueError, KeyError, TypeError) as e:
+                reply = {"ok": False, "error": "bad control request: %s" % e}
+            self.sock.sendto(json.dumps(reply).encode(), peer)
+            if reply.get("stopping"):
+                await asyncio.sleep_ms(50)
+                raise SystemExit(0)
+
+    async def handle(self, req):
+        cmd = req["cmd"]
+        if cmd == "ping":
+            return {"ok": True}
+        if cmd == "press":
+            button = req["button"]
+            hold = int(req.get("hold_ms", 100))
+            if button not in BUTTONS or not 0 < hold <= MAX_HOLD_MS:
+                return {"ok": False, "error": "button must be one of A B X Y, hold 1..%d ms" % MAX_HOLD_MS}
+            self.board.press(button, hold)
+            await asyncio.sleep_ms(hold)
+            await self.app.settle()
+            return {"ok": True}
+        if cmd == "advance":
+            seconds = int(req["seconds"])
+            if seconds < 0:
+                return {"ok": False, "error": "the clock only moves forward"}
+            self.board.advance(seconds)
+            await self.app.settle()
+            return {"ok": True, "time": self.board.rtc_time()}
+        if cmd == "snapshot":
+            await self.app.settle()
+            d = self.board.display
+            return {"ok": True, "path": d.path, "width": d.width, "height": d.height,
+                    "format": "rgb565be"}
+        if cmd == "stop":
+            return {"ok": True, "stopping": True}
+        return {"ok": False, "error": "unknown command %r" % cmd}

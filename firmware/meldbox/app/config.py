@@ -1,0 +1,46 @@
+"""Device configuration on flash, and applying provisioning to it.
+
+Provisioning (the simulator's flags, or the serial provisioning tool) replaces what it
+names and keeps the rest: trusted keys are replaced per issuer, receipt URIs per issuer.
+"""
+from binascii import unhexlify
+
+DEFAULTS = {"dev": "meldbox-unprovisioned", "trust": [], "receipts": {}, "lang": "en", "tz": "CET"}
+
+
+def current(store):
+    config = dict(DEFAULTS)
+    config.update(store.config())
+    return config
+
+
+def _key_entry(entry):
+    key = entry["key"]
+    if isinstance(key, str):
+        key = unhexlify(key)
+    if len(key) != 32 or not isinstance(entry["iss"], str):
+        raise ValueError("trusted key of %r is not a 32-byte Ed25519 key" % entry.get("iss"))
+    return {"iss": entry["iss"], "key": bytes(key), "not_after": entry.get("not_after"),
+            "revoked": bool(entry.get("revoked", False))}
+
+
+def apply_provisioning(store, prov):
+    """Merge a provisioning dict into the stored configuration; returns the new config."""
+    config = current(store)
+    if not prov:
+        return config
+    if "dev" in prov:
+        config["dev"] = prov["dev"]
+    if "trust" in prov:
+        new = [_key_entry(e) for e in prov["trust"]]
+        named = set(e["iss"] for e in new)
+        config["trust"] = [e for e in config["trust"] if e["iss"] not in named] + new
+    if "receipts" in prov:
+        uris = dict(config["receipts"])
+        uris.update(prov["receipts"])
+        config["receipts"] = uris
+    for field in ("lang", "tz"):
+        if field in prov:
+            config[field] = prov[field]
+    store.save_config(config)
+    return config

@@ -1,0 +1,69 @@
+"""Taking in a hotline's message: verify, deduplicate, commit, answer (PROTOCOL.md 2, 3, 5).
+
+`receive` either returns (CoAP code, receipt) after the receipt is durable, or raises a
+ProtocolError having changed nothing.
+"""
+from meldbox.core import errors
+from meldbox.core.messages import verify_message
+
+CREATED = 0x41   # 2.01
+CHANGED = 0x44   # 2.04
+MAX_MESSAGE = 8192
+RECEIPT_KIND = {"notice": "delivered", "withdraw": "withdrawn", "ping": "status"}
+
+
+class Intake:
+    def __init__(self, ledger, trust, clock, rejected=None, on_event=None):
+        self.ledger = ledger
+        self.store = ledger.store
+        self.trust = trust
+        self.clock = clock
+        self.rejected = rejected      # Rejected log for the panel
+        self.on_event = on_event      # called (kind, key) after a new message is durable
+
+    def receive(self, raw, state=None):
+        try:
+            return self._receive(raw, state)
+        except errors.ProtocolError as e:
+            if self.rejected is not None:
+                self.rejected.add(self.clock.now(), _claimed_issuer(raw, e), e)
+            raise
+
+    def _receive(self, raw, state):
+        if len(raw) > MAX_MESSAGE:
+            raise errors.TooLarge("COSE object of %d bytes, at most %d" % (len(raw), MAX_MESSAGE))
+        msg = verify_message(raw, self.trust, self.ledger.dev, self.clock.now(), self.clock.trusted())
+        self.clock.observe_iat(msg.iat)
+        code = CREATED if msg.t == "notice" else CHANGED
+        known = self.store.message(msg.iss, msg.id)
+        if known is not None:
+            if known["nh"] != msg.nh:
+                raise errors.IdReused("id %s of %s was used before for another message"
+                                      % (_hex(msg.id), msg.iss))
+            return code, self.store.receipt(known["seq"])
+        if msg.t == "notice":
+            self.store.check_space()
+        kind = RECEIPT_KIND[msg.t]
+        seq, receipt = self.ledger.record(kind, iss=msg.iss, nid=msg.id, nh=msg.nh, message=raw,
+                                          state=state() if (kind == "status" and state) else None)
+        if self.on_event is not None:
+            self.on_event(msg, seq)
+        return code, receipt
+
+
+def _hex(b):
+    from binascii import hexlify
+    return hexlify(b).decode()
+
+
+def _claimed_issuer(raw, err):
+    """Best effort: the issuer a refused message claims, for the panel's rejected list."""
+    if isinstance(err, errors.TooLarge):
+        return "?"
+    try:
+        from meldbox.core import cose, cbor
+        claims = cbor.loads(cose.decode_sign1(raw).payload)
+        iss = claims.get("iss") if isinstance(claims, dict) else None
+        return iss if isinstance(iss, str) and len(iss) <= 64 else "?"
+    except Exception:
+        return "?"

@@ -1,0 +1,33 @@
+"""The single writer of the device's receipt chain (PROTOCOL.md section 4).
+
+Every receipt gets the next `seq` and the hash of the previous one, is signed with the
+device key and made durable in the store before anyone sees it.
+"""
+from meldbox.core import receipts
+
+
+class Ledger:
+    def __init__(self, store, signing_key, kid, dev, clock):
+        self.store = store
+        self.key = signing_key
+        self.kid = kid
+        self.dev = dev
+        self.clock = clock
+        self.listeners = []  # called with (seq, kind) after each durable receipt
+
+    def record(self, kind, iss=None, nid=None, nh=None, message=None, reason=None,
+               note=None, state=None):
+        """Sign, chain and commit a receipt; returns (seq, receipt COSE bytes)."""
+        seq = self.store.seq + 1
+        cose = receipts.build(self.key, self.kid, self.dev, seq, self.store.head_hash, kind,
+                              self.clock.now(), self.clock.source(), iss=iss, nid=nid, nh=nh,
+                              reason=reason, note=note, state=state)
+        self.store.commit(seq, cose, message)
+        for listener in self.listeners:
+            listener(seq, kind)
+        return seq, cose
+
+    def status(self, state):
+        """The unchained answer to GET /status: seq 0, prev = the chain head."""
+        return receipts.build(self.key, self.kid, self.dev, 0, self.store.head_hash, "status",
+                              self.clock.now(), self.clock.source(), state=state)

@@ -1,0 +1,109 @@
+"""Wiring of the appliance: one asyncio task per concern (network endpoint, outbox,
+panel, board housekeeping), all on the board interface (boards/README.md)."""
+import asyncio
+import time
+from binascii import hexlify
+
+from meldbox import VERSION
+from meldbox.app import config as configuration
+from meldbox.app.clock import Clock
+from meldbox.app.intake import Intake
+from meldbox.app.ledger import Ledger
+from meldbox.app.outbox import Outbox
+from meldbox.app.rejected import Rejected
+from meldbox.app.resources import NoticesResource, StatusResource
+from meldbox.coap import uri as coap_uri
+from meldbox.coap.endpoint import Endpoint
+from meldbox.core import cose, ed25519
+from meldbox.core.trust import TrustStore
+from meldbox.store import flash
+from meldbox.store.store import Store
+
+MOUNT = "/flash"
+ROOT = MOUNT + "/meldbox"
+SLOW_VERIFY_MS = 700    # above this, answer CON requests with an empty ACK first
+CONTENT_FORMAT_COSE_SIGN1 = 18
+
+
+class App:
+    def __init__(self, board):
+        self.board = board
+        flash.mount(board.flash(), MOUNT)
+        self.store = Store(ROOT)
+        self.config = configuration.apply_provisioning(self.store, board.provisioning())
+        self.signing_key = ed25519.SigningKey(self.store.device_seed(board.urandom))
+        self.verify_ms = self._self_test()
+        self.clock = Clock(board)
+        self.trust = TrustStore.from_list(self.config["trust"])
+        self.ledger = Ledger(self.store, self.signing_key, cose.kid_of(self.signing_key.public),
+                             self.config["dev"], self.clock)
+        self.rejected = Rejected()
+        self.intake = Intake(self.ledger, self.trust, self.clock, self.rejected, self._on_message)
+        self.endpoint = None
+        self.outbox = None
+        self.panel = None
+
+    def _self_test(self):
+        """Sign and verify once at boot: proves the crypto works on this board and measures
+        how long a verify takes here (decides piggybacked vs separate CoAP responses)."""
+        msg = b"meldbox power-on self-test"
+        sig = self.signing_key.sign(msg)
+        t0 = time.ticks_ms()
+        ok = ed25519.verify(self.signing_key.public, msg, sig)
+        elapsed = time.ticks_diff(time.ticks_ms(), t0)
+        if not ok or ed25519.verify(self.signing_key.public, msg + b"!", sig):
+            raise RuntimeError("Ed25519 self-test failed")
+        return elapsed
+
+    def state(self):
+        """Summary carried in `status` receipts."""
+        used, total = flash.usage(MOUNT)
+        return {"fw": VERSION, "active": self.store.active_count(),
+                "outbox": self.store.outbox_len(), "clock": self.clock.source(),
+                "flash_used": used, "flash_total": total}
+
+    def _on_message(self, msg, seq):
+        if self.outbox is not None:
+            self.outbox.poke()
+        if self.panel is not None:
+            self.panel.on_message(msg, seq)
+
+    async def _send_receipt(self, uri, payload):
+        try:
+            host, port, path = coap_uri.parse(uri)
+            peer = coap_uri.resolve(host, port)
+            resp = await self.endpoint.request(peer, "POST", path, payload, CONTENT_FORMAT_COSE_SIGN1)
+        except Exception:   # unreachable, timeout, bad URI: all mean "not delivered yet"
+            return False
+        return (resp.code >> 5) == 2
+
+    async def settle(self):
+        """Let pending input reach the panel and redraw (sim-ctl waits for this)."""
+        for _ in range(3):
+            await asyncio.sleep_ms(30)
+        if self.panel is not None:
+            self.panel.refresh()
+
+    async def main(self):
+        board = self.board
+        try:
+            sock = board.udp_socket()
+        except OSError as e:
+            board.ready({"event": "bind-failed", "error": "cannot bind the CoAP socket: %s" % e})
+            return
+        resources = {
+            "/notices": NoticesResource(self.intake, self.state, lambda: self.verify_ms > SLOW_VERIFY_MS),
+            "/status": StatusResource(self.ledger, self.state),
+        }
+        self.endpoint = Endpoint(sock, resources)
+        self.outbox = Outbox(self.store, self._send_receipt, self.config["receipts"])
+        self.ledger.listeners.append(self.outbox.poke)
+        tasks = [self.endpoint.run(), self.outbox.run()] + board.tasks(self)
+        host, port = board.address()
+        board.ready({"event": "ready", "host": host, "port": port, "dev": self.config["dev"],
+                     "device_key": hexlify(self.signing_key.public).decode()})
+        await asyncio.gather(*[asyncio.create_task(t) for t in tasks])
+
+
+def run(board):
+    asyncio.run(App(board).main())

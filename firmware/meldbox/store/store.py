@@ -1,0 +1,325 @@
+"""The device's durable state on littlefs: a write-ahead receipt log and what derives from it.
+
+Layout under `root`:
+  key                 the device's Ed25519 seed (made on the device at first boot)
+  config              provisioning (CBOR map)
+  log/XX/SEQ          one record per chained receipt: {"r": receipt COSE, "m": message COSE?}
+  head                [seq, chain hash] of the last record applied to the files below
+  m/XX/KEY            every message taken in: {"t", "nh", "seq"} (idempotency, 4.09)
+  n/KEY               active notices (summary for the panel; see Store.apply)
+  c/KEY               closed notices (removed, withdrawn, replaced, ...)
+  o/SEQ               outbox: receipts not yet acknowledged by their issuer
+
+The log record is the commit point: it is written to a temporary file and renamed into
+place, which littlefs does atomically. Everything else is derived by `apply`, which is
+idempotent and re-run at boot for records newer than `head` (a power cut between the
+commit and the end of apply loses nothing). Nothing is acknowledged before the commit.
+"""
+import os
+import struct
+from hashlib import sha256
+from binascii import hexlify
+
+from meldbox.core import cbor
+from meldbox.core.errors import StoreFull
+
+ZERO_HASH = bytes(32)
+# Refuse new notices (5.03) when less than this many bytes are free: closing notices
+# and delivering receipts must still have room to be written.
+RESERVE_BYTES = 64 * 1024
+MAX_ACTIVE = 1000
+INDEX_RECORD = 16  # 8-byte key + signed 64-bit deadline
+
+
+def message_key(iss, mid):
+    """8-byte identity of (issuer, message id); file names never contain peer text."""
+    return sha256(iss.encode() + b"\x00" + bytes(mid)).digest()[:8]
+
+
+def key_hex(key):
+    return hexlify(key).decode()
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _mkdir(path):
+    try:
+        os.mkdir(path)
+    except OSError:
+        pass
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class Store:
+    def __init__(self, root):
+        self.root = root
+        for d in ("", "/log", "/m", "/n", "/c", "/o"):
+            _mkdir(root + d)
+        self._tmp = root + "/.tmp"
+        self.seq, self.head_hash = self._load_head()
+        self.index = bytearray()  # active notices: INDEX_RECORD-byte records
+        self.replay()
+        self._rebuild_index()
+
+    # --- small atomic files ------------------------------------------------------
+    def write_atomic(self, path, data):
+        with open(self._tmp, "wb") as f:
+            f.write(data)
+        os.rename(self._tmp, path)
+
+    def read_cbor(self, path, default=None):
+        try:
+            return cbor.loads(_read(path))
+        except OSError:
+            return default
+
+    # --- device key and configuration ---------------------------------------------
+    def device_seed(self, make_seed):
+        path = self.root + "/key"
+        try:
+            seed = _read(path)
+            if len(seed) == 32:
+                return seed
+        except OSError:
+            pass
+        seed = make_seed(32)
+        self.write_atomic(path, seed)
+        return seed
+
+    def config(self):
+        return self.read_cbor(self.root + "/config", {})
+
+    def save_config(self, config):
+        self.write_atomic(self.root + "/config", cbor.dumps(config))
+
+    # --- the receipt log ------------------------------------------------------------
+    def _log_path(self, seq, make_dir=False):
+        d = "%s/log/%x" % (self.root, seq >> 8)
+        if make_dir:
+            _mkdir(d)
+        return "%s/%d" % (d, seq)
+
+    def _load_head(self):
+        head = self.read_cbor(self.root + "/head")
+        if head is None:
+            return 0, ZERO_HASH
+        return head[0], head[1]
+
+    def record(self, seq):
+        """The log record of a chained receipt, or None."""
+        return self.read_cbor(self._log_path(seq))
+
+    def receipt(self, seq):
+        rec = self.record(seq)
+        return rec["r"] if rec else None
+
+    def commit(self, seq, receipt, message=None):
+        """Make a receipt (and the message it answers) durable, then apply it.
+        Returns only after the record is on flash."""
+        if seq != self.seq + 1:
+            raise ValueError("receipt seq %d does not follow %d" % (seq, self.seq))
+        rec = {"r": receipt}
+        if message is not None:
+            rec["m"] = bytes(message)
+        self.write_atomic(self._log_path(seq, True), cbor.dumps(rec))
+        self.apply(seq, rec)
+
+    def replay(self):
+        """Apply log records newer than head (after a power cut between commit and apply)."""
+        while True:
+            rec = self.record(self.seq + 1)
+            if rec is None:
+                return
+            self.apply(self.seq + 1, rec)
+
+    # --- derived state ------------------------------------------------------------------
+    def apply(self, seq, rec):
+        from meldbox.core import receipts, cose
+        receipt = rec["r"]
+        fields = receipts.decode(receipt)
+        kind = fields["kind"]
+        iss, nid = fields.get("iss"), fields.get("nid")
+        if "m" in rec:
+            key = message_key(iss, nid)
+            t = {"delivered": "notice", "withdrawn": "withdraw", "status": "ping"}[kind]
+            self._put_message(key, t, fields["nh"], seq)
+            if kind == "delivered":
+                claims = cbor.loads(cose.decode_sign1(rec["m"]).payload)
+                self._open_notice(key, seq, fields, claims)
+                if "replaces" in claims:
+                    self._close_notice(message_key(iss, claims["replaces"]), "replaced", seq)
+            elif kind == "withdrawn":
+                claims = cbor.loads(cose.decode_sign1(rec["m"]).payload)
+                self._close_notice(message_key(iss, claims["ref"]), "withdrawn", seq)
+        elif nid is not None:
+            self._panel_event(message_key(iss, nid), kind, seq, fields)
+        if iss is not None:
+            self.write_atomic("%s/o/%d" % (self.root, seq), b"")
+        self.seq, self.head_hash = seq, receipts.chain_hash(receipt)
+        self.write_atomic(self.root + "/head", cbor.dumps([self.seq, self.head_hash]))
+
+    def _message_path(self, key, make_dir=False):
+        d = "%s/m/%02x" % (self.root, key[0])
+        if make_dir:
+            _mkdir(d)
+        return "%s/%s" % (d, key_hex(key))
+
+    def _put_message(self, key, t, nh, seq):
+        self.write_atomic(self._message_path(key, True), cbor.dumps({"t": t, "nh": nh, "seq": seq}))
+
+    def message(self, iss, mid):
+        """{"t", "nh", "seq"} of a message taken in before, or None."""
+        return self.read_cbor(self._message_path(message_key(iss, mid)))
+
+    def _notice_path(self, key, folder="n"):
+        return "%s/%s/%s" % (self.root, folder, key_hex(key))
+
+    def _open_notice(self, key, seq, fields, claims):
+        items = claims["items"]
+        at = fields["at"]
+        deadline = claims["due"] if "due" in claims else at + claims["within"]
+        notice = {
+            "key": key, "iss": fields["iss"], "id": fields["nid"], "seq": seq, "last": seq,
+            "at": at, "clock": fields["clock"], "iat": claims["iat"], "dl": deadline,
+            "cat": claims["cat"], "ref": claims["ref"], "host": _host(items[0]["url"]),
+            "n": len(items), "state": "new",
+        }
+        for flag in ("test", "nodisclose"):
+            if claims.get(flag):
+                notice[flag] = True
+        for opt in ("within", "preserve"):
+            if opt in claims:
+                notice[opt] = claims[opt]
+        if not _exists(self._notice_path(key, "c")):
+            self.write_atomic(self._notice_path(key), cbor.dumps(notice))
+            self._index_put(key, deadline)
+
+    def notice(self, key):
+        """Summary of a notice (active or closed), or None."""
+        n = self.read_cbor(self._notice_path(key))
+        if n is None:
+            n = self.read_cbor(self._notice_path(key, "c"))
+        return n
+
+    def notice_message(self, key):
+        """The notice's claims as received (for the detail screen)."""
+        from meldbox.core import cose
+        n = self.notice(key)
+        if n is None:
+            return None
+        rec = self.record(n["seq"])
+        return cbor.loads(cose.decode_sign1(rec["m"]).payload)
+
+    def _close_notice(self, key, state, seq):
+        path = self._notice_path(key)
+        n = self.read_cbor(path)
+        if n is None:
+            return
+        n["state"], n["last"] = state, seq
+        self.write_atomic(path, cbor.dumps(n))
+        os.rename(path, self._notice_path(key, "c"))
+        self._index_remove(key)
+
+    def _panel_event(self, key, kind, seq, fields):
+        path = self._notice_path(key)
+        n = self.read_cbor(path)
+        if n is None:
+            return
+        n["last"] = seq
+        if kind == "seen":
+            n["seen"] = fields["at"]
+            if n["state"] == "new":
+                n["state"] = "seen"
+        elif kind == "cannot-comply":
+            n["state"] = "cannot-comply"
+            n["paused_left"] = n["dl"] - fields["at"]
+            n["reason"] = fields.get("reason")
+        else:  # removed, not-ours, disputed: resolved, leaves the active list
+            n["state"] = kind
+            self.write_atomic(path, cbor.dumps(n))
+            os.rename(path, self._notice_path(key, "c"))
+            self._index_remove(key)
+            return
+        self.write_atomic(path, cbor.dumps(n))
+
+    # --- active notices index (compact, in RAM) ---------------------------------------
+    def _rebuild_index(self):
+        self.index = bytearray()
+        for entry in os.ilistdir(self.root + "/n"):
+            n = self.read_cbor("%s/n/%s" % (self.root, entry[0]))
+            if n is not None:
+                self._index_put(n["key"], n["dl"])
+
+    def _index_find(self, key):
+        idx = self.index
+        for off in range(0, len(idx), INDEX_RECORD):
+            if idx[off:off + 8] == key:
+                return off
+        return -1
+
+    def _index_put(self, key, deadline):
+        if self._index_find(key) < 0:
+            self.index.extend(key + struct.pack("<q", deadline))
+
+    def _index_remove(self, key):
+        off = self._index_find(key)
+        if off >= 0:
+            self.index[off:off + INDEX_RECORD] = b""
+
+    def active_count(self):
+        return len(self.index) // INDEX_RECORD
+
+    def active_keys(self):
+        """Keys of active notices, earliest deadline first."""
+        idx = self.index
+        pairs = [(struct.unpack_from("<q", idx, off + 8)[0], bytes(idx[off:off + 8]))
+                 for off in range(0, len(idx), INDEX_RECORD)]
+        pairs.sort()
+        return [k for _, k in pairs]
+
+    # --- outbox ---------------------------------------------------------------------
+    def outbox(self):
+        """Sequence numbers of receipts not yet acknowledged, oldest first."""
+        seqs = [int(e[0]) for e in os.ilistdir(self.root + "/o")]
+        seqs.sort()
+        return seqs
+
+    def outbox_len(self):
+        return sum(1 for _ in os.ilistdir(self.root + "/o"))
+
+    def acknowledged(self, seq):
+        try:
+            os.remove("%s/o/%d" % (self.root, seq))
+        except OSError:
+            pass
+
+    # --- capacity ---------------------------------------------------------------------
+    def check_space(self):
+        st = os.statvfs(self.root)
+        free = st[0] * st[3]
+        if free < RESERVE_BYTES:
+            raise StoreFull("flash nearly full: %d bytes free" % free)
+        if self.active_count() >= MAX_ACTIVE:
+            raise StoreFull("%d active notices, at most %d" % (self.active_count(), MAX_ACTIVE))
+
+
+def _host(url):
+    """Host part of a URL for the list screen ('https://a.example/x' -> 'a.example')."""
+    start = url.find("://")
+    start = start + 3 if start >= 0 else 0
+    end = len(url)
+    for sep in "/?#":
+        i = url.find(sep, start)
+        if 0 <= i < end:
+            end = i
+    return url[start:end]

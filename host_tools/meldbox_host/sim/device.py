@@ -1,0 +1,199 @@
+"""`meldbox sim-device`: run a simulated device (SIMULATOR.md).
+
+This process prepares STATE_DIR (settings and provisioning from the flags), starts the
+real firmware in a `micropython` child in the same process group, prints the child's
+ready line with the child's pid, then stays until SIGTERM (orderly stop through the
+control socket) or until the device dies (a simulated power cut ends in SIGKILL).
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from meldbox_host.sim.paths import DEFAULT_HEAP, FIRMWARE, MICROPYTHON, SIM_MAIN
+
+BIND_RETRIES = 5
+
+
+def add_arguments(p):
+    p.add_argument("--state", required=True, metavar="DIR", help="the device's persistent state")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5683, help="CoAP port (0: pick a free one)")
+    p.add_argument("--device-id", metavar="ID")
+    p.add_argument("--trust", action="append", default=[], metavar="ISSUER=PUBKEY_HEX[,not-after=T][,revoked]")
+    p.add_argument("--receipts", action="append", default=[], metavar="ISSUER=URI")
+    p.add_argument("--heap", default=DEFAULT_HEAP, metavar="SIZE")
+    p.add_argument("--lang", choices=("en", "nl"))
+    p.add_argument("--tz", choices=("UTC", "CET"), help="display time zone")
+    p.add_argument("--clock-offset", type=int, default=0, metavar="SECONDS")
+    p.add_argument("--frozen-clock", action="store_true")
+    p.add_argument("--power-cut-after-writes", type=int, metavar="N")
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_trust(values):
+    """['nl.eokm=HEX,not-after=T,revoked', ...] -> list of dicts (SIMULATOR.md)."""
+    keys = []
+    for value in values:
+        issuer, sep, rest = value.partition("=")
+        parts = rest.split(",")
+        key_hex = parts[0].strip().lower()
+        if not sep or not issuer:
+            raise UsageError("--trust %r: expected ISSUER=PUBKEY_HEX" % value)
+        try:
+            key = bytes.fromhex(key_hex)
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise UsageError("--trust %r: the key must be 64 hex digits (a raw Ed25519 public key)" % value)
+        entry = {"iss": issuer, "key": key_hex, "not_after": None, "revoked": False}
+        for extra in parts[1:]:
+            extra = extra.strip()
+            if extra == "revoked":
+                entry["revoked"] = True
+            elif extra.startswith("not-after="):
+                try:
+                    entry["not_after"] = int(extra[len("not-after="):])
+                except ValueError:
+                    raise UsageError("--trust %r: not-after must be POSIX seconds" % value) from None
+            else:
+                raise UsageError("--trust %r: unknown attribute %r" % (value, extra))
+        keys.append(entry)
+    return keys
+
+
+def parse_receipts(values):
+    uris = {}
+    for value in values:
+        issuer, sep, uri = value.partition("=")
+        if not sep or not issuer or not uri.startswith("coap://"):
+            raise UsageError("--receipts %r: expected ISSUER=coap://HOST:PORT/PATH" % value)
+        uris[issuer] = uri
+    return uris
+
+
+def parse_heap(text):
+    t = text.strip().upper()
+    mult = 1
+    if t.endswith("K"):
+        mult, t = 1024, t[:-1]
+    elif t.endswith("M"):
+        mult, t = 1024 * 1024, t[:-1]
+    if not t.isdigit() or int(t) * mult < 32 * 1024:
+        raise UsageError("--heap %r: expected a size such as 256K (at least 32K)" % text)
+    return text
+
+
+def provisioning(args):
+    """What the flags provision; only what is given (given again, it replaces what it names)."""
+    prov = {}
+    if args.device_id:
+        prov["dev"] = args.device_id
+    if args.trust:
+        prov["trust"] = parse_trust(args.trust)
+    if args.receipts:
+        prov["receipts"] = parse_receipts(args.receipts)
+    if args.lang:
+        prov["lang"] = args.lang
+    if args.tz:
+        prov["tz"] = args.tz
+    return prov
+
+
+def free_udp_port(host):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def write_json(path, obj):
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, path)
+
+
+def start(args, state):
+    """Start the firmware; returns (child, ready dict) or raises RuntimeError."""
+    for _ in range(BIND_RETRIES):
+        port = args.port or free_udp_port(args.host)
+        settings = {
+            "host": args.host, "port": port, "control_port": free_udp_port("127.0.0.1"),
+            "clock_offset": args.clock_offset, "frozen_clock": args.frozen_clock,
+            "power_cut_after_writes": args.power_cut_after_writes, "heap": args.heap,
+        }
+        write_json(state / "sim.json", settings)
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(FIRMWARE), ".frozen"]))
+        child = subprocess.Popen(
+            [str(MICROPYTHON), "-X", "heapsize=" + args.heap, str(SIM_MAIN), str(state)],
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, text=True, bufsize=1)
+        line = child.stdout.readline()
+        try:
+            event = json.loads(line) if line.strip() else {}
+        except ValueError:
+            event = {}
+        if event.get("event") == "ready":
+            write_json(state / "control.json", {"port": settings["control_port"], "pid": child.pid})
+            return child, event
+        rest = child.stdout.read()
+        child.wait()
+        if event.get("event") == "bind-failed" and args.port == 0:
+            continue     # someone took the free port in between: pick another
+        raise RuntimeError("the simulated device did not start (exit %s): %s"
+                           % (child.returncode, event.get("error") or (line + rest).strip() or "no output"))
+    raise RuntimeError("no free UDP port found after %d tries" % BIND_RETRIES)
+
+
+def run(args):
+    state = Path(args.state)
+    try:
+        parse_heap(args.heap)
+        prov = provisioning(args)
+        state.mkdir(parents=True, exist_ok=True)
+        write_json(state / "provision.json", prov)
+        child, ready = start(args, state)
+    except (UsageError, RuntimeError, OSError) as e:
+        print("meldbox sim-device: %s" % e, file=sys.stderr)
+        return 2
+    ready["pid"] = child.pid
+    print(json.dumps(ready), flush=True)
+
+    def stop(signum, frame):
+        threading.Thread(target=orderly_stop, args=(state, child), daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for line in child.stdout:       # the device's later events (power cut) and log lines
+        try:
+            event = json.loads(line)
+        except ValueError:
+            event = None
+        if isinstance(event, dict) and event.get("event") == "power-cut":
+            child.kill()
+            child.wait()
+            (state / "control.json").unlink(missing_ok=True)
+            print("meldbox sim-device: power cut after write %s" % args.power_cut_after_writes,
+                  file=sys.stderr)
+            return 137
+        sys.stderr.write(line)
+    rc = child.wait()
+    (state / "control.json").unlink(missing_ok=True)
+    return 0 if rc in (0, -signal.SIGTERM) else rc
+
+
+def orderly_stop(state, child):
+    from meldbox_host.sim.ctl import send_command, ControlError
+    try:
+        send_command(state, {"cmd": "stop"}, timeout=3)
+    except ControlError:
+        pass
+    try:
+        child.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        child.kill()

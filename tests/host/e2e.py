@@ -1,0 +1,84 @@
+"""Shared pieces of the end-to-end tests: a hotline (pycose + aiocoap through
+meldbox_host) talking to a real simulated device."""
+import asyncio
+import hashlib
+import time
+
+import aiocoap
+
+from meldbox_host import protocol
+from meldbox_host.hotline.send import get_status, post_notice
+from meldbox_host.hotline.serve import ReceiptServer
+from tests.host.simdevice import SimDevice
+
+DEV = "nl.hoster-a.desk-1"
+ISS = "nl.eokm"
+
+
+class Hotline:
+    def __init__(self, iss=ISS):
+        self.key = protocol.HotlineKey.generate(iss)
+        self.iss = iss
+
+    @property
+    def trust_flag(self):
+        return "%s=%s" % (self.iss, self.key.public.hex())
+
+    def notice(self, aud=DEV, **kw):
+        kw.setdefault("urls", ["https://files.example.net/u/%s/a.jpg" % time.monotonic_ns()])
+        urls = kw.pop("urls")
+        claims = protocol.build_notice(self.iss, aud, urls, **kw)
+        return protocol.sign(claims, self.key.private_key), claims
+
+    def withdraw(self, notice_id, aud=DEV):
+        claims = protocol.build_withdraw(self.iss, aud, notice_id)
+        return protocol.sign(claims, self.key.private_key), claims
+
+    def ping(self, aud=DEV):
+        claims = protocol.build_ping(self.iss, aud)
+        return protocol.sign(claims, self.key.private_key), claims
+
+
+def device(tmp_path, hotline, *flags, name="dev", receipts_port=None, heap=None):
+    args = ["--device-id", DEV, "--trust", hotline.trust_flag] + list(flags)
+    if receipts_port:
+        args += ["--receipts", "%s=coap://127.0.0.1:%d/receipts" % (hotline.iss, receipts_port)]
+    return SimDevice(tmp_path / name, *args, heap=heap)
+
+
+def free_port():
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def client():
+    return await aiocoap.Context.create_client_context(transports=["udp6"])
+
+
+async def send(ctx, dev, cose, timeout=20):
+    return await post_notice(dev.addr, cose, timeout=timeout, context=ctx)
+
+
+async def status(ctx, dev):
+    reply = await get_status(dev.addr, context=ctx)
+    assert reply.code == "2.05", reply
+    return protocol.verify_receipt(reply.payload, dev.device_key)
+
+
+def nh(cose):
+    return hashlib.sha256(cose).digest()
+
+
+async def wait_for(predicate, timeout=30, step=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(step)
+    return predicate()
+
+
+__all__ = ["Hotline", "ReceiptServer", "device", "free_port", "client", "send", "status",
+           "nh", "wait_for", "protocol", "DEV", "ISS"]
