@@ -1,7 +1,22 @@
-"""Entry point of the simulated device: micropython sim_main.py STATE_DIR."""
+"""Entry point of the simulated device: micropython sim_main.py STATE_DIR.
+
+When started by `meldbox sim-device`, the firmware comes as a ROMFS image mapped into
+the process (MELDBOX_ROMFS=address:length), so its bytecode costs no heap, as on the
+board; without it, the modules are imported from source (MICROPYPATH).
+"""
+import os
 import sys
 
-from boards.sim.board import SimBoard
-from meldbox.app.main import run
+_rom = os.getenv("MELDBOX_ROMFS")
+if _rom:
+    import uctypes
+    import vfs
+
+    _addr, _size = _rom.split(":")
+    vfs.mount(vfs.VfsRom(uctypes.bytearray_at(int(_addr), int(_size))), "/rom")
+    sys.path.insert(0, "/rom")
+
+from boards.sim.board import SimBoard  # noqa: E402
+from meldbox.app.main import run  # noqa: E402
 
 run(SimBoard(sys.argv[1]))

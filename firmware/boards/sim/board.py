@@ -64,6 +64,11 @@ class SimBoard:
         self.offset += seconds
         self._frozen_at += seconds
 
+    def set_time(self, seconds):
+        """Set the RTC (provisioning): the clock reads `seconds` from now on."""
+        self.offset = int(seconds) - int(time.time())
+        self._frozen_at = int(seconds)
+
     def ticks_ms(self):
         return time.ticks_ms()
 
@@ -93,8 +98,9 @@ class SimBoard:
 
     # --- panel ----------------------------------------------------------------------
     def make_display(self, width, height):
-        from boards.sim.display import SimDisplay
-        self.display = SimDisplay(self.state_dir + "/panel.rgb565", width, height)
+        # the panel's pixels live in a file, as in the panel's own memory on the board
+        from meldbox.ui.rgb565 import FileDisplay
+        self.display = FileDisplay(self.state_dir + "/panel.rgb565", width, height)
         return self.display
 
     def read_buttons(self):
@@ -112,6 +118,14 @@ class SimBoard:
 
     def press(self, name, hold_ms):
         self.held_until[name] = time.ticks_add(time.ticks_ms(), hold_ms)
+
+    def serial(self):
+        """The USB serial port for provisioning (a pty from `sim-device --serial-link`)."""
+        path = self.settings.get("serial")
+        if not path:
+            return None
+        from boards.sim.serial import open_link
+        return open_link(path)
 
     # --- provisioning and lifecycle -------------------------------------------------------
     def provisioning(self):

@@ -5,7 +5,8 @@ names and keeps the rest: trusted keys are replaced per issuer, receipt URIs per
 """
 from binascii import unhexlify
 
-DEFAULTS = {"dev": "meldbox-unprovisioned", "trust": [], "receipts": {}, "lang": "en", "tz": "CET"}
+DEFAULTS = {"dev": "meldbox-unprovisioned", "trust": [], "receipts": {}, "lang": "en", "tz": "CET",
+            "net": {}}
 
 
 def current(store):
@@ -39,7 +40,7 @@ def apply_provisioning(store, prov):
         uris = dict(config["receipts"])
         uris.update(prov["receipts"])
         config["receipts"] = uris
-    for field in ("lang", "tz"):
+    for field in ("lang", "tz", "net"):     # network settings take effect at the next start
         if field in prov:
             config[field] = prov[field]
     store.save_config(config)

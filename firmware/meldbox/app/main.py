@@ -9,6 +9,7 @@ from meldbox.app import config as configuration
 from meldbox.app.clock import Clock
 from meldbox.app.intake import Intake
 from meldbox.app.ledger import Ledger
+from meldbox.app.model import PanelModel
 from meldbox.app.outbox import Outbox
 from meldbox.app.rejected import Rejected
 from meldbox.app.resources import NoticesResource, StatusResource
@@ -18,11 +19,18 @@ from meldbox.core import cose, ed25519
 from meldbox.core.trust import TrustStore
 from meldbox.store import flash
 from meldbox.store.store import Store
+from meldbox.ui.buttons import Buttons
+from meldbox.ui.panel import Panel
 
 MOUNT = "/flash"
 ROOT = MOUNT + "/meldbox"
+PANEL_W, PANEL_H = 320, 240
 SLOW_VERIFY_MS = 700    # above this, answer CON requests with an empty ACK first
 CONTENT_FORMAT_COSE_SIGN1 = 18
+# Per-peer request rate: a hotline may send a burst of notices back to back (sustained
+# intake is about 60/s on the unix port), a flooding peer gets 4.29.
+RATE_BURST = 200
+RATE_PER_S = 100
 
 
 class App:
@@ -39,9 +47,21 @@ class App:
                              self.config["dev"], self.clock)
         self.rejected = Rejected()
         self.intake = Intake(self.ledger, self.trust, self.clock, self.rejected, self._on_message)
+        self.mount = MOUNT
         self.endpoint = None
         self.outbox = None
+        self.model = PanelModel(self)
         self.panel = None
+
+    def reconfigure(self, prov):
+        """Apply provisioning at run time (serial provisioning, after the panel confirmed)."""
+        self.config = configuration.apply_provisioning(self.store, prov)
+        self.trust = TrustStore.from_list(self.config["trust"])
+        self.intake.trust = self.trust
+        self.ledger.dev = self.config["dev"]
+        if self.outbox is not None:
+            self.outbox.uris = self.config["receipts"]
+        return self.config
 
     def _self_test(self):
         """Sign and verify once at boot: proves the crypto works on this board and measures
@@ -63,10 +83,10 @@ class App:
                 "flash_used": used, "flash_total": total}
 
     def _on_message(self, msg, seq):
-        if self.outbox is not None:
-            self.outbox.poke()
         if self.panel is not None:
-            self.panel.on_message(msg, seq)
+            event = self.model.message_event(msg)
+            if event is not None:
+                self.panel.notify(*event)
 
     async def _send_receipt(self, uri, payload):
         try:
@@ -95,10 +115,16 @@ class App:
             "/notices": NoticesResource(self.intake, self.state, lambda: self.verify_ms > SLOW_VERIFY_MS),
             "/status": StatusResource(self.ledger, self.state),
         }
-        self.endpoint = Endpoint(sock, resources)
+        self.endpoint = Endpoint(sock, resources, rate=(RATE_BURST, RATE_PER_S))
         self.outbox = Outbox(self.store, self._send_receipt, self.config["receipts"])
         self.ledger.listeners.append(self.outbox.poke)
-        tasks = [self.endpoint.run(), self.outbox.run()] + board.tasks(self)
+        self.panel = Panel(self.model, board.make_display(PANEL_W, PANEL_H), board.led, board.buzzer)
+        tasks = [self.endpoint.run(), self.outbox.run(),
+                 self.panel.run(Buttons(board.read_buttons), board.ticks_ms)] + board.tasks(self)
+        link = board.serial()
+        if link is not None:
+            from meldbox.provision import device as provision
+            tasks.append(provision.run(self, link))
         host, port = board.address()
         board.ready({"event": "ready", "host": host, "port": port, "dev": self.config["dev"],
                      "device_key": hexlify(self.signing_key.public).decode()})

@@ -23,7 +23,7 @@ class NoticesResource:
             return problem(errors.UNSUPPORTED_CONTENT_FORMAT, "Unsupported Content-Format",
                            "POST /notices takes a COSE_Sign1 object, Content-Format 18")
         try:
-            code, receipt = self.intake.receive(bytes(request.payload), self.state)
+            code, receipt = self.intake.receive(request.payload, self.state)
         except errors.ProtocolError as e:
             return error_response(e)
         return Response(code, receipt, CONTENT_FORMAT_COSE_SIGN1)

@@ -22,6 +22,7 @@ from binascii import hexlify
 
 from meldbox.core import cbor
 from meldbox.core.errors import StoreFull
+from meldbox.core.url import host_of
 
 ZERO_HASH = bytes(32)
 # Refuse new notices (5.03) when less than this many bytes are free: closing notices
@@ -191,7 +192,7 @@ class Store:
         notice = {
             "key": key, "iss": fields["iss"], "id": fields["nid"], "seq": seq, "last": seq,
             "at": at, "clock": fields["clock"], "iat": claims["iat"], "dl": deadline,
-            "cat": claims["cat"], "ref": claims["ref"], "host": _host(items[0]["url"]),
+            "cat": claims["cat"], "ref": claims["ref"], "host": host_of(items[0]["url"]),
             "n": len(items), "state": "new",
         }
         for flag in ("test", "nodisclose"):
@@ -312,14 +313,3 @@ class Store:
         if self.active_count() >= MAX_ACTIVE:
             raise StoreFull("%d active notices, at most %d" % (self.active_count(), MAX_ACTIVE))
 
-
-def _host(url):
-    """Host part of a URL for the list screen ('https://a.example/x' -> 'a.example')."""
-    start = url.find("://")
-    start = start + 3 if start >= 0 else 0
-    end = len(url)
-    for sep in "/?#":
-        i = url.find(sep, start)
-        if 0 <= i < end:
-            end = i
-    return url[start:end]

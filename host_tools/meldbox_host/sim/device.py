@@ -14,7 +14,8 @@ import sys
 import threading
 from pathlib import Path
 
-from meldbox_host.sim.paths import DEFAULT_HEAP, FIRMWARE, MICROPYTHON, SIM_MAIN
+from meldbox_host.sim import romfs
+from meldbox_host.sim.paths import DEFAULT_HEAP, SIM_MAIN
 
 BIND_RETRIES = 5
 
@@ -32,6 +33,9 @@ def add_arguments(p):
     p.add_argument("--clock-offset", type=int, default=0, metavar="SECONDS")
     p.add_argument("--frozen-clock", action="store_true")
     p.add_argument("--power-cut-after-writes", type=int, metavar="N")
+    p.add_argument("--serial-link", metavar="PATH",
+                   help="expose the device's USB serial port as a pseudo-terminal at PATH "
+                        "(for `meldbox device provision --port PATH`)")
 
 
 class UsageError(Exception):
@@ -119,7 +123,7 @@ def write_json(path, obj):
     os.replace(tmp, path)
 
 
-def start(args, state):
+def start(args, state, link=None):
     """Start the firmware; returns (child, ready dict) or raises RuntimeError."""
     for _ in range(BIND_RETRIES):
         port = args.port or free_udp_port(args.host)
@@ -127,11 +131,13 @@ def start(args, state):
             "host": args.host, "port": port, "control_port": free_udp_port("127.0.0.1"),
             "clock_offset": args.clock_offset, "frozen_clock": args.frozen_clock,
             "power_cut_after_writes": args.power_cut_after_writes, "heap": args.heap,
+            "serial": link.device_path if link else None,
         }
         write_json(state / "sim.json", settings)
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(FIRMWARE), ".frozen"]))
+        env = dict(os.environ, MICROPYPATH=".frozen")
         child = subprocess.Popen(
-            [str(MICROPYTHON), "-X", "heapsize=" + args.heap, str(SIM_MAIN), str(state)],
+            [sys.executable, "-m", "meldbox_host.sim.launch", str(romfs.image()),
+             "-X", "heapsize=" + args.heap, str(SIM_MAIN), str(state)],
             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, text=True, bufsize=1)
         line = child.stdout.readline()
         try:
@@ -157,10 +163,22 @@ def run(args):
         prov = provisioning(args)
         state.mkdir(parents=True, exist_ok=True)
         write_json(state / "provision.json", prov)
-        child, ready = start(args, state)
+        link = None
+        if args.serial_link:
+            from meldbox_host.sim.serial_link import SerialLink
+            link = SerialLink(args.serial_link)
+        child, ready = start(args, state, link)
     except (UsageError, RuntimeError, OSError) as e:
         print("meldbox sim-device: %s" % e, file=sys.stderr)
         return 2
+    try:
+        return supervise(args, state, child, ready)
+    finally:
+        if link is not None:
+            link.close()
+
+
+def supervise(args, state, child, ready):
     ready["pid"] = child.pid
     print(json.dumps(ready), flush=True)
 

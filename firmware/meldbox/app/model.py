@@ -1,0 +1,183 @@
+"""The application as the panel sees it (the model interface of meldbox/ui/panel.py).
+
+Notices are summaries kept on flash by the store; a view holds only what the list needs
+(a few hundred bytes), and the detail fields (items, note, basis...) are read from the
+notice as received when the detail screen asks for them, so 500 stored notices fit the
+heap budget. Staff actions become receipts through the ledger, durable before `act`
+returns the receipt's seq.
+"""
+from binascii import hexlify
+from hashlib import sha256
+
+from meldbox import VERSION
+from meldbox.store import flash
+from meldbox.store.store import message_key
+
+DETAIL_FIELDS = ("basis", "note", "contact", "redress", "lang")
+
+
+class Item:
+    __slots__ = ("url", "ip", "sha256")
+
+    def __init__(self, claims):
+        self.url = claims["url"]
+        self.ip = claims.get("ip")
+        self.sha256 = claims.get("sha256")
+
+
+class NoticeView:
+    __slots__ = ("model", "key", "iss", "id", "nh", "ref", "cat", "host", "iat", "received_at",
+                 "deadline", "state", "paused_left", "test", "nodisclose", "preserve", "within")
+
+    def __init__(self, model, s):
+        self.model = model
+        self.key = s["key"]
+        self.iss = s["iss"]
+        self.id = s["id"]
+        self.nh = s.get("nh")
+        self.ref = s["ref"]
+        self.cat = s["cat"]
+        self.host = s["host"]
+        self.iat = s["iat"]
+        self.received_at = s["at"]
+        self.deadline = s["dl"]
+        self.state = s["state"]
+        self.paused_left = s.get("paused_left")
+        self.test = s.get("test", False)
+        self.nodisclose = s.get("nodisclose", False)
+        self.preserve = s.get("preserve")
+        self.within = s.get("within")
+
+    # the detail screen's fields, read from flash on demand
+    @property
+    def items(self):
+        return [Item(i) for i in self.model.claims(self.key)["items"]]
+
+    @property
+    def basis(self):
+        return self.model.claims(self.key).get("basis")
+
+    @property
+    def note(self):
+        return self.model.claims(self.key).get("note")
+
+    @property
+    def contact(self):
+        return self.model.claims(self.key).get("contact")
+
+    @property
+    def redress(self):
+        return self.model.claims(self.key).get("redress")
+
+
+class DeviceView:
+    __slots__ = ("dev", "key_fpr", "version", "keys", "storage_used", "storage_total")
+
+
+class StatusView:
+    __slots__ = ("net", "hotline", "outbox")
+
+
+def fingerprint(public_key):
+    """'7f3a 91c2 ...': the first 16 bytes of SHA-256 of a raw public key, in groups."""
+    h = hexlify(sha256(public_key).digest()[:16]).decode()
+    return " ".join(h[i:i + 4] for i in range(0, 32, 4))
+
+
+class PanelModel:
+    def __init__(self, app):
+        self.app = app
+        self.store = app.store
+        self._notices = None        # cached list, rebuilt after each receipt
+        self._claims = (None, None)  # (key, claims) of the notice last opened
+        self._outbox = None
+        app.ledger.listeners.append(self._changed)
+
+    def _changed(self, seq=None, kind=None):
+        self._notices = None
+        self._outbox = None
+
+    @property
+    def lang(self):
+        return self.app.config.get("lang", "en")
+
+    @property
+    def tz(self):
+        return self.app.config.get("tz", "CET")
+
+    def now(self):
+        return self.app.clock.now()
+
+    def clock(self):
+        return self.app.clock.source()
+
+    def view(self, key):
+        s = self.store.notice(key)
+        return NoticeView(self, s) if s is not None else None
+
+    def notices(self):
+        if self._notices is None:
+            views = []
+            for key in self.store.active_keys():
+                s = self.store.notice(key)
+                if s is not None:
+                    views.append(NoticeView(self, s))
+            self._notices = views
+        return self._notices
+
+    def claims(self, key):
+        if self._claims[0] != key:
+            self._claims = (key, self.store.notice_message(key) or {"items": []})
+        return self._claims[1]
+
+    def rejected(self):
+        return self.app.rejected.entries
+
+    def status(self):
+        if self._outbox is None:
+            self._outbox = self.store.outbox_len()
+        st = StatusView()
+        st.net = self.app.endpoint is not None
+        st.hotline = self.app.outbox.hotline_ok if self.app.outbox is not None else None
+        st.outbox = self._outbox
+        return st
+
+    def device(self):
+        d = DeviceView()
+        d.dev = self.app.config["dev"]
+        d.key_fpr = fingerprint(self.app.signing_key.public)
+        d.version = VERSION
+        d.keys = [(k.iss, fingerprint(k.public), k.not_after, k.revoked) for k in self.app.trust]
+        d.storage_used, d.storage_total = flash.usage(self.app.mount)
+        return d
+
+    def _answer(self, key, kind, reason=None):
+        s = self.store.notice(key)
+        if s is None:
+            raise KeyError("no such notice")
+        nh = self.store.message(s["iss"], s["id"])["nh"]
+        seq, _ = self.app.ledger.record(kind, iss=s["iss"], nid=s["id"], nh=nh, reason=reason)
+        return seq
+
+    def seen(self, key):
+        s = self.store.notice(key)
+        if s is None or s["state"] != "new":
+            return None
+        return self._answer(key, "seen")
+
+    def act(self, key, kind, reason=None):
+        if kind not in ("removed", "not-ours", "disputed", "cannot-comply"):
+            raise ValueError("unknown action %r" % kind)
+        if (kind == "cannot-comply") != (reason is not None):
+            raise ValueError("a reason goes with cannot-comply only")
+        return self._answer(key, kind, reason)
+
+    def message_event(self, msg):
+        """(event, view) for the panel after a message was taken in, or None."""
+        if msg.t == "notice":
+            event = "replaced" if msg.replaces is not None else "new"
+            return event, self.view(message_key(msg.iss, msg.id))
+        if msg.t == "withdraw":
+            view = self.view(message_key(msg.iss, msg.ref))
+            return ("withdrawn", view) if view is not None else None
+        return None

@@ -1,0 +1,42 @@
+"""CoAP over UDP for Meldbox (RFC 7252, block-wise RFC 7959, link format RFC 6690,
+problem details RFC 9290): datagram codec (message), request serving and the message
+layer (endpoint), Block1 reassembly (blockwise), CON requests (client), coap:// URIs (uri).
+
+Memory: nothing a peer sends makes the endpoint allocate more than MAX_DATAGRAM at once,
+except a Block1 body (up to MAX_BODY; allocated once when Size1 announces it, else
+grown block by block). Large
+contiguous allocations fail early on a fragmented 256K heap (measured: 160 KB free in
+4 KB pieces), so bodies come block-wise, not as one big datagram.
+
+Every limit a network peer can meet lives here, so the firmware README can list them:
+
+| limit | value | what happens beyond it |
+|---|---|---|
+| request body (Block1 reassembled, or one datagram) | MAX_BODY = 8192 bytes | 4.13 with Size1 = 8192 (also when Size1 announces more) |
+| one datagram | MAX_DATAGRAM = 1280 bytes (a 1024-byte block with room for options) | 4.13 with Size1 = 8192 and Block1 SZX 6: send block-wise (RFC 7959 2.9.3) |
+| remembered message ids (duplicate detection) | DEDUP_ENTRIES = 16 | the oldest is forgotten |
+| concurrent Block1 reassemblies | REASSEMBLY_SLOTS = 4 in total, 2 per peer, idle expiry 60 s | 5.03 with Max-Age (a peer's own oldest is replaced) |
+| peers in the rate table | RATE_PEERS = 32 | idle (refilled) entries, then the oldest, are forgotten |
+| requests per peer (default) | burst RATE_BURST = 30, RATE_PER_S = 5 per second | 4.29 with Max-Age |
+| requests being handled at once | MAX_INFLIGHT = 4 | 5.03 with Max-Age 1 |
+| response block (Block2) | 1024 bytes (SZX 6) or smaller if asked | |
+"""
+
+MAX_BODY = 8192
+MAX_DATAGRAM = 1280  # longer ones are read cut (see endpoint.UdpTransport)
+DEDUP_ENTRIES = 16
+REASSEMBLY_SLOTS = 4
+REASSEMBLY_SLOTS_PER_PEER = 2
+REASSEMBLY_IDLE_MS = 60000
+RATE_PEERS = 32
+RATE_BURST = 30
+RATE_PER_S = 5
+MAX_INFLIGHT = 4
+MAX_BLOCK_SZX = 6  # 1024-byte blocks, the largest RFC 7959 allows over UDP
+
+# RFC 7252 section 4.8 transmission parameters (defaults; Endpoint takes others).
+ACK_TIMEOUT_MS = 2000
+ACK_RANDOM_FACTOR = 1.5
+MAX_RETRANSMIT = 4
+EXCHANGE_LIFETIME_MS = 247000
+NON_LIFETIME_MS = 145000

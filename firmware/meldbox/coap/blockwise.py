@@ -1,0 +1,152 @@
+"""Block1 reassembly of request bodies (RFC 7959 section 2.3 and 2.5).
+
+A transfer is keyed by peer, method, path and Request-Tag. Blocks must arrive in order
+(NUM times the block size equals the bytes received so far; the client may switch to
+a smaller size on the way). The slot table is bounded in total and per peer, idle
+slots expire, and no body grows beyond MAX_BODY.
+"""
+from time import ticks_add, ticks_diff
+
+from meldbox.coap import (MAX_BODY, REASSEMBLY_IDLE_MS, REASSEMBLY_SLOTS,
+                          REASSEMBLY_SLOTS_PER_PEER)
+from meldbox.coap.message import block_fields, block_size
+from meldbox.core import errors
+
+OUT_OF_MEMORY_MAX_AGE = 5    # seconds; a retry after the next garbage collection may fit
+
+
+class BlockIncomplete(errors.ProtocolError):
+    """4.08: a block out of order, or a continuation without its start."""
+    code = errors.REQUEST_ENTITY_INCOMPLETE
+    reason = "block-incomplete"
+    title = "Request Entity Incomplete"
+
+
+class BodyTooLarge(errors.TooLarge):
+    """4.13: the body is (or is announced as) larger than MAX_BODY; Size1 tells the limit."""
+    size1 = MAX_BODY
+
+
+class BadBlock(errors.MalformedError):
+    """4.00: a Block1 option that breaks RFC 7959 (reserved SZX, wrong block length)."""
+    reason = "bad-block"
+
+
+class NoSlot(errors.ProtocolError):
+    """5.03: all reassembly slots are taken; Max-Age says when one frees up."""
+    code = errors.SERVICE_UNAVAILABLE
+    reason = "busy"
+    title = "Service Unavailable"
+
+    def __init__(self, detail, max_age):
+        super().__init__(detail)
+        self.max_age = max_age
+
+
+class _Slot:
+    def __init__(self, key, peer, expires, size_hint):
+        self.key = key
+        self.peer = peer
+        # One allocation when Size1 announced the size (growing by reallocation needs
+        # old and new buffer at once); bytes beyond `fill` are not part of the body.
+        self.body = bytearray(size_hint)
+        self.fill = 0
+        self.expires = expires
+
+    def append(self, data):
+        end = self.fill + len(data)
+        if end <= len(self.body):
+            self.body[self.fill:end] = data
+        else:
+            self.body[self.fill:] = data
+        self.fill = end
+
+    def content(self):
+        return self.body if self.fill == len(self.body) else memoryview(self.body)[:self.fill]
+
+
+class Reassembler:
+    def __init__(self, clock, max_body=MAX_BODY, slots=REASSEMBLY_SLOTS,
+                 slots_per_peer=REASSEMBLY_SLOTS_PER_PEER, idle_ms=REASSEMBLY_IDLE_MS):
+        self.clock = clock          # () -> ms ticks (time.ticks_ms or a test's clock)
+        self.max_body = max_body
+        self.max_slots = slots
+        self.per_peer = slots_per_peer
+        self.idle_ms = idle_ms
+        self.slots = []
+
+    def __len__(self):
+        return len(self.slots)
+
+    def feed(self, key, peer, block1, payload, size1=None):
+        """Take one block (`block1` is the option's integer value; `size1` the Size1
+        option, if any). Returns the whole body (bytearray or memoryview) after the last
+        block, None while more are expected; raises a ProtocolError (4.00, 4.08, 4.13,
+        5.03) and forgets the transfer on error."""
+        num, more, szx = block_fields(block1)
+        if szx == 7:
+            self._drop(key)
+            raise BadBlock("Block1 SZX 7 is reserved")
+        size = block_size(szx)
+        n = len(payload)
+        if (more and n != size) or n > size:
+            self._drop(key)
+            raise BadBlock("block of %d bytes where SZX says %d" % (n, size))
+        now = self.clock()
+        self._expire(now)
+        if num == 0:
+            if size1 is not None and size1 > self.max_body:
+                raise BodyTooLarge("Size1 announces %d bytes; at most %d" % (size1, self.max_body))
+            slot = self._start(key, peer, now, size1 or 0)
+        else:
+            slot = self._find(key)
+            if slot is None:
+                raise BlockIncomplete("block %d without the blocks before it" % num)
+            if num * size != slot.fill:
+                self._drop(key)
+                raise BlockIncomplete("block %d of %d bytes does not follow the %d bytes received"
+                                      % (num, size, slot.fill))
+        if slot.fill + n > self.max_body:
+            self._drop(key)
+            raise BodyTooLarge("request body larger than %d bytes" % self.max_body)
+        try:
+            slot.append(payload)
+        except MemoryError:
+            self._drop(key)
+            raise NoSlot("out of memory for the request body", OUT_OF_MEMORY_MAX_AGE)
+        slot.expires = ticks_add(now, self.idle_ms)
+        if more:
+            return None
+        self.slots.remove(slot)
+        return slot.content()
+
+    def _start(self, key, peer, now, size_hint):
+        self._drop(key)   # block 0 again restarts the transfer
+        mine = [s for s in self.slots if s.peer == peer]
+        if len(mine) >= self.per_peer:
+            # A peer at its own limit only displaces its own oldest transfer.
+            self.slots.remove(min(mine, key=lambda s: ticks_diff(s.expires, now)))
+        elif len(self.slots) >= self.max_slots:
+            soonest = min(ticks_diff(s.expires, now) for s in self.slots)
+            raise NoSlot("all %d reassembly slots are in use" % self.max_slots,
+                         max(1, (soonest + 999) // 1000))
+        try:
+            slot = _Slot(key, peer, ticks_add(now, self.idle_ms), size_hint)
+        except MemoryError:
+            raise NoSlot("out of memory for the request body", OUT_OF_MEMORY_MAX_AGE)
+        self.slots.append(slot)
+        return slot
+
+    def _find(self, key):
+        for s in self.slots:
+            if s.key == key:
+                return s
+        return None
+
+    def _drop(self, key):
+        s = self._find(key)
+        if s is not None:
+            self.slots.remove(s)
+
+    def _expire(self, now):
+        self.slots = [s for s in self.slots if ticks_diff(s.expires, now) > 0]

@@ -1,0 +1,135 @@
+"""COSE_Sign1 (RFC 9052) as PROTOCOL.md section 2 uses it: decode, alg check, verify, sign.
+
+Only what the protocol needs: one signer, EdDSA (Ed25519), empty external_aad, attached
+payload. Every malformed object raises a core/errors.py error; nothing else escapes.
+"""
+import hashlib
+
+from meldbox.core import cbor, ed25519, errors
+
+TAG_SIGN1 = 18
+ALG_EDDSA = -8
+LABEL_ALG = 1
+LABEL_CRIT = 2
+LABEL_KID = 4
+# The protected header every Meldbox sender emits: the deterministic encoding of {1: -8}.
+PROTECTED_EDDSA = b"\xa1\x01\x27"
+# Sig_structure prefix: array(4), then the text "Signature1".
+_SIG1_HEAD = b"\x84\x6aSignature1"
+
+
+class Sign1:
+    """A decoded COSE_Sign1; `protected_bytes` is kept as received because the
+    signature covers those exact bytes, not a re-encoding."""
+    __slots__ = ("protected_bytes", "protected", "unprotected", "payload", "signature", "kid")
+
+    def __init__(self, protected_bytes, protected, unprotected, payload, signature, kid):
+        self.protected_bytes = protected_bytes
+        self.protected = protected
+        self.unprotected = unprotected
+        self.payload = payload
+        self.signature = signature
+        self.kid = kid
+
+
+def _is_bytes(x):
+    return isinstance(x, (bytes, bytearray))
+
+
+def decode_sign1(buf):
+    """Decode a COSE_Sign1 (tag 18 or untagged). Raises CBORError subclasses for bad
+    CBOR and COSEStructureError for anything that is not a usable COSE_Sign1."""
+    obj = cbor.loads(buf)
+    if isinstance(obj, cbor.Tag):
+        if obj.tag != TAG_SIGN1:
+            raise errors.COSEStructureError("tag %d, expected 18 (COSE_Sign1) or none" % obj.tag)
+        obj = obj.value
+    if not isinstance(obj, (list, tuple)):
+        raise errors.COSEStructureError("COSE_Sign1 must be an array, got %s" % _kind(obj))
+    if len(obj) != 4:
+        raise errors.COSEStructureError("COSE_Sign1 array of %d, expected 4" % len(obj))
+    protected_bytes, unprotected, payload, signature = obj
+    if not _is_bytes(protected_bytes):
+        raise errors.COSEStructureError("protected header must be a byte string, got %s"
+                                        % _kind(protected_bytes))
+    # An empty bstr stands for an empty map (RFC 9052 section 3).
+    protected = cbor.loads(protected_bytes) if protected_bytes else {}
+    if not isinstance(protected, dict):
+        raise errors.COSEStructureError("protected header must encode a map, got %s"
+                                        % _kind(protected))
+    if not isinstance(unprotected, dict):
+        raise errors.COSEStructureError("unprotected header must be a map, got %s"
+                                        % _kind(unprotected))
+    if payload is None:
+        raise errors.COSEStructureError("detached payload (nil) is not supported")
+    if not _is_bytes(payload):
+        raise errors.COSEStructureError("payload must be a byte string, got %s" % _kind(payload))
+    if not _is_bytes(signature):
+        raise errors.COSEStructureError("signature must be a byte string, got %s"
+                                        % _kind(signature))
+    # We understand no critical extension, so a message naming any must be refused.
+    if LABEL_CRIT in protected:
+        raise errors.COSEStructureError("critical header parameters (crit) are not supported")
+    if LABEL_KID in unprotected and LABEL_KID in protected:
+        raise errors.COSEStructureError("kid in both protected and unprotected header")
+    kid = unprotected.get(LABEL_KID, protected.get(LABEL_KID))
+    if kid is None:
+        raise errors.COSEStructureError("kid (label 4) missing")
+    if not _is_bytes(kid):
+        raise errors.COSEStructureError("kid must be a byte string, got %s" % _kind(kid))
+    return Sign1(bytes(protected_bytes), protected, unprotected, bytes(payload),
+                 bytes(signature), bytes(kid))
+
+
+def check_alg(sign1):
+    """alg must be EdDSA (-8) and only in the protected header: no downgrade, no confusion."""
+    if LABEL_ALG in sign1.unprotected:
+        raise errors.BadAlgorithm("alg in the unprotected header")
+    if LABEL_ALG not in sign1.protected:
+        raise errors.BadAlgorithm("alg missing from the protected header")
+    alg = sign1.protected[LABEL_ALG]
+    if type(alg) is not int or alg != ALG_EDDSA:
+        raise errors.BadAlgorithm("alg %r, only -8 (EdDSA) is accepted" % (alg,))
+
+
+def _bstr_head(n):
+    if n < 24:
+        return bytes((0x40 | n,))
+    if n < 0x100:
+        return bytes((0x58, n))
+    if n < 0x10000:
+        return bytes((0x59, n >> 8, n & 0xFF))
+    # Messages are at most 8192 bytes (PROTOCOL.md section 3): a longer part is a bug.
+    raise ValueError("COSE part of %d bytes, at most 65535 supported" % n)
+
+
+def sig_structure(protected_bytes, payload):
+    """The bytes Ed25519 signs: ["Signature1", protected, h'', payload] (RFC 9052 4.4).
+    Built directly rather than through cbor.dumps so the payload is copied once."""
+    return b"".join((_SIG1_HEAD, _bstr_head(len(protected_bytes)), protected_bytes,
+                     b"\x40", _bstr_head(len(payload)), payload))
+
+
+def verify(sign1, public_key):
+    """True when the signature verifies with this 32-byte Ed25519 public key."""
+    return ed25519.verify(public_key, sig_structure(sign1.protected_bytes, sign1.payload),
+                          sign1.signature)
+
+
+def sign1(payload, signing_key, kid):
+    """A tagged COSE_Sign1 over `payload` (bytes): protected {1: -8}, unprotected {4: kid}."""
+    signature = signing_key.sign(sig_structure(PROTECTED_EDDSA, payload))
+    return cbor.dumps(cbor.Tag(TAG_SIGN1, [PROTECTED_EDDSA, {LABEL_KID: kid}, payload, signature]))
+
+
+def kid_of(public_key):
+    """Key id of PROTOCOL.md section 1: the first 8 bytes of SHA-256 of the raw key."""
+    return hashlib.sha256(public_key).digest()[:8]
+
+
+def _kind(obj):
+    if obj is None:
+        return "nil"
+    if isinstance(obj, cbor.Tag):
+        return "tag %d" % obj.tag
+    return type(obj).__name__

@@ -1,0 +1,253 @@
+"""Hotline messages (PROTOCOL.md sections 2 and 3): the whole check from received bytes
+to a validated Notice, Withdraw or Ping.
+
+verify_message runs the checks in the protocol's order and the first failure decides:
+size (4.13), COSE structure (4.00), alg (4.01), kid: unknown (4.01), revoked or expired
+(4.03), signature (4.01), payload CBOR and claims (4.00), then iss and aud (4.03).
+Claims come before iss/aud so that a message is only judged on who it names once it is
+known to be well formed.
+"""
+import hashlib
+
+from meldbox.core import cbor, cose, ed25519, errors
+
+MAX_COSE_BYTES = 8192
+MAX_FUTURE_IAT = 300          # seconds an iat may lead the device's trusted time
+WITHIN_MIN = 60
+WITHIN_MAX = 2592000          # 30 days
+MAX_ITEMS = 64
+MAX_URL_BYTES = 2048
+MAX_NOTE_CHARS = 280
+ID_MIN, ID_MAX = 8, 32
+CATEGORIES = ("csam", "terror", "other")
+ITEM_KEYS = ("url", "ip", "sha256")
+
+
+class Message:
+    """Fields every message has. `raw` is the exact bytes received, `nh` their SHA-256."""
+    __slots__ = ("t", "id", "iss", "aud", "iat", "kid", "raw", "nh")
+
+
+class Ping(Message):
+    __slots__ = ()
+
+
+class Withdraw(Message):
+    __slots__ = ("ref",)
+
+
+class Item:
+    __slots__ = ("url", "ip", "sha256")
+
+    def __init__(self, url, ip=None, sha256=None):
+        self.url = url
+        self.ip = ip
+        self.sha256 = sha256
+
+
+class Notice(Message):
+    __slots__ = ("due", "within", "cat", "basis", "ref", "items", "lang", "note", "contact",
+                 "redress", "replaces", "nodisclose", "preserve", "test")
+
+
+def verify_message(cose_bytes, trust, device_id, now, clock_trusted=True):
+    """Verify and validate one message; returns a Notice, Withdraw or Ping, or raises the
+    errors.ProtocolError of the first failed check."""
+    if len(cose_bytes) > MAX_COSE_BYTES:
+        raise errors.TooLarge("COSE object of %d bytes, at most %d"
+                              % (len(cose_bytes), MAX_COSE_BYTES))
+    # The one copy of the received bytes (kept by the store) is made before decoding
+    # fragments the heap; it is no copy at all when they already are bytes.
+    raw = bytes(cose_bytes)
+    sign1 = cose.decode_sign1(raw)
+    cose.check_alg(sign1)
+    signers = _signers(sign1, trust, now)
+    claims = cbor.loads(sign1.payload)
+    msg = parse_claims(claims, now, clock_trusted)
+    if not _issued_by(msg.iss, signers):
+        raise errors.WrongIssuer("iss %r is not the issuer of key %s (%s)"
+                                 % (msg.iss, _hex(sign1.kid), signers[0].iss))
+    if msg.aud != device_id:
+        raise errors.WrongAudience("aud %r is not this device (%r)" % (msg.aud, device_id))
+    msg.kid = sign1.kid
+    msg.raw = raw
+    msg.nh = hashlib.sha256(raw).digest()
+    return msg
+
+
+def _signers(sign1, trust, now):
+    """The trusted, live keys under the message's kid whose signature verifies."""
+    keys = trust.lookup(sign1.kid)
+    if not keys:
+        raise errors.UnknownKey("kid %s is not trusted" % _hex(sign1.kid))
+    live = [k for k in keys if not k.revoked and not k.expired(now)]
+    if not live:
+        if all(k.revoked for k in keys):
+            raise errors.RevokedKey("key %s of %s is revoked" % (_hex(sign1.kid), keys[0].iss))
+        key = [k for k in keys if not k.revoked][0]
+        raise errors.ExpiredKey("key %s of %s expired at %d, now %d"
+                                % (_hex(sign1.kid), key.iss, key.not_after, now))
+    # The Sig_structure is built once even when several keys share the kid.
+    tbs = cose.sig_structure(sign1.protected_bytes, sign1.payload)
+    signers = [k for k in live if ed25519.verify(k.public, tbs, sign1.signature)]
+    if not signers:
+        raise errors.BadSignature("signature does not verify with key %s" % _hex(sign1.kid))
+    return signers
+
+
+def _issued_by(iss, signers):
+    for key in signers:
+        if key.iss == iss:
+            return True
+    return False
+
+
+# --- claims (PROTOCOL.md section 3) ---------------------------------------------
+
+def parse_claims(claims, now, clock_trusted=True):
+    """Validate a decoded payload against section 3; returns the message object without
+    the transport fields (kid, raw, nh). Raises ClaimsError with a detail text."""
+    if not isinstance(claims, dict):
+        raise errors.ClaimsError("payload must be a map, got %s" % _type_name(claims))
+    v = _required(claims, "v", int)
+    if v != 1:
+        raise errors.ClaimsError("v %r, only version 1 is known" % (v,))
+    t = _required(claims, "t", str)
+    if t == "notice":
+        msg = Notice()
+    elif t == "withdraw":
+        msg = Withdraw()
+    elif t == "ping":
+        msg = Ping()
+    else:
+        raise errors.ClaimsError("t %r is not notice, withdraw or ping" % (t,))
+    msg.t = t
+    msg.id = _bstr_sized(claims, "id", ID_MIN, ID_MAX)
+    msg.iss = _required(claims, "iss", str)
+    msg.aud = _required(claims, "aud", str)
+    msg.iat = _uint(claims, "iat")
+    if clock_trusted and msg.iat > now + MAX_FUTURE_IAT:
+        raise errors.ClaimsError("iat %d is %d s ahead of device time %d, at most %d"
+                                 % (msg.iat, msg.iat - now, now, MAX_FUTURE_IAT))
+    if t == "notice":
+        _notice(claims, msg)
+    elif t == "withdraw":
+        msg.ref = _required(claims, "ref", bytes)
+    return msg
+
+
+def _notice(claims, msg):
+    has_due, has_within = "due" in claims, "within" in claims
+    if has_due == has_within:
+        raise errors.ClaimsError("exactly one of due and within is required, got %s"
+                                 % ("both" if has_due else "neither"))
+    msg.due = msg.within = None
+    if has_due:
+        msg.due = _uint(claims, "due")
+        if msg.due <= msg.iat:
+            raise errors.ClaimsError("due %d not after iat %d" % (msg.due, msg.iat))
+    else:
+        msg.within = _uint(claims, "within")
+        if not WITHIN_MIN <= msg.within <= WITHIN_MAX:
+            raise errors.ClaimsError("within %d s outside %d..%d"
+                                     % (msg.within, WITHIN_MIN, WITHIN_MAX))
+    msg.cat = _required(claims, "cat", str)
+    if msg.cat not in CATEGORIES:
+        raise errors.ClaimsError("cat %r is not csam, terror or other" % (msg.cat,))
+    msg.basis = _required(claims, "basis", str)
+    msg.ref = _required(claims, "ref", str)
+    msg.items = _items(claims)
+    msg.lang = _optional(claims, "lang", str)
+    msg.note = _optional(claims, "note", str)
+    if msg.note is not None and len(msg.note) > MAX_NOTE_CHARS:
+        raise errors.ClaimsError("note: %d characters, at most %d"
+                                 % (len(msg.note), MAX_NOTE_CHARS))
+    msg.contact = _optional(claims, "contact", str)
+    msg.redress = _optional(claims, "redress", str)
+    msg.replaces = _optional(claims, "replaces", bytes)
+    msg.nodisclose = _optional(claims, "nodisclose", bool, False)
+    msg.preserve = _uint(claims, "preserve") if "preserve" in claims else None
+    msg.test = _optional(claims, "test", bool, False)
+
+
+def _items(claims):
+    items = _required(claims, "items", list)
+    if not 1 <= len(items) <= MAX_ITEMS:
+        raise errors.ClaimsError("items: %d entries, at least 1 and at most %d"
+                                 % (len(items), MAX_ITEMS))
+    out = []
+    for i, item in enumerate(items):
+        where = "items[%d]" % i
+        if not isinstance(item, dict):
+            raise errors.ClaimsError("%s must be a map, got %s" % (where, _type_name(item)))
+        for key in item:
+            if key not in ITEM_KEYS:
+                raise errors.ClaimsError("%s: unknown key %r" % (where, key))
+        url = _required(item, "url", str, where)
+        # The limit is on the encoded form, what the URL costs on the wire and on flash;
+        # at most 4 bytes a character, so only long URLs need the encoding copy.
+        if len(url) * 4 > MAX_URL_BYTES:
+            size = len(url.encode())
+            if size > MAX_URL_BYTES:
+                raise errors.ClaimsError("%s.url: %d bytes, at most %d"
+                                         % (where, size, MAX_URL_BYTES))
+        ip = _optional(item, "ip", str, None, where)
+        sha = _optional(item, "sha256", bytes, None, where)
+        if sha is not None and len(sha) != 32:
+            raise errors.ClaimsError("%s.sha256: %d bytes, expected 32" % (where, len(sha)))
+        out.append(Item(url, ip, sha))
+    return out
+
+
+def _required(claims, key, typ, where=""):
+    if key not in claims:
+        raise errors.ClaimsError("%s%s missing" % (_prefix(where), key))
+    return _typed(claims[key], key, typ, where)
+
+
+def _optional(claims, key, typ, default=None, where=""):
+    if key not in claims:
+        return default
+    return _typed(claims[key], key, typ, where)
+
+
+def _typed(value, key, typ, where):
+    # type() rather than isinstance(): a bool must not pass for an int (CPython), and
+    # bytes/list may come from the decoder as their exact types only.
+    if type(value) is not typ:
+        raise errors.ClaimsError("%s%s must be %s, got %s"
+                                 % (_prefix(where), key, _TYPE_NAMES[typ], _type_name(value)))
+    return value
+
+
+def _uint(claims, key):
+    value = _required(claims, key, int)
+    if value < 0:
+        raise errors.ClaimsError("%s %d is negative" % (key, value))
+    return value
+
+
+def _bstr_sized(claims, key, lo, hi):
+    value = _required(claims, key, bytes)
+    if not lo <= len(value) <= hi:
+        raise errors.ClaimsError("%s: %d bytes, expected %d to %d" % (key, len(value), lo, hi))
+    return value
+
+
+_TYPE_NAMES = {int: "an integer", str: "a text string", bytes: "a byte string",
+               list: "an array", bool: "a bool", dict: "a map"}
+
+
+def _type_name(value):
+    if value is None:
+        return "nil"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _prefix(where):
+    return where + "." if where else ""
+
+
+def _hex(b):
+    from binascii import hexlify
+    return hexlify(b).decode()

@@ -1,0 +1,154 @@
+"""Generate the panel's bitmap fonts (firmware/meldbox/ui/glyphs_*.py) from DejaVu Sans.
+
+Host tool (CPython + Pillow): `python firmware/tools/make_font.py [--check]`.
+Each font becomes one MicroPython module holding 1-bit glyphs rendered with FreeType's
+hinting (Pillow's mode "1", no anti-aliasing: the panel has a 16-colour palette).
+
+Layout, chosen so that the firmware can draw a glyph with one framebuf blit and no
+allocation: glyphs are stacked vertically in MONO_HLSB "strips" whose width is 8, 16, 24
+or 32 pixels, every glyph taking HEIGHT rows. A glyph is drawn by blitting its strip at
+y = -index * HEIGHT into a line buffer exactly HEIGHT rows tall, which clips away every
+other glyph. Narrow glyphs go to the narrow strip, so the data stays small.
+
+--check exits non-zero when the committed modules differ from what this script makes.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+OUT_DIR = Path(__file__).resolve().parent.parent / "meldbox" / "ui"
+
+ASCII = "".join(chr(c) for c in range(32, 127))
+LATIN1 = "".join(chr(c) for c in range(160, 256))
+# Windows-1252 extras (quotes, dashes, euro) that pasted notes carry, the Dutch ij,
+# the symbols the screens use, and U+FFFD for anything else.
+EXTRA = ("\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u017d"
+         "\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178"
+         "\u0132\u0133"
+         "\u25b2\u25bc\u25c0\u25b6\u2713\u2717\u2248\u2192\u2191\u2193\u2265\u2264"
+         "\ufffd")
+TEXT_CHARS = ASCII + LATIN1 + EXTRA
+# The countdown font: digits and what countdowns, receipt numbers and units need.
+BIG_CHARS = " 0123456789:+-~#dhu\u2248"
+
+FONTS = [
+    # module, file, pixel size, characters, what it is for
+    ("glyphs_small", "DejaVuSansCondensed-Bold.ttf", 13, TEXT_CHARS,
+     "status bar, button hints, labels"),
+    ("glyphs_body", "DejaVuSansCondensed-Bold.ttf", 16, TEXT_CHARS,
+     "notice text, menus"),
+    ("glyphs_big", "DejaVuSans-Bold.ttf", 26, BIG_CHARS,
+     "countdowns and receipt numbers"),
+]
+STRIP_WIDTHS = (8, 16, 24, 32)
+PAD = 8     # room left of the pen position for glyphs with a negative side bearing
+
+
+def render(font, ch, ascent, descent):
+    """The glyph as a 1-bit image with the pen at x=PAD, y=0 the top of the ascent."""
+    img = Image.new("1", (PAD + 48, ascent + descent), 0)
+    ImageDraw.Draw(img).text((PAD, 0), ch, font=font, fill=1)
+    return img
+
+
+def build(path, size, chars):
+    font = ImageFont.truetype(str(path), size)
+    ascent, descent = font.getmetrics()
+    images = [render(font, ch, ascent, descent) for ch in chars]
+    boxes = [img.getbbox() for img in images]
+    inked = [b for b in boxes if b]
+    top = min(b[1] for b in inked)
+    bottom = max(b[3] for b in inked)
+    height = bottom - top
+    strips = [[] for _ in STRIP_WIDTHS]      # per strip: list of row bytes per glyph
+    advance, xoff, loc = bytearray(), bytearray(), bytearray()
+    for ch, img, box in zip(chars, images, boxes):
+        advance.append(int(round(font.getlength(ch))))
+        if not box or ch == " ":
+            xoff.append(128)
+            loc += bytes((255, 0))          # nothing to draw
+            continue
+        left, right = box[0], box[2]
+        width = right - left
+        s = next(i for i, w in enumerate(STRIP_WIDTHS) if width <= w)
+        sw = STRIP_WIDTHS[s]
+        cell = Image.new("1", (sw, height), 0)
+        cell.paste(img.crop((left, top, right, bottom)), (0, 0))
+        xoff.append(left - PAD + 128)
+        loc += bytes((s, len(strips[s])))
+        strips[s].append(cell.tobytes())    # mode "1" tobytes is MSB-first rows = MONO_HLSB
+        if len(strips[s]) > 255:
+            raise SystemExit("too many glyphs in one strip")
+    return {
+        "height": height, "baseline": ascent - top, "chars": chars,
+        "advance": bytes(advance), "xoff": bytes(xoff), "loc": bytes(loc),
+        "strips": [b"".join(rows) for rows in strips],
+    }
+
+
+def wrap_bytes(name, data, indent="    ", wrapper=""):
+    """A bytes literal split over lines of at most ~90 characters (optionally inside a
+    call such as bytearray(...))."""
+    text = repr(data)[2:-1]
+    parts, line = [], ""
+    i = 0
+    while i < len(text):
+        # never split an escape sequence (\xNN, \\, \', \n ...)
+        if text[i] == "\\":
+            step = 4 if text[i + 1] == "x" else 2
+        else:
+            step = 1
+        if len(line) + step > 84:
+            parts.append(line)
+            line = ""
+        line += text[i:i + step]
+        i += step
+    if line or not parts:
+        parts.append(line)
+    body = "\n".join('%sb"%s"' % (indent, p.replace('"', '\\"')) for p in parts)
+    return "%s = %s(\n%s\n)\n" % (name, wrapper, body)
+
+
+def module_text(module, fname, size, purpose, f):
+    out = ['"""Bitmap font: %s %d px, for %s.\n\nGenerated by firmware/tools/make_font.py '
+           '(DejaVu fonts, Bitstream Vera licence):\ndo not edit; run the tool again."""\n'
+           % (fname[:-4], size, purpose)]
+    out.append("HEIGHT = %d\nBASELINE = %d\n" % (f["height"], f["baseline"]))
+    out.append("STRIP_WIDTHS = %r\n" % (STRIP_WIDTHS,))
+    out.append("# Every character this font draws, in glyph order.\nCHARS = %s\n" % ascii(f["chars"]))
+    out.append("# Per glyph: pen advance; ink offset from the pen + 128; (strip, slot), strip 255: no ink.\n")
+    out.append(wrap_bytes("ADVANCE", f["advance"]))
+    out.append(wrap_bytes("XOFF", f["xoff"]))
+    out.append(wrap_bytes("LOC", f["loc"]))
+    out.append("# MONO_HLSB strips, one per width in STRIP_WIDTHS. bytearray because framebuf needs\n"
+               "# writable buffers; the bytes literal is freed after import (frozen: it stays in flash).\n")
+    for i, strip in enumerate(f["strips"]):
+        out.append(wrap_bytes("STRIP%d" % i, strip, wrapper="bytearray"))
+    return "\n".join(out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="compare with the committed modules")
+    args = ap.parse_args(argv)
+    stale = []
+    for module, fname, size, chars, purpose in FONTS:
+        text = module_text(module, fname, size, purpose, build(FONT_DIR / fname, size, chars))
+        path = OUT_DIR / (module + ".py")
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(str(path))
+        else:
+            path.write_text(text)
+            print("wrote %s (%d bytes)" % (path, len(text)))
+    if stale:
+        print("out of date: " + ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

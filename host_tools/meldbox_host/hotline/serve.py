@@ -1,0 +1,279 @@
+"""`meldbox hotline serve`: the hotline's receipt endpoint (PROTOCOL.md 6).
+
+Devices POST each receipt (COSE_Sign1, Content-Format 18) to /receipts. ReceiptServer
+verifies it against the key of the device that signed it, follows that device's chain
+(protocol.ReceiptChain: a repeat of a held (dev, seq) is acknowledged, not stored again;
+a gap or a fork is reported on stderr and in the log entry, the receipt is kept), appends
+one JSON line per new receipt to the log (fsync'd before the 2.04, so an acknowledged
+receipt is never lost) and answers 2.04. Refusals carry RFC 9290 problem details.
+
+Use it in-process (tests, demo) with `await server.start(port=0)` ... `await server.stop()`;
+the command prints `{"event": "ready", "port": P}` once listening, then one
+`{"event": "receipt", ...}` line per receipt taken.
+"""
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from collections import namedtuple
+
+import aiocoap
+import aiocoap.error
+import aiocoap.resource
+
+from meldbox_host import protocol
+
+Answer = namedtuple("Answer", "code payload content_format")
+RECEIPTS_PATH = ("receipts",)
+
+
+class Refused(Exception):
+    def __init__(self, code, title, detail):
+        super().__init__(detail)
+        self.code, self.title = code, title
+
+
+class ReceiptServer:
+    """Verifies, chains and logs receipts from known devices.
+
+    devices: {device id: raw 32-byte public key}. log_path: JSON-lines file; entries
+    already in it are taken back into the chains at start, so a restart does not store
+    a repeat again. `entries` holds the entries written by this instance."""
+
+    def __init__(self, devices, log_path=None, err=None, out=None):
+        self.devices, self._by_kid = {}, {}
+        for dev, pub in devices.items():
+            self.add_device(dev, pub)
+        self.log_path = log_path
+        self.err = err if err is not None else sys.stderr
+        self.out = out   # optional text stream for one event line per receipt
+        self.chain = protocol.ReceiptChain()
+        self.entries = []
+        self.port = None
+        self._context = None
+        if log_path and os.path.exists(log_path):
+            self._replay(log_path)
+
+    def add_device(self, dev, public_key):
+        """Trust receipts from `dev` signed with `public_key` (also while running)."""
+        pub = protocol.public_bytes(public_key)
+        self.devices[dev] = pub
+        self._by_kid[protocol.kid_of(pub)] = dev
+
+    # --- the core, without networking ---------------------------------------------------
+    def handle(self, payload, content_format):
+        """One POST /receipts -> Answer(code, payload, content_format)."""
+        try:
+            return self._take(payload, content_format)
+        except Refused as exc:
+            return Answer(exc.code, protocol.encode_problem(exc.title, str(exc)),
+                          protocol.CF_PROBLEM_DETAILS)
+
+    def _take(self, payload, content_format):
+        if content_format != protocol.CF_COSE_SIGN1:
+            raise Refused(aiocoap.UNSUPPORTED_CONTENT_FORMAT, "Unsupported Content-Format",
+                          "receipts are COSE_Sign1, Content-Format 18")
+        if len(payload) > protocol.MAX_COSE_BYTES:
+            raise Refused(aiocoap.REQUEST_ENTITY_TOO_LARGE, "Request Entity Too Large",
+                          "a receipt is at most %d bytes" % protocol.MAX_COSE_BYTES)
+        dev = self._signer(payload)
+        try:
+            receipt = protocol.verify_receipt(payload, self.devices[dev])
+        except protocol.ReceiptError as exc:
+            raise Refused(aiocoap.Code(exc.code), _TITLES[exc.code],
+                          "%s: %s" % (exc.reason, exc)) from None
+        if receipt["dev"] != dev:
+            raise Refused(aiocoap.FORBIDDEN, "Forbidden",
+                          "receipt names device %r but is signed by the key of %r" % (receipt["dev"], dev))
+        if receipt["seq"] == 0:
+            raise Refused(aiocoap.BAD_REQUEST, "Bad Request",
+                          "seq 0 is a status receipt: not part of the chain, not taken here")
+        result = self.chain.add(receipt, payload)
+        if result.status != protocol.CHAIN_REPEAT:
+            entry = self._entry(receipt, payload, result)
+            self._append(entry)
+            if result.status != protocol.CHAIN_OK:
+                print("meldbox hotline serve: %s in the chain of %s at seq %d: %s"
+                      % (result.status, dev, receipt["seq"], result.detail), file=self.err, flush=True)
+        if self.out is not None:
+            print(json.dumps({"event": "receipt", "dev": dev, "seq": receipt["seq"],
+                              "kind": receipt["kind"], "chain": result.status}),
+                  file=self.out, flush=True)
+        return Answer(aiocoap.CHANGED, b"", None)
+
+    def _signer(self, payload):
+        """The device whose key is named by the kid (or, lacking one, by the claimed dev)."""
+        try:
+            sign1 = protocol.decode_sign1(payload)
+        except protocol.ReceiptError as exc:
+            raise Refused(aiocoap.BAD_REQUEST, "Bad Request", "%s: %s" % (exc.reason, exc)) from None
+        kid = protocol.sign1_kid(sign1)
+        if kid is not None:
+            dev = self._by_kid.get(kid)
+        else:
+            claimed = (protocol.peek_claims(payload) or {}).get("dev")
+            dev = claimed if isinstance(claimed, str) and claimed in self.devices else None
+        if dev is None:
+            raise Refused(aiocoap.UNAUTHORIZED, "Unauthorized",
+                          "unknown-key: the receipt's key is not one of a known device")
+        return dev
+
+    @staticmethod
+    def _entry(receipt, cose_bytes, result):
+        entry = {"dev": receipt["dev"], "seq": receipt["seq"], "kind": receipt["kind"],
+                 "iss": receipt.get("iss"), "nid": _hex(receipt.get("nid")),
+                 "nh": _hex(receipt.get("nh")), "at": receipt["at"], "clock": receipt["clock"],
+                 "prev": receipt["prev"].hex(), "cose": cose_bytes.hex(),
+                 "chain": result.status, "received": int(time.time())}
+        for optional in ("reason", "note"):
+            if optional in receipt:
+                entry[optional] = receipt[optional]
+        if result.missing:
+            entry["missing"] = result.missing
+        if result.detail:
+            entry["detail"] = result.detail
+        return entry
+
+    def _append(self, entry):
+        self.entries.append(entry)
+        if self.log_path:
+            with open(self.log_path, "a") as f:
+                f.write(json.dumps(entry) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+
+    def _replay(self, log_path):
+        with open(log_path) as f:
+            for n, line in enumerate(f, 1):
+                try:
+                    entry = json.loads(line)
+                    cose = bytes.fromhex(entry["cose"])
+                    receipt = protocol.peek_claims(cose)
+                    self.chain.add(receipt, cose)
+                except (ValueError, KeyError, TypeError) as exc:
+                    print("meldbox hotline serve: %s line %d skipped: %s" % (log_path, n, exc),
+                          file=self.err)
+
+    # --- CoAP --------------------------------------------------------------------------------
+    async def start(self, host="127.0.0.1", port=0):
+        """Listen on UDP (port 0: a free one) -> the port."""
+        site = aiocoap.resource.Site()
+        site.add_resource(RECEIPTS_PATH, _ReceiptsResource(self))
+        site.add_resource((".well-known", "core"),
+                          aiocoap.resource.WKCResource(site.get_resources_as_linkheader))
+        self._context = await aiocoap.Context.create_server_context(
+            site, bind=(host, port), transports=["udp6"])
+        self.port = bound_port(self._context) if port == 0 else port
+        return self.port
+
+    async def stop(self):
+        if self._context is not None:
+            await self._context.shutdown()
+            self._context = None
+
+
+_TITLES = {protocol.BAD_REQUEST: "Bad Request", protocol.UNAUTHORIZED: "Unauthorized",
+           protocol.FORBIDDEN: "Forbidden"}
+
+
+def _hex(value):
+    return value.hex() if isinstance(value, bytes) else None
+
+
+def bound_port(context):
+    # aiocoap has no public accessor for the port a server context got from bind port 0
+    # (0.4.17: request interface -> message manager -> UDP6 interface).
+    for ri in context.request_interfaces:
+        mi = getattr(getattr(ri, "token_interface", None), "message_interface", None)
+        if mi is not None and hasattr(mi, "_local_port"):
+            return mi._local_port()
+    raise RuntimeError("cannot find the UDP port the server is bound to")
+
+
+class _TooLarge(aiocoap.error.RenderableError):
+    def to_message(self):
+        msg = aiocoap.Message(code=aiocoap.REQUEST_ENTITY_TOO_LARGE,
+                              payload=protocol.encode_problem(
+                                  "Request Entity Too Large",
+                                  "a receipt is at most %d bytes" % protocol.MAX_COSE_BYTES),
+                              content_format=protocol.CF_PROBLEM_DETAILS)
+        msg.opt.size1 = protocol.MAX_COSE_BYTES
+        return msg
+
+
+class _ReceiptsResource(aiocoap.resource.Resource):
+    ct = protocol.CF_COSE_SIGN1
+
+    def __init__(self, server):
+        super().__init__()
+        self.server = server
+
+    async def needs_blockwise_assembly(self, request):
+        # aiocoap reassembles Block1 without a limit: refuse before it grows past a receipt's bound.
+        block1, size1 = request.opt.block1, request.opt.size1
+        if block1 is not None and (block1.start >= protocol.MAX_COSE_BYTES or
+                                   block1.more and block1.start + block1.size >= protocol.MAX_COSE_BYTES):
+            raise _TooLarge()
+        if size1 is not None and size1 > protocol.MAX_COSE_BYTES:
+            raise _TooLarge()
+        return True
+
+    async def render_post(self, request):
+        answer = self.server.handle(request.payload, request.opt.content_format)
+        msg = aiocoap.Message(code=answer.code, payload=answer.payload)
+        if answer.content_format is not None:
+            msg.opt.content_format = answer.content_format
+        return msg
+
+
+# --- command line ----------------------------------------------------------------------------
+def add_arguments(p):
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5683, help="UDP port (0: pick a free one)")
+    p.add_argument("--device", action="append", default=[], required=True, metavar="DEV=PUBHEX",
+                   help="a device id and its public key (64 hex digits); repeat for more")
+    p.add_argument("--log", required=True, metavar="FILE.jsonl", help="receipt log (appended)")
+
+
+def parse_devices(values):
+    devices = {}
+    for value in values:
+        dev, sep, pub_hex = value.partition("=")
+        try:
+            pub = bytes.fromhex(pub_hex)
+        except ValueError:
+            pub = b""
+        if not sep or not dev or len(pub) != 32:
+            raise ValueError("--device %r: expected DEV=PUBHEX (64 hex digits)" % value)
+        devices[dev] = pub
+    return devices
+
+
+def run(args):
+    try:
+        devices = parse_devices(args.device)
+    except ValueError as exc:
+        print("meldbox hotline serve: %s" % exc, file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve(devices, args))
+    except OSError as exc:
+        print("meldbox hotline serve: %s" % exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _serve(devices, args):
+    server = ReceiptServer(devices, args.log, out=sys.stdout)
+    port = await server.start(args.host, args.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print(json.dumps({"event": "ready", "host": args.host, "port": port}), flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()

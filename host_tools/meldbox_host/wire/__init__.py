@@ -1,0 +1,1 @@
+"""Meldbox on the wire: scapy layers for its CoAP/COSE traffic, and a fuzzer."""

@@ -1,0 +1,411 @@
+"""Block1 reassembly (meldbox/coap/blockwise.py) and the endpoint's message-layer
+state (duplicate detection, rate limit) on MicroPython, with a test clock so that
+lifetimes of minutes pass at once; plus the endpoint over an in-memory transport."""
+import sys
+
+# asyncio is frozen into the unix port; keep it importable whatever MICROPYPATH says.
+if ".frozen" not in sys.path:
+    sys.path.append(".frozen")
+
+import asyncio
+
+from mptest import eq, raises
+from meldbox.coap import MAX_BODY, REASSEMBLY_IDLE_MS
+from meldbox.coap import message as m
+from meldbox.coap.blockwise import (BadBlock, BlockIncomplete, BodyTooLarge, NoSlot,
+                                    Reassembler)
+from meldbox.coap.endpoint import Dedup, Endpoint, RateLimiter, Response, problem
+from meldbox.core import errors
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000
+
+    def __call__(self):
+        return self.now
+
+
+def blocks(data, szx):
+    size = 1 << (szx + 4)
+    chunks = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
+    return [(m.block_value(n, n < len(chunks) - 1, szx), c) for n, c in enumerate(chunks)]
+
+
+# --- reassembly ----------------------------------------------------------------------------------
+def test_in_order_blocks_make_the_body():
+    data = bytes(range(256)) * 10 + b"tail"
+    for szx in range(7):
+        r = Reassembler(Clock())
+        results = [r.feed("k", "p", value, chunk) for value, chunk in blocks(data, szx)]
+        assert all(x is None for x in results[:-1])
+        eq(bytes(results[-1]), data)
+        eq(len(r), 0)
+
+
+def test_size1_preallocates_and_a_short_body_is_still_exact():
+    data = bytes(3000)
+    r = Reassembler(Clock())
+    parts = blocks(data, 6)
+    for value, chunk in parts[:-1]:
+        eq(r.feed("k", "p", value, chunk, 3000), None)
+    body = r.feed("k", "p", parts[-1][0], parts[-1][1])
+    assert isinstance(body, bytearray)
+    eq(bytes(body), data)
+    # Size1 said more than came: the body is what came.
+    r.feed("k", "p", m.block_value(0, True, 4), bytes(256), 5000)
+    eq(bytes(r.feed("k", "p", m.block_value(1, False, 4), b"end")), bytes(256) + b"end")
+
+
+def test_block_out_of_order_is_4_08_and_ends_the_transfer():
+    r = Reassembler(Clock())
+    r.feed("k", "p", m.block_value(0, True, 2), bytes(64))
+    err = raises(BlockIncomplete, r.feed, "k", "p", m.block_value(2, True, 2), bytes(64))
+    eq(err.code, errors.REQUEST_ENTITY_INCOMPLETE)
+    raises(BlockIncomplete, r.feed, "k", "p", m.block_value(1, True, 2), bytes(64))
+    eq(len(r), 0)
+
+
+def test_repeated_block_is_out_of_order():
+    r = Reassembler(Clock())
+    r.feed("k", "p", m.block_value(0, True, 2), bytes(64))
+    r.feed("k", "p", m.block_value(1, True, 2), bytes(64))
+    raises(BlockIncomplete, r.feed, "k", "p", m.block_value(1, True, 2), bytes(64))
+
+
+def test_continuation_without_start_is_4_08():
+    raises(BlockIncomplete, Reassembler(Clock()).feed, "k", "p", m.block_value(1, False, 2), b"x")
+
+
+def test_smaller_blocks_midway_keep_the_offsets():
+    data = bytes(range(200)) * 10
+    r = Reassembler(Clock())
+    eq(r.feed("k", "p", m.block_value(0, True, 6), data[:1024]), None)
+    # Switch to 512-byte blocks: the next block is number 2 of that size.
+    eq(r.feed("k", "p", m.block_value(2, True, 5), data[1024:1536]), None)
+    eq(bytes(r.feed("k", "p", m.block_value(3, False, 5), data[1536:])), data)
+
+
+def test_bad_blocks_are_4_00():
+    r = Reassembler(Clock())
+    err = raises(BadBlock, r.feed, "k", "p", m.block_value(0, True, 7), bytes(1024))
+    eq(err.code, errors.BAD_REQUEST)
+    raises(BadBlock, r.feed, "k", "p", m.block_value(0, True, 2), bytes(63))    # M set, short
+    raises(BadBlock, r.feed, "k", "p", m.block_value(0, False, 2), bytes(65))   # longer than SZX
+
+
+def test_body_beyond_8192_is_4_13_with_size1():
+    r = Reassembler(Clock())
+    parts = blocks(bytes(MAX_BODY + 1), 6)
+    for value, chunk in parts[:-1]:
+        r.feed("k", "p", value, chunk)
+    err = raises(BodyTooLarge, r.feed, "k", "p", parts[-1][0], parts[-1][1])
+    eq((err.code, err.size1), (errors.REQUEST_ENTITY_TOO_LARGE, 8192))
+    eq(len(r), 0)
+    # Exactly 8192 is fine.
+    parts = blocks(bytes(MAX_BODY), 6)
+    for value, chunk in parts:
+        body = r.feed("k", "p", value, chunk)
+    eq(len(body), MAX_BODY)
+
+
+def test_size1_announcing_too_much_is_4_13_up_front():
+    r = Reassembler(Clock())
+    err = raises(BodyTooLarge, r.feed, "k", "p", m.block_value(0, True, 6), bytes(1024), 8193)
+    eq(err.size1, 8192)
+    eq(len(r), 0)
+
+
+def test_block_zero_restarts_a_transfer():
+    r = Reassembler(Clock())
+    r.feed("k", "p", m.block_value(0, True, 2), b"a" * 64)
+    r.feed("k", "p", m.block_value(0, True, 2), b"b" * 64)
+    eq(bytes(r.feed("k", "p", m.block_value(1, False, 2), b"c")), b"b" * 64 + b"c")
+
+
+def test_slots_are_bounded_per_peer_and_in_total():
+    clock = Clock()
+    r = Reassembler(clock, slots=3, slots_per_peer=2)
+    start = m.block_value(0, True, 2)
+    r.feed("a1", "A", start, bytes(64))
+    clock.now += 10
+    r.feed("a2", "A", start, bytes(64))
+    clock.now += 10
+    r.feed("a3", "A", start, bytes(64))     # A's oldest (a1) makes room
+    eq(sorted(s.key for s in r.slots), ["a2", "a3"])
+    raises(BlockIncomplete, r.feed, "a1", "A", m.block_value(1, True, 2), bytes(64))
+    r.feed("b1", "B", start, bytes(64))
+    err = raises(NoSlot, r.feed, "c1", "C", start, bytes(64))   # full: 5.03
+    eq(err.code, errors.SERVICE_UNAVAILABLE)
+    eq(err.max_age, (REASSEMBLY_IDLE_MS - 20) // 1000 + 1)
+    eq(len(r), 3)
+
+
+def test_idle_transfers_expire():
+    clock = Clock()
+    r = Reassembler(clock, slots=1)
+    r.feed("k", "A", m.block_value(0, True, 2), bytes(64))
+    clock.now += REASSEMBLY_IDLE_MS - 1
+    r.feed("k", "A", m.block_value(1, True, 2), bytes(64))     # each block renews
+    clock.now += REASSEMBLY_IDLE_MS - 1
+    raises(NoSlot, r.feed, "x", "B", m.block_value(0, True, 2), bytes(64))
+    clock.now += 1
+    r.feed("x", "B", m.block_value(0, True, 2), bytes(64))
+    raises(BlockIncomplete, r.feed, "k", "A", m.block_value(2, True, 2), bytes(64))
+
+
+# --- duplicate detection and rate limit --------------------------------------------------------------
+def test_dedup_remembers_replies_until_their_lifetime_ends():
+    clock = Clock()
+    d = Dedup(clock, size=4)
+    eq(d.lookup(("p", 1)), None)
+    d.add(("p", 1), 247000)
+    eq(d.lookup(("p", 1)), [1000 + 247000, None])
+    d.answer(("p", 1), b"reply")
+    eq(d.lookup(("p", 1))[1], b"reply")
+    eq(d.lookup(("q", 1)), None)         # another peer, same id: another message
+    clock.now += 246999
+    eq(d.lookup(("p", 1))[1], b"reply")
+    clock.now += 1
+    eq(d.lookup(("p", 1)), None)
+    eq(len(d), 0)
+
+
+def test_dedup_is_bounded_oldest_first():
+    clock = Clock()
+    d = Dedup(clock, size=4)
+    for mid in range(10):
+        d.add(("p", mid), 247000)
+        assert len(d) <= 4
+    eq([d.lookup(("p", mid)) is not None for mid in range(10)], [False] * 6 + [True] * 4)
+
+
+def test_rate_limit_bucket():
+    clock = Clock()
+    rate = RateLimiter(clock, burst=3, per_s=2, peers=4)
+    eq([rate.take("p") for _ in range(3)], [0, 0, 0])
+    eq(rate.take("p"), 1)          # half a second to the next token: Max-Age 1
+    eq(rate.take("q"), 0)          # other peers have their own bucket
+    clock.now += 499
+    assert rate.take("p") > 0
+    clock.now += 1
+    eq(rate.take("p"), 0)
+    clock.now += 60000
+    eq([rate.take("p") for _ in range(4)], [0, 0, 0, 1])   # refills only up to the burst
+
+
+def test_rate_limit_max_age_rounds_up():
+    clock = Clock()
+    rate = RateLimiter(clock, burst=1, per_s=1)
+    eq(rate.take("p"), 0)
+    clock.now += 1
+    eq(rate.take("p"), 1)        # 0.999 s to wait: Max-Age 1, never 0
+    clock.now += 998
+    eq(rate.take("p"), 1)
+    clock.now += 1
+    eq(rate.take("p"), 0)
+
+
+def test_rate_table_is_bounded_and_forgets_idle_peers_first():
+    clock = Clock()
+    rate = RateLimiter(clock, burst=2, per_s=1, peers=3)
+    rate.take("idle")
+    clock.now += 5000            # "idle" is full again: nothing worth remembering
+    rate.take("a")
+    rate.take("a")
+    rate.take("b")
+    rate.take("c")               # table full: "idle" goes, "a" (empty bucket) stays
+    eq(sorted(rate.table), ["a", "b", "c"])
+    eq(rate.take("a"), 1)
+    rate.take("d")               # nothing idle: the oldest entry goes
+    eq(len(rate.table), 3)
+
+
+# --- the endpoint over an in-memory transport -------------------------------------------------------
+class Memory:
+    """A transport that records what the endpoint sends."""
+    pollable = None
+
+    def __init__(self):
+        self.sent = []
+
+    def recv(self, limit):
+        return None
+
+    def sendto(self, data, peer):
+        self.sent.append((bytes(data), peer))
+
+
+class Counter:
+    methods = ("POST",)
+
+    def __init__(self):
+        self.calls = 0
+
+    async def handle(self, request):
+        self.calls += 1
+        return Response(m.CHANGED, str(self.calls).encode() + b":" + bytes(request.payload),
+                        m.CF_TEXT)
+
+
+class Failing:
+    methods = ("POST",)
+
+    async def handle(self, request):
+        raise errors.IdReused("id reused with other bytes")
+
+
+def endpoint(**kw):
+    clock = Clock()
+    counter = Counter()
+    ep = Endpoint(Memory(), {"/c": counter, "/f": Failing()}, clock=clock, **kw)
+    return ep, counter, clock
+
+
+def post(mid, mtype=m.CON, payload=b"x", path="c", token=b"t"):
+    msg = m.Message(mtype, m.POST, mid, token).add(m.URI_PATH, path)
+    msg.payload = payload
+    return msg.encode()
+
+
+async def pause():
+    await asyncio.sleep_ms(5)
+
+
+def settle():
+    """Let the handler tasks the endpoint started run."""
+    asyncio.run(pause())
+
+
+def replies(ep):
+    return [m.decode(d) for d, _ in ep.transport.sent]
+
+
+def test_duplicate_con_gets_the_same_bytes_and_the_handler_runs_once():
+    ep, counter, clock = endpoint()
+    ep.datagram(post(7), "P")
+    settle()
+    ep.datagram(post(7, payload=b"other"), "P")   # same id: a duplicate, whatever it says
+    settle()
+    eq(counter.calls, 1)
+    eq(len(ep.transport.sent), 2)
+    eq(ep.transport.sent[0], ep.transport.sent[1])
+    eq(bytes(replies(ep)[0].payload), b"1:x")
+    eq(ep.stats["duplicates"], 1)
+
+
+def test_duplicate_is_forgotten_after_exchange_lifetime():
+    ep, counter, clock = endpoint()
+    ep.datagram(post(7), "P")
+    settle()
+    clock.now += 247000
+    ep.datagram(post(7), "P")
+    settle()
+    eq(counter.calls, 2)
+
+
+def test_duplicate_non_is_ignored_until_non_lifetime():
+    ep, counter, clock = endpoint()
+    ep.datagram(post(9, m.NON), "P")
+    settle()
+    ep.datagram(post(9, m.NON), "P")
+    settle()
+    eq((counter.calls, len(ep.transport.sent)), (1, 1))
+    eq(replies(ep)[0].mtype, m.NON)
+    clock.now += 145000
+    ep.datagram(post(9, m.NON), "P")
+    settle()
+    eq(counter.calls, 2)
+
+
+def test_duplicate_while_processing_is_ignored():
+    ep, counter, clock = endpoint()
+    ep.datagram(post(7), "P")
+    ep.datagram(post(7), "P")          # the handler task has not run yet
+    settle()
+    eq((counter.calls, len(ep.transport.sent)), (1, 1))
+
+
+def test_same_id_from_another_peer_is_a_new_message():
+    ep, counter, clock = endpoint()
+    ep.datagram(post(7), "P")
+    ep.datagram(post(7), "Q")
+    settle()
+    eq(counter.calls, 2)
+    eq([p for _, p in ep.transport.sent], ["P", "Q"])
+
+
+def test_dedup_cache_stays_bounded():
+    ep, counter, clock = endpoint(rate=None)
+    for mid in range(100):
+        ep.datagram(post(mid), "P")
+        settle()
+        assert len(ep.dedup) <= 16
+    eq(counter.calls, 100)
+
+
+def test_protocol_error_from_a_handler_is_its_code_with_problem_details():
+    ep, counter, clock = endpoint()
+    ep.datagram(post(1, path="f"), "P")
+    settle()
+    resp = replies(ep)[0]
+    eq((resp.mtype, resp.code, resp.mid), (m.ACK, errors.CONFLICT, 1))
+    eq(resp.uint(m.CONTENT_FORMAT), 257)
+    eq(bytes(resp.payload), problem(errors.CONFLICT, "Conflict", "id reused with other bytes").payload)
+
+
+def test_problem_details_encoding():
+    eq(problem(0x84, "Not Found", "no").payload, b"\xa2\x20\x69Not Found\x21\x62no")
+    eq(problem(0x84, "T").payload, b"\xa1\x20\x61T")
+    long = problem(0x80, "t", "d" * 500).payload
+    eq(long[:6], b"\xa2\x20\x61t\x21\x78")       # detail cut to 200 characters
+    eq(long[6], 200)
+
+
+def test_rate_limit_answers_4_29_with_max_age():
+    ep, counter, clock = endpoint(rate=(2, 1))
+    for mid in range(3):
+        ep.datagram(post(mid), "P")
+        settle()
+    resp = replies(ep)[2]
+    eq((resp.code, resp.uint(m.MAX_AGE)), (errors.TOO_MANY_REQUESTS, 1))
+    eq(counter.calls, 2)
+
+
+def test_block1_through_the_endpoint():
+    ep, counter, clock = endpoint()
+    data = bytes(range(100))
+    for num, (value, chunk) in enumerate(blocks(data, 1)):
+        msg = m.Message(m.CON, m.POST, 100 + num, b"b").add(m.URI_PATH, "c").add(m.BLOCK1, value)
+        msg.payload = chunk
+        ep.datagram(msg.encode(), "P")
+        settle()
+    out = replies(ep)
+    eq([r.code for r in out], [m.CONTINUE] * 3 + [m.CHANGED])
+    eq([m.block_fields(r.uint(m.BLOCK1)) for r in out],
+       [(0, True, 1), (1, True, 1), (2, True, 1), (3, False, 1)])
+    eq(bytes(out[-1].payload), b"1:" + data)
+
+
+class Broken:
+    """No `methods`, and a slow() that fails: bugs the endpoint must survive."""
+
+    def slow(self, request):
+        raise KeyError("bug")
+
+
+class BrokenSlow(Counter):
+    def slow(self, request):
+        raise KeyError("bug")
+
+
+def test_broken_resources_get_5_00_and_the_endpoint_carries_on():
+    ep = Endpoint(Memory(), {"/b": Broken(), "/s": BrokenSlow(), "/c": Counter()}, clock=Clock())
+    ep.datagram(post(1, path="b"), "P")
+    ep.datagram(post(2, path="s"), "P")
+    ep.datagram(post(3, path="c"), "P")
+    settle()
+    eq([r.code for r in replies(ep)], [errors.INTERNAL_SERVER_ERROR] * 2 + [m.CHANGED])
+    eq(ep.stats["internal_errors"], 2)
+    ep.datagram(post(1, path="b"), "P")          # its duplicate gets the same 5.00
+    eq(ep.transport.sent[-1], ep.transport.sent[0])

@@ -1,0 +1,129 @@
+"""Provisioning a real simulated device (`meldbox sim-device --serial-link PATH`) with
+`meldbox device provision --port PATH`: the new issuer key waits for a press of A on the
+panel (`meldbox sim-ctl press A`), then counts at once (a notice signed with it is taken
+in) and after a reboot; B refuses it and nothing changes."""
+import asyncio
+import hashlib
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.host.e2e import DEV, Hotline, client, send
+from tests.host.simdevice import SimDevice
+
+MELDBOX = Path(sys.executable).with_name("meldbox")
+pytestmark = pytest.mark.slow
+
+
+def fingerprint(key):
+    h = hashlib.sha256(key).hexdigest()[:32]
+    return " ".join(h[i:i + 4] for i in range(0, 32, 4))
+
+
+def meldbox_device(port, *args):
+    done = subprocess.run([str(MELDBOX), "device"] + list(args) + ["--port", str(port)],
+                          capture_output=True, text=True, timeout=60)
+    return done
+
+
+def info(port):
+    done = meldbox_device(port, "info", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def start_provision(port, *args):
+    return subprocess.Popen([str(MELDBOX), "device", "provision", "--port", str(port)] + list(args),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_text(proc, text, timeout=30):
+    """Read the tool's output (unbuffered, so that select() sees it all) until `text`
+    appears: it asks for the press then. Returns what was read."""
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while text not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 4096).decode()
+            if not chunk:
+                break
+            seen += chunk
+    assert text in seen, "no %r from meldbox device provision: %r" % (text, seen)
+    return seen
+
+
+def notice_code(dev, hotline):
+    async def go():
+        ctx = await client()
+        try:
+            cose, _ = hotline.notice(due=None)
+            return (await send(ctx, dev, cose)).code
+        finally:
+            await ctx.shutdown()
+    return str(asyncio.run(go()))
+
+
+def test_new_issuer_key_counts_after_a_press_of_A_and_survives_a_reboot(tmp_path):
+    hotline = Hotline()
+    port = tmp_path / "ttyMELDBOX"
+    dev = SimDevice(tmp_path / "dev", "--serial-link", str(port))
+    dev.start()
+    try:
+        before = info(port)
+        assert before["device_key"] == dev.ready["device_key"]
+        assert before["fingerprint"] == fingerprint(dev.device_key)
+        assert before["trust"] == []
+        assert notice_code(dev, hotline) == "4.01"
+
+        dev.ctl("snapshot", str(tmp_path / "before.png"))
+        proc = start_provision(port, "--device-id", DEV, "--trust", hotline.trust_flag, "--lang", "nl")
+        seen = wait_for_text(proc, fingerprint(hotline.key.public))
+        dev.ctl("snapshot", str(tmp_path / "asking.png"))
+        assert (tmp_path / "asking.png").read_bytes() != (tmp_path / "before.png").read_bytes()
+        assert notice_code(dev, hotline) == "4.01"   # not before the press
+        dev.ctl("press", "A")
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, seen + out + err
+        assert "provisioned: dev, lang, trust" in seen + out
+
+        after = info(port)
+        assert after["dev"] == DEV and after["lang"] == "nl"
+        assert after["trust"] == [{"iss": hotline.iss, "fingerprint": fingerprint(hotline.key.public),
+                                   "not_after": None, "revoked": False}]
+        assert notice_code(dev, hotline) == "2.01"      # in force without a restart
+    finally:
+        dev.stop()
+    dev = SimDevice(tmp_path / "dev", "--serial-link", str(port))
+    dev.start()
+    try:
+        assert info(port)["trust"] == after["trust"]
+        assert dev.ready["dev"] == DEV
+    finally:
+        dev.stop()
+
+
+def test_new_issuer_key_refused_with_B_changes_nothing(tmp_path):
+    hotline = Hotline()
+    port = tmp_path / "ttyMELDBOX"
+    dev = SimDevice(tmp_path / "dev", "--serial-link", str(port))
+    dev.start()
+    try:
+        proc = start_provision(port, "--device-id", DEV, "--trust", hotline.trust_flag)
+        wait_for_text(proc, fingerprint(hotline.key.public))
+        assert notice_code(dev, hotline) == "4.01"   # not before the press
+        dev.ctl("press", "B")
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1
+        assert "not-confirmed" in err
+        now = info(port)
+        assert (now["dev"], now["trust"]) == ("meldbox-unprovisioned", [])
+        assert notice_code(dev, hotline) == "4.01"
+    finally:
+        dev.stop()
