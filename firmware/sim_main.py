@@ -16,6 +16,10 @@ if _rom:
     vfs.mount(vfs.VfsRom(uctypes.bytearray_at(int(_addr), int(_size))), "/rom")
     sys.path.insert(0, "/rom")
 
+from meldbox import heap  # noqa: E402
+
+heap.reserve()     # first, while the heap is still one piece
+
 from boards.sim.board import SimBoard  # noqa: E402
 from meldbox.app.main import run  # noqa: E402
 

@@ -444,6 +444,15 @@ def test_detail_texts():
        "due 1800 not after iat 1900")
 
 
+def test_details_quote_peer_values_briefly():
+    for changes in ({"t": "x" * 5000}, {"cat": "c" * 5000},
+                    {"items": [{"url": "u", "k" * 3000: 1}]}):
+        e = reject(errors.ClaimsError, sign(notice(**changes)))
+        assert len(e.detail) < 80 and "..." in e.detail, e.detail
+    e = reject(errors.WrongAudience, sign(notice(aud="a" * 4000)))
+    assert len(e.detail) < 120, e.detail
+
+
 def test_unknown_top_level_keys_ignored_for_every_kind():
     for make in (notice, withdraw, ping):
         msg = check(sign(make(x_new=[{"a": b"b"}], extra=1)))

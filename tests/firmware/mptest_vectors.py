@@ -4,6 +4,7 @@
 """The shared test vectors (tests/data/notices.json) on MicroPython: every notice gets the
 verdict and CoAP code the vectors demand, every receipt is reproduced byte for byte from
 its fields with the device seed, and the receipts form the prev hash chain."""
+import hashlib
 import json
 from binascii import hexlify, unhexlify
 
@@ -39,7 +40,6 @@ def _check_notice(case):
         assert isinstance(msg, CLASSES[msg.t]), msg.t
         eq(msg.aud, DEVICE_ID, "aud")
         eq(msg.raw, raw, "raw")
-        import hashlib
         eq(msg.nh, hashlib.sha256(raw).digest(), "nh")
         claims = cbor.loads(cose.decode_sign1(raw).payload)
         eq(msg.id, claims["id"], "id")

@@ -44,8 +44,21 @@ class SimBoard:
         with open(state_dir + "/sim.json") as f:
             self.settings = json.load(f)
         self.frozen = bool(self.settings.get("frozen_clock"))
-        self.offset = int(self.settings.get("clock_offset", 0))
+        self.offset = int(self.settings.get("clock_offset") or 0)
+        if self.settings.get("clock_at") is not None:
+            self.offset = int(self.settings["clock_at"]) - int(time.time())
         self._frozen_at = int(time.time()) + self.offset
+        self._rtc_trusted = not self.settings.get("rtc_untrusted")
+        seed = self.settings.get("rng_seed")
+        if seed is not None:
+            import random
+            random.seed(int(seed))
+            self._random = random
+        else:
+            self._random = None
+        self.coap_timing = {}
+        if self.settings.get("coap_ack_timeout_ms"):
+            self.coap_timing["ack_timeout_ms"] = int(self.settings["coap_ack_timeout_ms"])
         self.held_until = {}   # button -> ticks_ms until which it reads as pressed
         self.led = Led()
         self.buzzer = Buzzer()
@@ -58,7 +71,7 @@ class SimBoard:
         return int(time.time()) + self.offset
 
     def rtc_trusted(self):
-        return True
+        return self._rtc_trusted
 
     def advance(self, seconds):
         self.offset += seconds
@@ -73,6 +86,8 @@ class SimBoard:
         return time.ticks_ms()
 
     def urandom(self, n):
+        if self._random is not None:     # --rng-seed: reproducible keys for tests
+            return bytes(self._random.getrandbits(8) for _ in range(n))
         return os.urandom(n)
 
     # --- flash --------------------------------------------------------------------

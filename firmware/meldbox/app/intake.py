@@ -47,8 +47,17 @@ class Intake:
         seq, receipt = self.ledger.record(kind, iss=msg.iss, nid=msg.id, nh=msg.nh, message=raw,
                                           state=state() if (kind == "status" and state) else None)
         if self.on_event is not None:
-            self.on_event(msg, seq)
+            try:
+                self.on_event(msg, seq)
+            except Exception as e:   # the receipt is durable: the answer stays 2.0x
+                log_exception("after taking in seq %d" % seq, e)
         return code, receipt
+
+
+def log_exception(what, e):
+    import sys
+    print("meldbox: error %s:" % what, file=sys.stderr)
+    sys.print_exception(e, sys.stderr)
 
 
 def _hex(b):

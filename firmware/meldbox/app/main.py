@@ -115,7 +115,8 @@ class App:
             "/notices": NoticesResource(self.intake, self.state, lambda: self.verify_ms > SLOW_VERIFY_MS),
             "/status": StatusResource(self.ledger, self.state),
         }
-        self.endpoint = Endpoint(sock, resources, rate=(RATE_BURST, RATE_PER_S))
+        self.endpoint = Endpoint(sock, resources, rate=(RATE_BURST, RATE_PER_S),
+                                 **getattr(board, "coap_timing", {}))
         self.outbox = Outbox(self.store, self._send_receipt, self.config["receipts"])
         self.ledger.listeners.append(self.outbox.poke)
         self.panel = Panel(self.model, board.make_display(PANEL_W, PANEL_H), board.led, board.buzzer)

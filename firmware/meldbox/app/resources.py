@@ -1,9 +1,12 @@
 """The device's CoAP resources (PROTOCOL.md section 5): /notices and /status."""
+import gc
+
 from meldbox.core import errors
 from meldbox.coap.endpoint import Response, error_response, problem
 
 CONTENT_FORMAT_COSE_SIGN1 = 18
 CONTENT = 0x45   # 2.05
+BUSY_MAX_AGE = 5
 
 
 class NoticesResource:
@@ -26,6 +29,16 @@ class NoticesResource:
             code, receipt = self.intake.receive(request.payload, self.state)
         except errors.ProtocolError as e:
             return error_response(e)
+        except MemoryError as e:
+            from meldbox.app.intake import log_exception
+            log_exception("taking in a message", e)
+            # Nothing was committed (or, if it was, a retry gets the stored receipt):
+            # ask the hotline to come back shortly instead of failing for good.
+            gc.collect()
+            resp = problem(errors.SERVICE_UNAVAILABLE, "Service Unavailable",
+                           "out of memory for this message now; retry")
+            resp.max_age = BUSY_MAX_AGE
+            return resp
         return Response(code, receipt, CONTENT_FORMAT_COSE_SIGN1)
 
 

@@ -294,13 +294,20 @@ class Endpoint:
             if got is not None:
                 self.datagram(got[0], got[1])
 
+    def _note(self, e):
+        """Keep and log an unexpected exception (the console of the board, the simulator's
+        stderr): the endpoint carries on, but nobody should have to guess what happened."""
+        self.last_error = e
+        import sys
+        sys.print_exception(e, sys.stderr)
+
     def datagram(self, data, peer):
         """Handle one datagram (a bug must not take the device off the network)."""
         try:
             self.receive(data, peer)
         except Exception as e:
             self.stats["internal_errors"] += 1
-            self.last_error = e
+            self._note(e)
 
     def receive(self, data, peer):
         self.stats["received"] += 1
@@ -403,7 +410,7 @@ class Endpoint:
 
     def _internal_error(self, msg, peer, key, e):
         self.stats["internal_errors"] += 1
-        self.last_error = e
+        self._note(e)
         self._reply(msg, peer, key, problem(errors.INTERNAL_SERVER_ERROR, "Internal Server Error",
                                             type(e).__name__))
 
@@ -466,7 +473,7 @@ class Endpoint:
                 resp = error_response(e)
             except Exception as e:
                 self.stats["handler_errors"] += 1
-                self.last_error = e
+                self._note(e)
                 resp = problem(errors.INTERNAL_SERVER_ERROR, "Internal Server Error",
                                "%s while handling %s" % (type(e).__name__, request.path))
             resp, extra = self._finish(msg, resp)
@@ -480,7 +487,7 @@ class Endpoint:
                 self.stats["separate_lost"] += 1
         except Exception as e:     # e.g. a payload that is not bytes: never kill the loop
             self.stats["internal_errors"] += 1
-            self.last_error = e
+            self._note(e)
         finally:
             self.inflight -= 1
 

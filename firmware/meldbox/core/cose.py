@@ -89,7 +89,9 @@ def check_alg(sign1):
         raise errors.BadAlgorithm("alg missing from the protected header")
     alg = sign1.protected[LABEL_ALG]
     if type(alg) is not int or alg != ALG_EDDSA:
-        raise errors.BadAlgorithm("alg %r, only -8 (EdDSA) is accepted" % (alg,))
+        text = repr(alg)
+        raise errors.BadAlgorithm("alg %s, only -8 (EdDSA) is accepted"
+                                  % (text if len(text) <= 40 else text[:37] + "..."))
 
 
 def _bstr_head(n):

@@ -228,14 +228,18 @@ def _wnaf(k, width):
 
 def _schedule(steps, k, width, table, negate=False):
     # Adds to steps[i] (a list per bit) the table entries that make k*P, or k*(-P) with
-    # negate; table holds the odd multiples of P.
+    # negate; table holds the odd multiples of P, as a list of entries or as affine
+    # entries of 96 bytes (y+x, y-x, 2d*x*y little-endian) in a bytearray.
     digits = _wnaf(k, width)
     for i in range(0, len(digits), 2):
         pos = digits[i]
-        e = table[abs(digits[i + 1]) >> 1]
-        if type(e) is bytes:  # an entry of B's tables
-            e = (int.from_bytes(e[:32], "little"), int.from_bytes(e[32:64], "little"),
-                 int.from_bytes(e[64:], "little"), None)
+        j = abs(digits[i + 1]) >> 1
+        if type(table) is list:
+            e = table[j]
+        else:
+            j *= 96
+            e = (int.from_bytes(table[j:j + 32], "little"), int.from_bytes(table[j + 32:j + 64], "little"),
+                 int.from_bytes(table[j + 64:j + 96], "little"), None)
         if (digits[i + 1] < 0) != negate:
             e = (e[1], e[0], -e[2], e[3])
         while len(steps) <= pos:
@@ -261,38 +265,48 @@ def _run(steps):
     return P
 
 
-_base = None  # tables of B and [2^128]B, built at first use and kept
+def _affine_table(x, y, count, blob):
+    # Fills blob with the affine odd multiples of (x, y), one inversion for all
+    # (Montgomery's trick); 2/(2Z) = 1/Z turns an entry affine.
+    entries = list(_odd_multiples(x, y, count))
+    prods = []
+    acc = 1
+    for e in entries:
+        acc = _mul(acc, e[3])
+        prods.append(acc)
+    inv = _inv(acc)
+    for i in range(count - 1, -1, -1):
+        w = (_mul(inv, prods[i - 1]) if i else inv) << 1
+        inv = _mul(inv, entries[i][3])
+        for n in range(3):
+            blob[96 * i + 32 * n:96 * i + 32 * n + 32] = (_mul(entries[i][n], w) % _P).to_bytes(32, "little")
+    return blob
+
+
+# The tables of B and [2^128]B, 3 KB each: allocated at import, while the heap still has
+# large free blocks, and filled at first use.
+_base = (bytearray(96 << (_B_WIDTH - 2)), bytearray(96 << (_B_WIDTH - 2)))
+_base_ready = False
 
 
 def _base_mul(k):
-    # k*B for 0 <= k < 2^256, as k_lo*B + k_hi*[2^128]B.
-    global _base
-    if _base is None:
-        # Entries of 96 bytes, y+x, y-x, 2d*x*y of the affine point, little-endian: a
-        # small bytes object each, so that the tables need no large free block of heap.
-        # Each is made affine by its own inversion (w = 2/(2Z) = 1/Z): slower once than
-        # Montgomery's trick, but then the build needs almost no heap besides the tables.
-        _base = []
-        x, y = _BX, _BY
-        for half in range(2):
-            entries = []
-            for ypx, ymx, t2d, z2 in _odd_multiples(x, y, 1 << (_B_WIDTH - 2)):
-                w = _inv(z2) << 1
-                entries.append((_mul(ypx, w) % _P).to_bytes(32, "little") + (_mul(ymx, w) % _P).to_bytes(32, "little")
-                               + (_mul(t2d, w) % _P).to_bytes(32, "little"))
-            _base.append(entries)
-            P = [x, y, 1, x, y]
-            for _ in range(128):
-                _double(P)
-            w = _inv(P[2])
-            x, y = _mul(P[0], w) % _P, _mul(P[1], w) % _P
+    # The steps of k*B for 0 <= k < 2^256, as k_lo*B + k_hi*[2^128]B.
+    global _base_ready
+    if not _base_ready:
+        _affine_table(_BX, _BY, 1 << (_B_WIDTH - 2), _base[0])
+        P = [_BX, _BY, 1, _BX, _BY]
+        for _ in range(128):
+            _double(P)
+        w = _inv(P[2])
+        _affine_table(_mul(P[0], w) % _P, _mul(P[1], w) % _P, 1 << (_B_WIDTH - 2), _base[1])
+        _base_ready = True
     steps = []
     _schedule(steps, k & _M128, _B_WIDTH, _base[0])
     _schedule(steps, k >> 128, _B_WIDTH, _base[1])
     return steps
 
 
-_cache = []  # (public key, table of its odd multiples), newest last
+_cache = []  # (public key, its affine table), newest last
 
 
 def _key_table(key):
@@ -304,7 +318,7 @@ def _key_table(key):
         return None
     if len(_cache) >= _CACHE_KEYS:
         _cache.pop(0)
-    _cache.append((key, list(_odd_multiples(point[0], point[1], 1 << (_V_WIDTH - 2)))))
+    _cache.append((key, _affine_table(point[0], point[1], 1 << (_V_WIDTH - 2), bytearray(96 << (_V_WIDTH - 2)))))
     return _cache[-1][1]
 
 

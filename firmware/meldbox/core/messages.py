@@ -65,10 +65,10 @@ def verify_message(cose_bytes, trust, device_id, now, clock_trusted=True):
     claims = cbor.loads(sign1.payload)
     msg = parse_claims(claims, now, clock_trusted)
     if not _issued_by(msg.iss, signers):
-        raise errors.WrongIssuer("iss %r is not the issuer of key %s (%s)"
-                                 % (msg.iss, _hex(sign1.kid), signers[0].iss))
+        raise errors.WrongIssuer("iss %s is not the issuer of key %s (%s)"
+                                 % (short(msg.iss), _hex(sign1.kid), signers[0].iss))
     if msg.aud != device_id:
-        raise errors.WrongAudience("aud %r is not this device (%r)" % (msg.aud, device_id))
+        raise errors.WrongAudience("aud %s is not this device (%r)" % (short(msg.aud), device_id))
     msg.kid = sign1.kid
     msg.raw = raw
     msg.nh = hashlib.sha256(raw).digest()
@@ -111,7 +111,7 @@ def parse_claims(claims, now, clock_trusted=True):
         raise errors.ClaimsError("payload must be a map, got %s" % _type_name(claims))
     v = _required(claims, "v", int)
     if v != 1:
-        raise errors.ClaimsError("v %r, only version 1 is known" % (v,))
+        raise errors.ClaimsError("v %s, only version 1 is known" % short(v))
     t = _required(claims, "t", str)
     if t == "notice":
         msg = Notice()
@@ -120,7 +120,7 @@ def parse_claims(claims, now, clock_trusted=True):
     elif t == "ping":
         msg = Ping()
     else:
-        raise errors.ClaimsError("t %r is not notice, withdraw or ping" % (t,))
+        raise errors.ClaimsError("t %s is not notice, withdraw or ping" % short(t))
     msg.t = t
     msg.id = _bstr_sized(claims, "id", ID_MIN, ID_MAX)
     msg.iss = _required(claims, "iss", str)
@@ -153,7 +153,7 @@ def _notice(claims, msg):
                                      % (msg.within, WITHIN_MIN, WITHIN_MAX))
     msg.cat = _required(claims, "cat", str)
     if msg.cat not in CATEGORIES:
-        raise errors.ClaimsError("cat %r is not csam, terror or other" % (msg.cat,))
+        raise errors.ClaimsError("cat %s is not csam, terror or other" % short(msg.cat))
     msg.basis = _required(claims, "basis", str)
     msg.ref = _required(claims, "ref", str)
     msg.items = _items(claims)
@@ -182,7 +182,7 @@ def _items(claims):
             raise errors.ClaimsError("%s must be a map, got %s" % (where, _type_name(item)))
         for key in item:
             if key not in ITEM_KEYS:
-                raise errors.ClaimsError("%s: unknown key %r" % (where, key))
+                raise errors.ClaimsError("%s: unknown key %s" % (where, short(key)))
         url = _required(item, "url", str, where)
         # The limit is on the encoded form, what the URL costs on the wire and on flash;
         # at most 4 bytes a character, so only long URLs need the encoding copy.
@@ -242,6 +242,12 @@ def _type_name(value):
     if value is None:
         return "nil"
     return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def short(value, limit=40):
+    """repr of a peer's value for a detail text, cut so that an error stays small."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _prefix(where):

@@ -12,6 +12,7 @@ Text is drawn without allocating: the glyphs are ORed into a one-line MONO_HLSB 
 """
 import framebuf
 
+from meldbox import heap
 from meldbox.ui import font as fonts
 
 BAND_BYTES = 320 * 40 // 2
@@ -22,10 +23,10 @@ class Canvas:
     def __init__(self, width=320, height=240, band_bytes=BAND_BYTES):
         self.width = width
         self.height = height
-        self.buf = bytearray(band_bytes)
+        self.buf = heap.take("ui.band", band_bytes)
         self.fb = None
         self.ox = self.oy = self.w = self.h = 0
-        self._line = bytearray(width * LINE_ROWS // 8)
+        self._line = heap.take("ui.line", width * LINE_ROWS // 8)
         self._lines = {}       # font height -> MONO_HLSB view of _line
         self._pal = framebuf.FrameBuffer(bytearray(1), 2, 1, framebuf.GS4_HMSB)
 

@@ -17,6 +17,8 @@ bytes come out big-endian. The strip buffer is allocated once.
 """
 import framebuf
 
+from meldbox import heap
+
 STRIP_BYTES = 320 * 8 * 2     # eight full-width rows per strip
 
 
@@ -32,7 +34,7 @@ class Converter:
         for i in range(n):
             c = rgb565(colours[3 * i], colours[3 * i + 1], colours[3 * i + 2])
             self.palette.pixel(i, 0, ((c & 0xFF) << 8) | (c >> 8))
-        self.strip = bytearray(strip_bytes)
+        self.strip = heap.take("ui.strip", strip_bytes)
         self.view = memoryview(self.strip)
         self._fb = None
         self._fb_w = 0

@@ -33,6 +33,16 @@ def add_arguments(p):
     p.add_argument("--clock-offset", type=int, default=0, metavar="SECONDS")
     p.add_argument("--frozen-clock", action="store_true")
     p.add_argument("--power-cut-after-writes", type=int, metavar="N")
+    # Beyond SIMULATOR.md: knobs for reproducible tests and demos.
+    p.add_argument("--clock-at", type=int, metavar="POSIX",
+                   help="start the simulated RTC at exactly this time (with --frozen-clock: "
+                        "pixel-exact snapshots)")
+    p.add_argument("--rtc-untrusted", action="store_true",
+                   help="simulate an RTC that lost its time (PROTOCOL.md section 7)")
+    p.add_argument("--rng-seed", type=int, metavar="N",
+                   help="make the board's random numbers (and so the device key) reproducible")
+    p.add_argument("--coap-ack-timeout-ms", type=int, metavar="MS",
+                   help="RFC 7252 ACK_TIMEOUT for the device's own requests (default 2000)")
     p.add_argument("--serial-link", metavar="PATH",
                    help="expose the device's USB serial port as a pseudo-terminal at PATH "
                         "(for `meldbox device provision --port PATH`)")
@@ -132,6 +142,8 @@ def start(args, state, link=None):
             "clock_offset": args.clock_offset, "frozen_clock": args.frozen_clock,
             "power_cut_after_writes": args.power_cut_after_writes, "heap": args.heap,
             "serial": link.device_path if link else None,
+            "clock_at": args.clock_at, "rtc_untrusted": args.rtc_untrusted,
+            "rng_seed": args.rng_seed, "coap_ack_timeout_ms": args.coap_ack_timeout_ms,
         }
         write_json(state / "sim.json", settings)
         env = dict(os.environ, MICROPYPATH=".frozen")

@@ -1,0 +1,24 @@
+"""Large long-lived buffers, reserved at boot before imports fragment the heap.
+
+MicroPython's heap does not move objects: after the imports and the store's start-up
+have scattered thousands of small objects, a request for one 6 KiB block can fail with
+plenty of memory free. The entry points reserve the few big buffers first, while the
+heap is still one piece, and their owners take them by name later.
+"""
+SIZES = {
+    "ui.band": 320 * 40 // 2,       # ui/canvas.py: one 40-row band of 4-bit pixels
+    "ui.line": 320 * 24 // 8,       # ui/canvas.py: one line of text, 1 bit a pixel
+    "ui.strip": 5120,               # ui/rgb565.py: RGB565 rows on their way to the panel
+}
+_reserved = {}
+
+
+def reserve():
+    for name, size in SIZES.items():
+        _reserved[name] = bytearray(size)
+
+
+def take(name, size):
+    """The reserved buffer `name` if it has `size` bytes, else a new one."""
+    buf = _reserved.pop(name, None)
+    return buf if buf is not None and len(buf) == size else bytearray(size)
