@@ -18,7 +18,13 @@ if _rom:
 
 from meldbox import heap  # noqa: E402
 
-heap.reserve()     # first, while the heap is still one piece
+def _has_serial_link(state_dir):
+    import json
+    with open(state_dir + "/sim.json") as f:
+        return bool(json.load(f).get("serial"))
+
+
+heap.reserve(serial=_has_serial_link(sys.argv[1]))   # first, while the heap is one piece
 
 from boards.sim.board import SimBoard  # noqa: E402
 from meldbox.app.main import run  # noqa: E402

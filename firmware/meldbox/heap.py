@@ -10,15 +10,32 @@ SIZES = {
     "ui.line": 320 * 24 // 8,       # ui/canvas.py: one line of text, 1 bit a pixel
     "ui.strip": 5120,               # ui/rgb565.py: RGB565 rows on their way to the panel
 }
+# Only where the board has a provisioning link (every real board; the simulator with
+# --serial-link): provision/framing.py's line buffer for a 4096-byte frame.
+SERIAL_SIZES = {"provision.frame": 1 + 2 * (4096 + 6)}
 _reserved = {}
 
 
-def reserve():
-    for name, size in SIZES.items():
-        _reserved[name] = bytearray(size)
+def reserve(serial=True):
+    for sizes in (SIZES, SERIAL_SIZES) if serial else (SIZES,):
+        for name, size in sizes.items():
+            _reserved[name] = bytearray(size)
 
 
 def take(name, size):
     """The reserved buffer `name` if it has `size` bytes, else a new one."""
     buf = _reserved.pop(name, None)
     return buf if buf is not None and len(buf) == size else bytearray(size)
+
+
+# The high-water mark of the heap, sampled where it peaks (after a message is decoded
+# and verified, while all its pieces are alive) and reported in status receipts.
+peak = 0
+
+
+def sample():
+    global peak
+    import gc
+    used = gc.mem_alloc()
+    if used > peak:
+        peak = used

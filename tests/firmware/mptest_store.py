@@ -118,7 +118,7 @@ def test_replay_applies_committed_but_unapplied_record():
     r = receipts.build(KEY, KID, "dev-1", 1, s.head_hash, "delivered", 1800000010, "rtc",
                        iss="nl.eokm", nid=claims["id"], nh=sha256(raw).digest())
     # the commit point only, as if power failed before apply
-    s.write_atomic(s._log_path(1, True), cbor.dumps({"r": r, "m": raw}))
+    s._append_record(1, {"r": r, "m": raw})
     fresh(keep=True)
     s2 = Store(MOUNT + "/mb")
     eq(s2.seq, 1)

@@ -3,6 +3,7 @@
 `receive` either returns (CoAP code, receipt) after the receipt is durable, or raises a
 ProtocolError having changed nothing.
 """
+from meldbox import heap
 from meldbox.core import errors
 from meldbox.core.messages import verify_message
 
@@ -33,6 +34,7 @@ class Intake:
         if len(raw) > MAX_MESSAGE:
             raise errors.TooLarge("COSE object of %d bytes, at most %d" % (len(raw), MAX_MESSAGE))
         msg = verify_message(raw, self.trust, self.ledger.dev, self.clock.now(), self.clock.trusted())
+        heap.sample()
         self.clock.observe_iat(msg.iat)
         code = CREATED if msg.t == "notice" else CHANGED
         known = self.store.message(msg.iss, msg.id)

@@ -1,10 +1,11 @@
 """Wiring of the appliance: one asyncio task per concern (network endpoint, outbox,
 panel, board housekeeping), all on the board interface (boards/README.md)."""
 import asyncio
+import gc
 import time
 from binascii import hexlify
 
-from meldbox import VERSION
+from meldbox import VERSION, heap
 from meldbox.app import config as configuration
 from meldbox.app.clock import Clock
 from meldbox.app.intake import Intake
@@ -78,9 +79,11 @@ class App:
     def state(self):
         """Summary carried in `status` receipts."""
         used, total = flash.usage(MOUNT)
+        heap.sample()
         return {"fw": VERSION, "active": self.store.active_count(),
                 "outbox": self.store.outbox_len(), "clock": self.clock.source(),
-                "flash_used": used, "flash_total": total}
+                "flash_used": used, "flash_total": total,
+                "heap_used": gc.mem_alloc(), "heap_free": gc.mem_free(), "heap_peak": heap.peak}
 
     def _on_message(self, msg, seq):
         if self.panel is not None:

@@ -1,47 +1,35 @@
 """Ed25519 signatures (RFC 8032) on MicroPython integers: verify(), SigningKey,
 public_key(). How it is made fast, and why the fast check is exact: bench/crypto-notes.md."""
-# Docstrings are kept short on purpose: on MicroPython a module is compiled from source
-# at import, and the parse tree (docstrings included) must fit the heap; comments are free.
+# Compactness matters here: a module imported from source is parsed whole into the heap
+# (about 100 bytes a line on a 64-bit build), and verification must fit a 64K heap. So
+# the explanations are comments (free), and small helpers are merged into their callers.
 #
 # Nothing here is constant-time. Verification handles public data only. Signing makes
 # receipts; its timing depends on the secret nonce and scalar, which is acceptable for a
 # device on a hoster's network but would not be on a shared CPU (see the notes).
+from meldbox.compat import const, micropython
 from meldbox.core import sha512 as _sha512
-
-try:
-    import micropython
-    from micropython import const
-except ImportError:  # CPython runs the same code, without native compilation
-    class micropython:  # noqa: N801 - stands in for the MicroPython module
-        @staticmethod
-        def native(fn):
-            return fn
-
-    def const(x):
-        return x
 
 _P = const(0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFED)  # 2^255 - 19
 _L = const(0x1000000000000000000000000000000014DEF9DEA2F79CD65812631A5CF5D3ED)  # group order
-_L8 = const(0x80000000000000000000000000000000A6F7CEF517BCE6B2C09318D2E7AE9F68)  # 8L
 _M255 = const(0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF)
-_M128 = const(0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF)
-_HALF = const(0x100000000000000000000000000000000)  # 2^128
-_PAIR_MAX = const(0x400000000000000000000000000000000)  # 2^130
 _D = const(0x52036CEE2B6FFE738CC740797779E89800700A4D4141D8AB75EB4DCA135978A3)
 _D2 = const(0x2406D9DC56DFFCE7198E80F2EEF3D13000E0149A8283B156EBD69B9426B2F159)  # 2d
 _SQRT_M1 = const(0x2B8324804FC1DF0B2B4D00993DFBD7A72F431806AD2FE478C4EE1B274A0EA0B0)
-_BX = const(0x216936D3CD6E53FEC0A4E231FDD6DC5C692CC7609525A7B2C9562D608F25D51A)
+_BX = const(0x216936D3CD6E53FEC0A4E231FDD6DC5C692CC7609525A7B2C9562D608F25D51A)  # base point B
 _BY = const(0x6666666666666666666666666666666666666666666666666666666666666658)
+_B128X = const(0x4C27AFFF3C45F32C952D3984E14E29A098E685C9C2E723E5FC8047AE60B7E824)  # [2^128]B
+_B128Y = const(0x5F2C99E6526DC87D95F11EB626C29C3A90D0BE1E51A4C49E5BBABD114BF5A66B)
 _B_WIDTH = const(7)  # wNAF width for B and [2^128]B: tables of 32 odd multiples
 _V_WIDTH = const(5)  # wNAF width for A and R: tables of 8 odd multiples
-_CACHE_KEYS = const(2)  # public keys whose decoded point and table are kept
+_CACHE_KEYS = const(2)  # public keys whose table is kept
 
 # Field elements are ints, not kept in [0, p): a product is folded with 2^255 = 19
-# (mod p), (t & M) + (t >> 255) * 19, which costs about what `%` costs in four cheap
-# operations instead of one slow division. Two folds make any product of operands below
-# about 2^300 "tight" (-2^15 < v < 2^255 + 2^15); one fold of a product of tight values
-# stays below 2^264, good enough for a value that only feeds sums and then a product
-# folded twice. `% _P` is taken only where a value is compared or encoded.
+# (mod p), (t & M) + (t >> 255) * 19, four cheap operations that cost less than one `%`
+# (a division). Two folds make any product of operands below about 2^300 "tight"
+# (-2^15 < v < 2^255 + 2^15); one fold of a product of tight values stays below 2^264,
+# good enough for a value that only feeds sums and then a product folded twice. `% _P`
+# is taken only where a value is compared or encoded.
 
 
 @micropython.native
@@ -65,71 +53,51 @@ def _sqr_times(t, n):
     return t
 
 
-def _pow_p58(z):
-    # z^((p-5)/8) = z^(2^252-3) by ref10's addition chain: 250 squarings, 11 products.
-    t = _mul(z, z)
-    t9 = _mul(_sqr_times(t, 2), z)
-    t = _mul(t9, t)  # z^11
-    a5 = _mul(_mul(t, t), t9)  # z^(2^5-1)
-    a10 = _mul(_sqr_times(a5, 5), a5)
-    a20 = _mul(_sqr_times(a10, 10), a10)
-    a50 = _mul(_sqr_times(_mul(_sqr_times(a20, 20), a20), 10), a10)
-    a100 = _mul(_sqr_times(a50, 50), a50)
-    a250 = _mul(_sqr_times(_mul(_sqr_times(a100, 100), a100), 50), a50)
-    return _mul(_sqr_times(a250, 2), z)
-
-
 @micropython.native
 def _inv(z):
     # 1/z mod p by Euclid's algorithm: a third of the cost of pow(z, p - 2, p) here.
-    a = _P
-    b = z % _P
-    u = 0
-    v = 1
+    a, b, u, v = _P, z % _P, 0, 1
     while b:
         q = a // b
-        a, b = b, a - q * b
-        u, v = v, u - q * v
+        a, b, u, v = b, a - q * b, v, u - q * v
     return u % _P
 
 
 def _decode(s):
-    # Affine (x, y) of the point encoded by 32 bytes s, or None (RFC 8032 5.1.3).
+    # Affine (x, y) of the point encoded by 32 bytes s, or None (RFC 8032 5.1.3). The
+    # square root is x = u*v^3 * w^((p-5)/8) with w = u*v^7, the power by ref10's
+    # addition chain (250 squarings, 11 products).
     y = int.from_bytes(s, "little")
     sign = y >> 255
     y &= _M255
     if y >= _P:
         return None
-    yy = _mul(y, y)
-    u = yy - 1
-    v = _mul(_D, yy) + 1
+    u = _mul(y, y) - 1
+    v = _mul(_D, u + 1) + 1
     v3 = _mul(_mul(v, v), v)
-    uv3 = _mul(u, v3)
-    x = _mul(uv3, _pow_p58(_mul(uv3, _mul(v3, v))))
-    vxx = _mul(v, _mul(x, x)) % _P
-    u %= _P
-    if vxx != u:
-        if vxx != (_P - u) % _P:
+    w = _mul(_mul(u, v3), _mul(v3, v))  # u*v^7
+    w2 = _mul(w, w)
+    t = _mul(_sqr_times(w2, 2), w)  # w^9
+    a = [_mul(_sqr_times(_mul(t, w2), 1), t)]  # w^(2^5 - 1) = (w^11)^2 * w^9
+    # a[i+1] = a[-1]^(2^n) * a[k]: exponents 2^10-1, 2^20-1, 2^40-1, 2^50-1, 2^100-1,
+    # 2^200-1, 2^250-1; then (2^250-1) * 4 + 1 = 2^252 - 3 = (p-5)/8.
+    for n, k in ((5, 0), (10, 1), (20, 2), (10, 1), (50, 4), (100, 5), (50, 4)):
+        a.append(_mul(_sqr_times(a[-1], n), a[k]))
+    x = _mul(_mul(u, v3), _mul(_sqr_times(a[-1], 2), w))
+    c = (_mul(v, _mul(x, x)) - u) % _P  # v*x^2 - u: 0, or -2u when x needs sqrt(-1)
+    if c:
+        if (c + 2 * u) % _P:
             return None
         x = _mul(x, _SQRT_M1)
     x %= _P
     if x == 0 and sign:
         return None
-    if (x & 1) != sign:
-        x = _P - x
-    return x, y
-
-
-def _encode(P):
-    zi = _inv(P[2])
-    x = _mul(P[0], zi) % _P
-    return ((_mul(P[1], zi) % _P) | ((x & 1) << 255)).to_bytes(32, "little")
+    return (_P - x if (x & 1) != sign else x), y
 
 
 # A point under computation is a list [X, Y, Z, E, H]: extended coordinates whose T is
-# kept as the factors E*H, since only an addition needs T. Table entries are tuples
-# (Y+X, Y-X, 2d*T, 2Z), with None for 2Z when Z = 1. Both functions update P in place
-# (returning a tuple would cost more than the call).
+# kept as the factors E*H, since only an addition needs T. The functions update P in
+# place (returning a tuple would cost more than the call).
 
 @micropython.native
 def _finish(P, E, F, G, H):
@@ -168,9 +136,9 @@ def _double(P):
 
 
 @micropython.native
-def _add(P, entry):
-    # add-2008-hwcd-3 with a = -1, k = 2d.
-    ypx, ymx, t2d, z2 = entry
+def _add(P, ypx, ymx, t2d, z2=None):
+    # add-2008-hwcd-3 with a = -1, k = 2d: P += Q, for Q given as y+x, y-x, 2d*x*y
+    # (affine, z2 None) or as Y+X, Y-X, 2d*T, 2Z.
     m = _M255
     a = (P[1] - P[0]) * ymx
     a = (a & m) + (a >> 255) * 19
@@ -189,217 +157,195 @@ def _add(P, entry):
     _finish(P, b - a, d - c, d + c, b + a)
 
 
-def _cached(P):
-    return (P[1] + P[0], P[1] - P[0], _mul(_mul(P[3], P[4]), _D2), P[2] << 1)
-
-
-def _odd_multiples(x, y, count):
-    # Table entries of P, 3P, 5P, ... (count of them) for the affine point (x, y).
+def _multiples(x, y, count):
+    # Yields P, 3P, 5P, ... (count of them) of P = (x, y), as Y+X, Y-X, 2d*T, 2Z.
     P = [x, y, 1, x, y]
     Q = list(P)
-    _double(Q)
-    twice = _cached(Q)
     for i in range(count):
+        if i == 1:
+            _double(Q)
+            twice = (Q[1] + Q[0], Q[1] - Q[0], _mul(_mul(Q[3], Q[4]), _D2), Q[2] << 1)
         if i:
-            _add(P, twice)
-        yield _cached(P)
+            _add(P, *twice)
+        yield (P[1] + P[0], P[1] - P[0], _mul(_mul(P[3], P[4]), _D2), P[2] << 1)
+
+
+def _affine_table(x, y, count, blob):
+    # Fills blob with the odd multiples of (x, y), 96 bytes each (y+x, y-x, 2d*x*y,
+    # little-endian), made affine 8 at a time with one inversion for the 8 (Montgomery's
+    # trick); batches keep the heap needed small.
+    points = _multiples(x, y, count)
+    for start in range(0, count, 8):
+        batch = []
+        prods = [1]
+        for _ in range(8):
+            batch.append(next(points))
+            prods.append(_mul(prods[-1], batch[-1][3]))
+        inv = _inv(prods.pop())
+        while batch:
+            e = batch.pop()
+            w = _mul(inv, prods.pop()) << 1  # 2/(2Z) = 1/Z
+            inv = _mul(inv, e[3])
+            o = 96 * (start + len(batch))
+            for n in range(3):
+                blob[o + 32 * n:o + 32 * n + 32] = (_mul(e[n], w) % _P).to_bytes(32, "little")
+    return blob
 
 
 @micropython.native
-def _wnaf(k, width):
-    # Width-w NAF of k >= 0 as a flat list [position, odd digit, position, digit, ...].
-    out = []
-    full = 1 << width
+def _schedule(steps, k, width, slot, negate=False):
+    # Marks in steps[i] which entry of the table in `slot` (0 to 3) to add at bit i, for
+    # k*P with k >= 0, or k*(-P) with negate, by the width-w NAF of k: 7 bits per slot,
+    # 0 for none, else |d| + 1 - sign for the odd digit d = +-(2j + 1) of entry j, with
+    # sign 1 when positive. Small ints, not entries, keep the steps within 1 KB of heap.
     pos = 0
     while k:
         if k & 1:
-            d = k & (full - 1)
-            if d >= full >> 1:
-                d -= full
-            out.append(pos)
-            out.append(d)
+            d = k & ((1 << width) - 1)
+            if d >> (width - 1):
+                d -= 1 << width
             k = (k - d) >> width  # the low `width` bits are zero now
+            while len(steps) <= pos:
+                steps.append(0)
+            steps[pos] |= (abs(d) + ((d < 0) != negate)) << (7 * slot)
             pos += width
         else:
             k >>= 1
             pos += 1
-    return out
-
-
-def _schedule(steps, k, width, table, negate=False):
-    # Adds to steps[i] (a list per bit) the table entries that make k*P, or k*(-P) with
-    # negate; table holds the odd multiples of P, as a list of entries or as affine
-    # entries of 96 bytes (y+x, y-x, 2d*x*y little-endian) in a bytearray.
-    digits = _wnaf(k, width)
-    for i in range(0, len(digits), 2):
-        pos = digits[i]
-        j = abs(digits[i + 1]) >> 1
-        if type(table) is list:
-            e = table[j]
-        else:
-            j *= 96
-            e = (int.from_bytes(table[j:j + 32], "little"), int.from_bytes(table[j + 32:j + 64], "little"),
-                 int.from_bytes(table[j + 64:j + 96], "little"), None)
-        if (digits[i + 1] < 0) != negate:
-            e = (e[1], e[0], -e[2], e[3])
-        while len(steps) <= pos:
-            steps.append(None)
-        if steps[pos] is None:
-            steps[pos] = [e]
-        else:
-            steps[pos].append(e)
 
 
 @micropython.native
-def _run(steps):
-    # Sum of 2^i times the entries of steps[i]: one doubling per bit, high bits first.
+def _run(steps, tables):
+    # Sum of 2^i times the entries marked in steps[i], one doubling per bit, high bits
+    # first. A table is a list of entries or a bytearray of affine entries of 96 bytes.
     P = [0, 1, 1, 0, 1]
     i = len(steps) - 1
+    while i >= 0 and not steps[i]:
+        i -= 1
     while i >= 0:
         _double(P)
-        at = steps[i]
-        if at is not None:
-            for entry in at:
-                _add(P, entry)
+        c = steps[i]
+        slot = 0
+        while c:
+            f = c & 127
+            if f:
+                t = tables[slot]
+                j = (f - 1) >> 1
+                if type(t) is list:
+                    e = t[j]
+                else:
+                    j *= 96
+                    e = (int.from_bytes(t[j:j + 32], "little"), int.from_bytes(t[j + 32:j + 64], "little"),
+                         int.from_bytes(t[j + 64:j + 96], "little"), None)
+                if f & 1:
+                    _add(P, e[0], e[1], e[2], e[3])
+                else:  # a negative digit: -Q swaps y+x and y-x and negates T
+                    _add(P, e[1], e[0], -e[2], e[3])
+            c >>= 7
+            slot += 1
         i -= 1
     return P
 
 
-def _affine_table(x, y, count, blob):
-    # Fills blob with the affine odd multiples of (x, y), one inversion for all
-    # (Montgomery's trick); 2/(2Z) = 1/Z turns an entry affine.
-    entries = list(_odd_multiples(x, y, count))
-    prods = []
-    acc = 1
-    for e in entries:
-        acc = _mul(acc, e[3])
-        prods.append(acc)
-    inv = _inv(acc)
-    for i in range(count - 1, -1, -1):
-        w = (_mul(inv, prods[i - 1]) if i else inv) << 1
-        inv = _mul(inv, entries[i][3])
-        for n in range(3):
-            blob[96 * i + 32 * n:96 * i + 32 * n + 32] = (_mul(entries[i][n], w) % _P).to_bytes(32, "little")
-    return blob
-
-
 # The tables of B and [2^128]B, 3 KB each: allocated at import, while the heap still has
 # large free blocks, and filled at first use.
-_base = (bytearray(96 << (_B_WIDTH - 2)), bytearray(96 << (_B_WIDTH - 2)))
-_base_ready = False
+_base = [bytearray(96 << (_B_WIDTH - 2)), bytearray(96 << (_B_WIDTH - 2)), False]
+_cache = []  # (public key, its table), newest last
 
 
-def _base_mul(k):
-    # The steps of k*B for 0 <= k < 2^256, as k_lo*B + k_hi*[2^128]B.
-    global _base_ready
-    if not _base_ready:
+def _base_point(k):
+    # [k]B for 0 <= k < 2^256 as k_lo*B + k_hi*[2^128]B, encoded (RFC 8032 5.1.2).
+    steps = _base_steps(k)
+    P = _run(steps, _base)
+    zi = _inv(P[2])
+    x = _mul(P[0], zi) % _P
+    return ((_mul(P[1], zi) % _P) | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+def _base_steps(k):
+    if not _base[2]:
         _affine_table(_BX, _BY, 1 << (_B_WIDTH - 2), _base[0])
-        P = [_BX, _BY, 1, _BX, _BY]
-        for _ in range(128):
-            _double(P)
-        w = _inv(P[2])
-        _affine_table(_mul(P[0], w) % _P, _mul(P[1], w) % _P, 1 << (_B_WIDTH - 2), _base[1])
-        _base_ready = True
-    steps = []
-    _schedule(steps, k & _M128, _B_WIDTH, _base[0])
-    _schedule(steps, k >> 128, _B_WIDTH, _base[1])
+        _affine_table(_B128X, _B128Y, 1 << (_B_WIDTH - 2), _base[1])
+        _base[2] = True
+    steps = [0] * 131
+    _schedule(steps, k & ((1 << 128) - 1), _B_WIDTH, 0)
+    _schedule(steps, k >> 128, _B_WIDTH, 1)
     return steps
 
 
-_cache = []  # (public key, its affine table), newest last
-
-
-def _key_table(key):
-    for cached in _cache:
-        if cached[0] == key:
-            return cached[1]
-    point = _decode(key)
-    if point is None:
-        return None
-    if len(_cache) >= _CACHE_KEYS:
-        _cache.pop(0)
-    _cache.append((key, _affine_table(point[0], point[1], 1 << (_V_WIDTH - 2), bytearray(96 << (_V_WIDTH - 2)))))
-    return _cache[-1][1]
-
-
-def _half_size(k):
-    # (c0, c1) with c0 = c1*k (mod 8L), c1 odd, |c0|, |c1| < 2^130: Euclid's algorithm
-    # on (8L, k) stopped halfway; each remainder r and its coefficient t have r = t*k
-    # (mod 8L), with |t| at most 8L over the previous remainder.
-    r0, r1 = _L8, k
-    t0, t1 = 0, 1
-    while r1 >= _HALF:
-        q = r0 // r1
-        r0, r1 = r1, r0 - q * r1
-        t0, t1 = t1, t0 - q * t1
-    if t1 & 1:
-        return r1, t1
-    # t1 even, so t0 is odd (consecutive coefficients are coprime) and so is t0 - j*t1;
-    # j balances r0 - j*r1 against |t0 - j*t1| (t0 and t1 differ in sign).
-    j = (r0 - abs(t0)) // (r1 + abs(t1))
-    c0, c1 = r0 - j * r1, t0 - j * t1
-    if abs(c0) < _PAIR_MAX and abs(c1) < _PAIR_MAX:
-        return c0, c1
-    return k, 1  # no short pair with c1 odd: the full-size check, slower, as exact
+def _hash_scalar(*parts):
+    h = _sha512.sha512()
+    for part in parts:
+        h.update(part)
+    return int.from_bytes(h.digest(), "little") % _L
 
 
 def verify(public_key, message, signature):
-    """True when signature is a valid Ed25519 signature of message by public_key
-    (RFC 8032 5.1.7: [S]B = R + [k]A with k = SHA-512(R || A || M) mod L); False for
-    anything else, including wrong lengths, S >= L and encodings that do not decode."""
+    """True if signature is a valid Ed25519 signature of message by public_key (RFC 8032
+    5.1.7, [S]B = R + [k]A, k = SHA-512(R || A || M) mod L); False for anything else."""
     if len(public_key) != 32 or len(signature) != 64:
         return False
-    public_key = bytes(public_key)
-    signature = bytes(signature)
-    s = int.from_bytes(signature[32:], "little")
-    if s >= _L:
-        return False
-    r_point = _decode(signature[:32])
+    key = bytes(public_key)
+    R = bytes(signature[:32])
+    s = int.from_bytes(bytes(signature[32:]), "little")
+    r_point = _decode(R) if s < _L else None
     if r_point is None:
         return False
-    a_table = _key_table(public_key)
-    if a_table is None:
-        return False
-    h = _sha512.sha512(signature[:32])
-    h.update(public_key)
-    h.update(message)
-    c0, c1 = _half_size(int.from_bytes(h.digest(), "little") % _L)
-    # Multiplying by c1 (odd, below L, so one-to-one on the group of order 8L) turns the
+    for cached in _cache:
+        if cached[0] == key:
+            a_table = cached[1]
+            break
+    else:
+        a_point = _decode(key)
+        if a_point is None:
+            return False
+        a_table = _affine_table(a_point[0], a_point[1], 1 << (_V_WIDTH - 2), bytearray(96 << (_V_WIDTH - 2)))
+        if len(_cache) >= _CACHE_KEYS:
+            _cache.pop(0)
+        _cache.append((key, a_table))
+    # Half-size scalars: (c0, c1) with c0 = c1*k (mod 8L), c1 odd, |c0|, |c1| below
+    # 2^130, from Euclid's algorithm on (8L, k) stopped halfway (each remainder r and its
+    # coefficient t have r = t*k mod 8L, |t| at most 8L over the previous remainder).
+    k = _hash_scalar(R, key, message)
+    r0, r1, t0, t1 = _L << 3, k, 0, 1
+    while r1 >> 128:
+        q = r0 // r1
+        r0, r1, t0, t1 = r1, r0 - q * r1, t1, t0 - q * t1
+    c0, c1 = r1, t1
+    if not t1 & 1:
+        # t1 even, so t0 is odd (consecutive coefficients are coprime), as is t0 - j*t1;
+        # j balances r0 - j*r1 against |t0 - j*t1| (t0 and t1 differ in sign).
+        j = (r0 - abs(t0)) // (r1 + abs(t1))
+        c0, c1 = r0 - j * r1, t0 - j * t1
+        if (abs(c0) | abs(c1)) >> 130:
+            c0, c1 = k, 1  # no short pair with c1 odd: the full-size check, as exact
+    # Multiplying by c1 (odd, below L, so one-to-one on the group, of order 8L) turns the
     # RFC's check into [c1*S mod L]B - [c1]R - [c0]A = 0, with half-size scalars.
-    steps = _base_mul((c1 * s) % _L)
-    _schedule(steps, abs(c1), _V_WIDTH, list(_odd_multiples(r_point[0], r_point[1], 1 << (_V_WIDTH - 2))), c1 > 0)
-    _schedule(steps, abs(c0), _V_WIDTH, a_table, c0 > 0)
-    P = _run(steps)
+    steps = _base_steps(c1 * s % _L)
+    _schedule(steps, abs(c1), _V_WIDTH, 2, c1 > 0)
+    _schedule(steps, abs(c0), _V_WIDTH, 3, c0 > 0)
+    r_table = list(_multiples(r_point[0], r_point[1], 1 << (_V_WIDTH - 2)))
+    P = _run(steps, [_base[0], _base[1], r_table, a_table])
     return P[0] % _P == 0 and (P[1] - P[2]) % _P == 0
-
-
-def _expand(seed):
-    if len(seed) != 32:
-        raise ValueError("Ed25519 seed must be 32 bytes")
-    h = _sha512.digest(seed)
-    a = int.from_bytes(h[:32], "little")
-    return (a & ((1 << 254) - 8)) | (1 << 254), h[32:]
 
 
 def public_key(seed):
     """The 32-byte public key of a 32-byte seed (RFC 8032 5.1.5)."""
-    return _encode(_run(_base_mul(_expand(bytes(seed))[0] % _L)))
+    return SigningKey(seed).public
 
 
 class SigningKey:
     """An Ed25519 key from its 32-byte seed; sign() is deterministic (RFC 8032 5.1.6)."""
 
     def __init__(self, seed):
-        self._a, self._prefix = _expand(bytes(seed))
-        self.public = _encode(_run(_base_mul(self._a % _L)))
+        if len(seed) != 32:
+            raise ValueError("Ed25519 seed must be 32 bytes")
+        h = _sha512.digest(seed)
+        self._prefix = h[32:]
+        self._a = (int.from_bytes(h[:32], "little") & ((1 << 254) - 8)) | (1 << 254)
+        self.public = _base_point(self._a % _L)
 
     def sign(self, message):
-        h = _sha512.sha512(self._prefix)
-        h.update(message)
-        r = int.from_bytes(h.digest(), "little") % _L
-        R = _encode(_run(_base_mul(r)))
-        h = _sha512.sha512(R)
-        h.update(self.public)
-        h.update(message)
-        k = int.from_bytes(h.digest(), "little") % _L
-        return R + ((r + k * self._a) % _L).to_bytes(32, "little")
+        r = _hash_scalar(self._prefix, message)
+        R = _base_point(r)
+        return R + ((r + _hash_scalar(R, self.public, message) * self._a) % _L).to_bytes(32, "little")

@@ -10,6 +10,7 @@ works in one buffer allocated up front, so no input makes it allocate more than 
 """
 from binascii import crc32, hexlify, unhexlify
 
+from meldbox import heap
 from meldbox.core.errors import MalformedError, TooLarge
 
 MAX_BODY = 4096
@@ -85,7 +86,7 @@ class Decoder:
 
     def __init__(self, max_body=MAX_BODY):
         self.max_body = max_body
-        self.buf = bytearray(1 + 2 * (max_body + OVERHEAD))
+        self.buf = heap.take("provision.frame", 1 + 2 * (max_body + OVERHEAD))
         self.n = 0
         self.state = IDLE
 

@@ -3,15 +3,18 @@
 Layout under `root`:
   key                 the device's Ed25519 seed (made on the device at first boot)
   config              provisioning (CBOR map)
-  log/XX/SEQ          one record per chained receipt: {"r": receipt COSE, "m": message COSE?}
+  log/N               receipts 32N+1 .. 32N+32, each a record appended to the segment:
+                      seq, length (u32 LE each), {"r": receipt COSE, "m": message COSE?}
   head                [seq, chain hash] of the last record applied to the files below
   m/XX/KEY            every message taken in: {"t", "nh", "seq"} (idempotency, 4.09)
   n/KEY               active notices (summary for the panel; see Store.apply)
   c/KEY               closed notices (removed, withdrawn, replaced, ...)
   o/SEQ               outbox: receipts not yet acknowledged by their issuer
 
-The log record is the commit point: it is written to a temporary file and renamed into
-place, which littlefs does atomically. Everything else is derived by `apply`, which is
+The log record is the commit point: it is appended to its segment and the file closed,
+which littlefs makes atomic (copy-on-write: new content counts only once the file's
+metadata commit is written). Segments share flash blocks between records; a file per
+receipt would take a whole 4 KiB block each. Everything else is derived by `apply`, which is
 idempotent and re-run at boot for records newer than `head` (a power cut between the
 commit and the end of apply loses nothing). Nothing is acknowledged before the commit.
 """
@@ -30,6 +33,7 @@ ZERO_HASH = bytes(32)
 RESERVE_BYTES = 64 * 1024
 MAX_ACTIVE = 1000
 INDEX_RECORD = 16  # 8-byte key + signed 64-bit deadline
+SEGMENT_RECORDS = 32
 
 
 def message_key(iss, mid):
@@ -104,11 +108,8 @@ class Store:
         self.write_atomic(self.root + "/config", cbor.dumps(config))
 
     # --- the receipt log ------------------------------------------------------------
-    def _log_path(self, seq, make_dir=False):
-        d = "%s/log/%x" % (self.root, seq >> 8)
-        if make_dir:
-            _mkdir(d)
-        return "%s/%d" % (d, seq)
+    def _segment(self, seq):
+        return "%s/log/%d" % (self.root, (seq - 1) // SEGMENT_RECORDS)
 
     def _load_head(self):
         head = self.read_cbor(self.root + "/head")
@@ -118,11 +119,32 @@ class Store:
 
     def record(self, seq):
         """The log record of a chained receipt, or None."""
-        return self.read_cbor(self._log_path(seq))
+        if seq < 1:
+            return None
+        try:
+            f = open(self._segment(seq), "rb")
+        except OSError:
+            return None
+        header = bytearray(8)
+        with f:
+            while f.readinto(header) == 8:
+                rseq, length = struct.unpack("<II", header)
+                if rseq == seq:
+                    return cbor.loads(f.read(length))
+                f.seek(length, 1)
+        return None
 
     def receipt(self, seq):
         rec = self.record(seq)
         return rec["r"] if rec else None
+
+    def _append_record(self, seq, rec):
+        """The commit point: one record appended to its log segment. littlefs makes the
+        append atomic at close: after a power cut the segment holds it whole or not at all."""
+        data = cbor.dumps(rec)
+        with open(self._segment(seq), "ab") as f:
+            f.write(struct.pack("<II", seq, len(data)))
+            f.write(data)
 
     def commit(self, seq, receipt, message=None):
         """Make a receipt (and the message it answers) durable, then apply it.
@@ -131,8 +153,8 @@ class Store:
             raise ValueError("receipt seq %d does not follow %d" % (seq, self.seq))
         rec = {"r": receipt}
         if message is not None:
-            rec["m"] = bytes(message)
-        self.write_atomic(self._log_path(seq, True), cbor.dumps(rec))
+            rec["m"] = message
+        self._append_record(seq, rec)
         self.apply(seq, rec)
 
     def replay(self):

@@ -18,6 +18,7 @@ title.done|Recorded|Vastgelegd
 title.failed|Not recorded|Niet vastgelegd
 title.device|This device|Dit apparaat
 title.rejected|Refused messages|Geweigerde berichten
+title.trust|Trust new keys?|Nieuwe sleutels vertrouwen?
 # button hints
 hint.up|Up|Omhoog
 hint.down|Down|Omlaag
@@ -32,6 +33,8 @@ hint.cancel|Cancel|Annuleer
 hint.ok|OK|OK
 hint.retry|Retry|Opnieuw
 hint.refused|Refused|Geweigerd
+hint.trust|Trust|Vertrouw
+hint.refuse|Refuse|Weiger
 # the list
 list.count|%d open|%d open
 list.count_overdue|%d open, %d overdue|%d open, %d te laat
@@ -137,6 +140,9 @@ dev.clock.ntp|set by NTP, trusted|gezet via NTP, betrouwbaar
 dev.clock.hotline|from the hotlines' messages: a lower bound, countdowns are estimates|uit berichten van meldpunten: een ondergrens, aftellingen zijn schattingen
 dev.clock.untrusted|not trusted: countdowns are estimates from receipt|niet betrouwbaar: aftellingen geschat vanaf ontvangst
 dev.refused|Refused messages: %d|Geweigerde berichten: %d
+trust.intro|Provisioning asks to trust these issuer keys. Compare each fingerprint with the one the hotline gave you.|Provisioning vraagt deze sleutels te vertrouwen. Vergelijk elke vingerafdruk met die van het meldpunt.
+trust.accepted|New keys trusted|Nieuwe sleutels vertrouwd
+trust.refused|New keys refused|Nieuwe sleutels geweigerd
 # refused messages: reasons are core/errors.py tokens
 rej.none|No refused messages|Geen geweigerde berichten
 rej.issuer|%s (claimed)|%s (opgegeven)

@@ -312,6 +312,22 @@ class Panel:
         self.alerts.update(self.notices, self.now)
         self.go(DoneScreen(self, view, kind, reason, seq))
 
+    # --- provisioning: new trust anchors need a person's yes ---------------------------
+    def confirm_keys(self, keys, on_done):
+        """Show the issuer keys provisioning wants to add; on_done(True) after A,
+        on_done(False) after B (exactly once)."""
+        from meldbox.ui.screens.trust import TrustScreen
+        self.pushed = 0
+        self.alerts.new_notice()        # draw attention: someone is changing the trust
+        self.go(TrustScreen(self, keys, on_done, self.screen))
+
+    def cancel_confirm(self):
+        """Provisioning gave up waiting: leave the question without an answer."""
+        from meldbox.ui.screens.trust import TrustScreen
+        if isinstance(self.screen, TrustScreen):
+            self.screen.on_done = None
+            self.go(self.screen.back)
+
     async def run(self, buttons, ticks_ms, poll_ms=20):
         """Poll the buttons every poll_ms and tick whenever the device second changes."""
         import asyncio

@@ -1,0 +1,149 @@
+"""Intake on the simulated device (the real firmware on the MicroPython unix port, at the
+default --heap of 256K): sustained notices per second and notice-to-receipt latency with
+aiocoap sending one notice after another; then a burst of 1000 distinct notices (none
+lost, every receipt delivered to a receipt server, the device's heap high-water mark);
+then a device holding 500 notices with ten on screen (heap, redraw)."""
+import asyncio
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from meldbox_host import protocol  # noqa: E402
+from meldbox_host.hotline.send import get_status, post_notice  # noqa: E402
+from meldbox_host.hotline.serve import ReceiptServer  # noqa: E402
+from tests.host.e2e import DEV, Hotline, client, free_port  # noqa: E402
+from tests.host.simdevice import SimDevice  # noqa: E402
+
+SUSTAINED = 200
+BURST = 1000
+STORED = 500
+
+
+def emit(name, value, unit, note=""):
+    print("@@BENCH " + json.dumps({"name": name, "value": value, "unit": unit, "note": note}), flush=True)
+
+
+async def status(ctx, dev):
+    reply = await get_status(dev.addr, context=ctx)
+    return protocol.verify_receipt(reply.payload, dev.device_key)["state"]
+
+
+async def sustained(dev, hotline):
+    ctx = await client()
+    try:
+        latencies = []
+        started = time.perf_counter()
+        for _ in range(SUSTAINED):
+            cose, _ = hotline.notice()
+            t0 = time.perf_counter()
+            reply = await post_notice(dev.addr, cose, context=ctx)
+            latencies.append(time.perf_counter() - t0)
+            assert reply.code == "2.01", reply
+        elapsed = time.perf_counter() - started
+        emit("sustained intake", SUSTAINED / elapsed, "notices/s", "%d notices, one after another" % SUSTAINED)
+        emit("notice-to-receipt latency", statistics.median(latencies) * 1000, "ms", "median")
+        emit("notice-to-receipt latency p95", sorted(latencies)[int(0.95 * len(latencies))] * 1000, "ms")
+    finally:
+        await ctx.shutdown()
+
+
+async def burst(dev, hotline, server):
+    ctx = await client()
+    try:
+        sem = asyncio.Semaphore(4)      # at most the endpoint's MAX_INFLIGHT at once
+        codes = []
+
+        async def one():
+            cose, _ = hotline.notice()
+            async with sem:
+                for _ in range(20):
+                    reply = await post_notice(dev.addr, cose, context=ctx)
+                    if reply.code != "5.03":
+                        break
+                    await asyncio.sleep(reply.max_age or 1)
+                codes.append(reply.code)
+        t0 = time.perf_counter()
+        await asyncio.gather(*[one() for _ in range(BURST)])
+        elapsed = time.perf_counter() - t0
+        accepted = codes.count("2.01")
+        emit("burst: accepted", accepted, "of %d" % BURST, "others: %s" % sorted(set(codes) - {"2.01"}))
+        emit("burst: intake rate", BURST / elapsed, "notices/s", "4 requests in flight")
+        t1 = time.perf_counter()
+        while time.perf_counter() - t1 < 300 and server.chain.head(DEV) < accepted + 1:
+            await asyncio.sleep(0.2)
+        emit("burst: receipts at the hotline", len(server.entries), "",
+             "gaps %s, forks %d" % (server.chain.gaps(DEV)[:5], len(server.chain.forks(DEV))))
+        state = await status(ctx, dev)
+        emit("burst: device heap high-water", state["heap_peak"] // 1024, "KiB",
+             "of a 256K heap; sampled after each verify and at status")
+        emit("burst: flash used", state["flash_used"] // 1024, "KiB", "of %d KiB" % (state["flash_total"] // 1024))
+    finally:
+        await ctx.shutdown()
+
+
+async def stored(dev, hotline):
+    ctx = await client()
+    try:
+        for _ in range(STORED):
+            cose, _ = hotline.notice()
+            reply = await post_notice(dev.addr, cose, context=ctx)
+            assert reply.code == "2.01", reply
+        state = await status(ctx, dev)
+        emit("500 stored: active notices", state["active"], "")
+        emit("500 stored: heap in use", state["heap_used"] // 1024, "KiB", "after GC at status; 256K heap")
+        emit("500 stored: heap high-water", state["heap_peak"] // 1024, "KiB")
+    finally:
+        await ctx.shutdown()
+
+
+def main():
+    tmp = Path(tempfile.mkdtemp(prefix="meldbox-bench-"))
+    hotline = Hotline()
+    try:
+        dev = SimDevice(tmp / "sustained", "--device-id", DEV, "--trust", hotline.trust_flag)
+        dev.start()
+        try:
+            asyncio.run(sustained(dev, hotline))
+        finally:
+            dev.stop()
+
+        rport = free_port()
+        dev = SimDevice(tmp / "burst", "--device-id", DEV, "--trust", hotline.trust_flag,
+                        "--receipts", "%s=coap://127.0.0.1:%d/receipts" % (hotline.iss, rport))
+        dev.start()
+        try:
+            async def run_burst():
+                server = ReceiptServer({DEV: dev.device_key})
+                await server.start(port=rport)
+                try:
+                    await burst(dev, hotline, server)
+                finally:
+                    await server.stop()
+            asyncio.run(run_burst())
+        finally:
+            dev.stop()
+
+        dev = SimDevice(tmp / "stored", "--device-id", DEV, "--trust", hotline.trust_flag)
+        dev.start()
+        try:
+            asyncio.run(stored(dev, hotline))
+            t0 = time.perf_counter()
+            dev.ctl("advance", "1")
+            emit("500 stored: sim-ctl advance (tick + redraw)", (time.perf_counter() - t0) * 1000, "ms",
+                 "includes the control round trip")
+        finally:
+            dev.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
