@@ -2,6 +2,9 @@
 from meldbox import heap
 
 heap.reserve()     # first, while the heap is still one piece
+from meldbox.ui import font  # noqa: E402
+
+font.preload()     # then the fonts, also long-lived and large
 
 from boards.board import make_board  # noqa: E402
 from meldbox.app.main import run  # noqa: E402

@@ -25,6 +25,9 @@ def _has_serial_link(state_dir):
 
 
 heap.reserve(serial=_has_serial_link(sys.argv[1]))   # first, while the heap is one piece
+from meldbox.ui import font  # noqa: E402
+
+font.preload()     # then the fonts, also long-lived and large
 
 from boards.sim.board import SimBoard  # noqa: E402
 from meldbox.app.main import run  # noqa: E402

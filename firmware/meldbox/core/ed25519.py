@@ -280,6 +280,25 @@ def _hash_scalar(*parts):
     return int.from_bytes(h.digest(), "little") % _L
 
 
+def _half_size(k):
+    # (c0, c1) with c0 = c1*k (mod 8L), c1 odd and 0 < |c1| < L, both small: about 2^128
+    # for nearly all k (Euclid's algorithm on (8L, k) stopped halfway; each remainder r
+    # and its coefficient t have r = t*k mod 8L, |t| at most 8L over the previous r).
+    r0, r1, t0, t1 = _L << 3, k, 0, 1
+    while r1 >> 128:
+        q = r0 // r1
+        r0, r1, t0, t1 = r1, r0 - q * r1, t1, t0 - q * t1
+    if t1 & 1:
+        return r1, t1
+    # t1 even, so t0 is odd (consecutive coefficients are coprime), as is t0 - j*t1;
+    # j balances r0 - j*r1 against |t0 - j*t1| (t0 and t1 differ in sign). Sizes only
+    # change the speed; when the lattice's short vectors all have t even (rare), they
+    # can be far above 2^128.
+    j = (r0 - abs(t0)) // (r1 + abs(t1))
+    c0, c1 = r0 - j * r1, t0 - j * t1
+    return (c0, c1) if abs(c1) < _L else (k, 1)
+
+
 def verify(public_key, message, signature):
     """True if signature is a valid Ed25519 signature of message by public_key (RFC 8032
     5.1.7, [S]B = R + [k]A, k = SHA-512(R || A || M) mod L); False for anything else."""
@@ -303,22 +322,7 @@ def verify(public_key, message, signature):
         if len(_cache) >= _CACHE_KEYS:
             _cache.pop(0)
         _cache.append((key, a_table))
-    # Half-size scalars: (c0, c1) with c0 = c1*k (mod 8L), c1 odd, |c0|, |c1| below
-    # 2^130, from Euclid's algorithm on (8L, k) stopped halfway (each remainder r and its
-    # coefficient t have r = t*k mod 8L, |t| at most 8L over the previous remainder).
-    k = _hash_scalar(R, key, message)
-    r0, r1, t0, t1 = _L << 3, k, 0, 1
-    while r1 >> 128:
-        q = r0 // r1
-        r0, r1, t0, t1 = r1, r0 - q * r1, t1, t0 - q * t1
-    c0, c1 = r1, t1
-    if not t1 & 1:
-        # t1 even, so t0 is odd (consecutive coefficients are coprime), as is t0 - j*t1;
-        # j balances r0 - j*r1 against |t0 - j*t1| (t0 and t1 differ in sign).
-        j = (r0 - abs(t0)) // (r1 + abs(t1))
-        c0, c1 = r0 - j * r1, t0 - j * t1
-        if (abs(c0) | abs(c1)) >> 130:
-            c0, c1 = k, 1  # no short pair with c1 odd: the full-size check, as exact
+    c0, c1 = _half_size(_hash_scalar(R, key, message))
     # Multiplying by c1 (odd, below L, so one-to-one on the group, of order 8L) turns the
     # RFC's check into [c1*S mod L]B - [c1]R - [c0]A = 0, with half-size scalars.
     steps = _base_steps(c1 * s % _L)

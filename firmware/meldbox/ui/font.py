@@ -90,3 +90,10 @@ def get(name):
             from meldbox.ui import glyphs_big as data
         f = _cache[name] = Font(data)
     return f
+
+
+def preload():
+    """Load every font now: the entry points call this at boot, right after the heap's
+    big buffers, so the glyph strips are not squeezed into a heap fragmented later."""
+    for name in ("small", "body", "big"):
+        get(name)

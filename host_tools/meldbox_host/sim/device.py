@@ -18,6 +18,7 @@ from meldbox_host.sim import romfs
 from meldbox_host.sim.paths import DEFAULT_HEAP, SIM_MAIN
 
 BIND_RETRIES = 5
+POWER_CUT_EXIT = 137   # as a process killed by SIGKILL
 
 
 def add_arguments(p):
@@ -49,6 +50,10 @@ def add_arguments(p):
 
 
 class UsageError(Exception):
+    pass
+
+
+class PowerCut(Exception):
     pass
 
 
@@ -159,6 +164,10 @@ def start(args, state, link=None):
         if event.get("event") == "ready":
             write_json(state / "control.json", {"port": settings["control_port"], "pid": child.pid})
             return child, event
+        if event.get("event") == "power-cut":      # the cut fell before the device was up
+            child.kill()
+            child.wait()
+            raise PowerCut()
         rest = child.stdout.read()
         child.wait()
         if event.get("event") == "bind-failed" and args.port == 0:
@@ -180,6 +189,10 @@ def run(args):
             from meldbox_host.sim.serial_link import SerialLink
             link = SerialLink(args.serial_link)
         child, ready = start(args, state, link)
+    except PowerCut:
+        print("meldbox sim-device: power cut after write %s, during boot" % args.power_cut_after_writes,
+              file=sys.stderr)
+        return POWER_CUT_EXIT
     except (UsageError, RuntimeError, OSError) as e:
         print("meldbox sim-device: %s" % e, file=sys.stderr)
         return 2
@@ -210,7 +223,7 @@ def supervise(args, state, child, ready):
             (state / "control.json").unlink(missing_ok=True)
             print("meldbox sim-device: power cut after write %s" % args.power_cut_after_writes,
                   file=sys.stderr)
-            return 137
+            return POWER_CUT_EXIT
         sys.stderr.write(line)
     rc = child.wait()
     (state / "control.json").unlink(missing_ok=True)
