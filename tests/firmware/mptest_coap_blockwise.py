@@ -43,18 +43,29 @@ def test_in_order_blocks_make_the_body():
         eq(len(r), 0)
 
 
-def test_size1_preallocates_and_a_short_body_is_still_exact():
-    data = bytes(3000)
+def test_reserved_buffer_then_size1_preallocates_and_a_short_body_is_still_exact():
+    data = bytes(range(256)) * 12
     r = Reassembler(Clock())
     parts = blocks(data, 6)
     for value, chunk in parts[:-1]:
-        eq(r.feed("k", "p", value, chunk, 3000), None)
-    body = r.feed("k", "p", parts[-1][0], parts[-1][1])
+        eq(r.feed("k", "p", value, chunk, 3072), None)
+    pooled = r.feed("k", "p", parts[-1][0], parts[-1][1])
+    # the first body lands in the buffer reserved at boot: a view of it, no allocation
+    assert isinstance(pooled, memoryview)
+    eq(bytes(pooled), data)
+    # while its handler holds it, the next transfer allocates once, as Size1 announced
+    for value, chunk in parts[:-1]:
+        eq(r.feed("k2", "p", value, chunk, 3072), None)
+    body = r.feed("k2", "p", parts[-1][0], parts[-1][1])
     assert isinstance(body, bytearray)
     eq(bytes(body), data)
-    # Size1 said more than came: the body is what came.
+    eq(bytes(pooled), data, "the lent buffer was not reused while lent")
+    r.release(pooled)
+    # Size1 said more than came: the body is what came (in the reserved buffer again).
     r.feed("k", "p", m.block_value(0, True, 4), bytes(256), 5000)
-    eq(bytes(r.feed("k", "p", m.block_value(1, False, 4), b"end")), bytes(256) + b"end")
+    again = r.feed("k", "p", m.block_value(1, False, 4), b"end")
+    assert isinstance(again, memoryview)
+    eq(bytes(again), bytes(256) + b"end")
 
 
 def test_block_out_of_order_is_4_08_and_ends_the_transfer():

@@ -202,10 +202,18 @@ def test_crit_header_rejected():
     structure_error(encode(protected=cbor.dumps({1: -8, 2: [99], 99: 1})))
 
 
-def test_decoded_fields_are_bytes():
-    s = cose.decode_sign1(bytearray(signed()))
-    for value in (s.protected_bytes, s.payload, s.signature, s.kid):
+def test_decoded_fields_are_bytes_and_the_payload_a_view():
+    raw = bytearray(signed())
+    s = cose.decode_sign1(raw)
+    for value in (s.protected_bytes, s.signature, s.kid):
         eq(type(value), bytes)
+    # the payload is not copied (an 8 KiB notice must not need another 8 KiB block):
+    # it is a view of the received buffer, with the payload's bytes
+    eq(type(s.payload), memoryview)
+    start = bytes(raw).find(bytes(s.payload))
+    assert start > 0 and len(s.payload) > 0
+    raw[start] ^= 0xFF
+    eq(s.payload[0], raw[start], "view follows the buffer")
 
 
 # --- alg ----------------------------------------------------------------------------

@@ -215,24 +215,28 @@ def test_key_with_small_order_component():
         "f930e6ed7fdd426f016fd904a3ca3c0bb310ad15e7445925106088a213917d09")), False, "k = 3 mod 8")
 
 
-def _check_half_size(k):
-    c0, c1 = ed25519._half_size(k)
+def _check_pair(k, bits):
+    c0, c1 = ed25519._short_pair(k, bits)
     eq((c0 - c1 * k) % (8 * L), 0, "c0 = c1*k mod 8L for k=%d" % k)
     eq(c1 & 1, 1, "c1 odd")
     eq(0 < abs(c1) < L, True, "0 < |c1| < L")
     return c0, c1
 
 
-def test_half_size_scalars():
+def test_short_scalar_pairs():
+    # The fast check rests on these: c0 = c1*k (mod 8L) with c1 odd below L is what
+    # makes it exact; the sizes (about 2^128 each, or 2^64 and 2^192) make it fast.
     x = 1
-    for k in (0, 1, 2, L - 1, 2**128 - 1, 2**128, 2**128 + 1, 2**252):
-        _check_half_size(k)
-    for _ in range(200):
-        x = (x * 6364136223846793005 + 1442695040888963407) % 2**256
-        c0, c1 = _check_half_size(x % L)
-        eq((abs(c0) | abs(c1)) >> 140, 0, "half size")
-    # A lattice whose short vector (8, 10) has c1 even: the odd pair is long, but exact.
-    _check_half_size((8 + 8 * L) // 10)
+    for bits in (128, 64):
+        for k in (0, 1, 2, L - 1, 2**128 - 1, 2**128, 2**128 + 1, 2**192, 2**252):
+            _check_pair(k, bits)
+        for _ in range(200):
+            x = (x * 6364136223846793005 + 1442695040888963407) % 2**256
+            c0, c1 = _check_pair(x % L, bits)
+            eq(abs(c1) >> (bits + 12), 0, "c1 short")
+            eq(abs(c0) >> (268 - bits), 0, "c0 short")
+        # A lattice whose short vector (8, 10) has c1 even: the odd pair is long, but exact.
+        _check_pair((8 + 8 * L) // 10, bits)
 
 
 def test_seed_of_wrong_length_refused():
@@ -255,10 +259,27 @@ def test_signatures_are_deterministic_and_verify():
 
 
 def test_key_cache_keeps_verdicts():
-    # More keys than the cache holds, in turns: each verdict must stay right.
+    # More keys than the cache holds, in turns, then one key many times (its first check,
+    # its second that adds its extra tables, and the later ones): each verdict must hold.
     keys = [ed25519.SigningKey(bytes([i]) * 32) for i in range(4)]
     signatures = [k.sign(b"notice") for k in keys]
     for _ in range(2):
         for i, k in enumerate(keys):
             eq(ed25519.verify(k.public, b"notice", signatures[i]), True, "own key %d" % i)
             eq(ed25519.verify(k.public, b"notice", signatures[(i + 1) % 4]), False, "other key %d" % i)
+    for n in range(6):
+        message = b"notice %d" % n
+        signature = keys[0].sign(message)
+        eq(ed25519.verify(keys[0].public, message, signature), True, "use %d" % n)
+        eq(ed25519.verify(keys[0].public, message, _flip(signature, 300 + n)), False, "use %d, altered" % n)
+
+
+def test_message_in_parts():
+    # verify() also takes the message as a tuple of parts (cose.py passes COSE's
+    # Sig_structure around a payload that stays in the received buffer).
+    _, public, message, signature = _vector("TEST 1024")
+    eq(ed25519.verify(public, (message[:100], memoryview(message)[100:700], message[700:]), signature), True)
+    eq(ed25519.verify(public, (message[:100], message[101:]), signature), False)
+    eq(ed25519.verify(public, (), _vector("TEST 1")[3]), False)
+    _, public, _, signature = _vector("TEST 1")
+    eq(ed25519.verify(public, (), signature), True)

@@ -243,8 +243,8 @@ def test_bytearray_and_memoryview_input():
     raw = sign(notice())
     for buf in (bytearray(raw), memoryview(raw)):
         msg = check(buf)
-        eq(msg.raw, raw)
-        eq(type(msg.raw), bytes)
+        eq(bytes(msg.raw), raw)
+        assert msg.raw is buf, "the received buffer is kept, not copied"
 
 
 # --- time -----------------------------------------------------------------------------

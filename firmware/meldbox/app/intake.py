@@ -35,6 +35,7 @@ class Intake:
             raise errors.TooLarge("COSE object of %d bytes, at most %d" % (len(raw), MAX_MESSAGE))
         msg = verify_message(raw, self.trust, self.ledger.dev, self.clock.now(), self.clock.trusted())
         heap.sample()
+        self.store.catch_up()
         self.clock.observe_iat(msg.iat)
         code = CREATED if msg.t == "notice" else CHANGED
         known = self.store.message(msg.iss, msg.id)

@@ -3,6 +3,8 @@
 Every receipt gets the next `seq` and the hash of the previous one, is signed with the
 device key and made durable in the store before anyone sees it.
 """
+import gc
+
 from meldbox.core import receipts
 
 
@@ -18,6 +20,8 @@ class Ledger:
     def record(self, kind, iss=None, nid=None, nh=None, message=None, reason=None,
                note=None, state=None):
         """Sign, chain and commit a receipt; returns (seq, receipt COSE bytes)."""
+        self.store.catch_up()
+        gc.collect()        # the commit opens files: start from a tidy heap
         seq = self.store.seq + 1
         cose = receipts.build(self.key, self.kid, self.dev, seq, self.store.head_hash, kind,
                               self.clock.now(), self.clock.source(), iss=iss, nid=nid, nh=nh,

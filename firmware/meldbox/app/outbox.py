@@ -6,8 +6,10 @@ and retries back off exponentially up to BACKOFF_CAP_S. The back-off restarts af
 reboot (the first attempt after boot goes out at once).
 """
 import asyncio
+import gc
 import time
 
+from meldbox.app.intake import log_exception
 from meldbox.core import receipts
 
 BACKOFF_FIRST_S = 2
@@ -29,7 +31,11 @@ class Outbox:
 
     async def run(self):
         while True:
-            await self.deliver_due()
+            try:
+                await self.deliver_due()
+            except Exception as e:      # out of memory, a flash error: retry, never die
+                log_exception("delivering receipts", e)
+                gc.collect()
             self.wake.clear()
             try:
                 await asyncio.wait_for(self.wake.wait(), 1)

@@ -7,6 +7,7 @@ slots expire, and no body grows beyond MAX_BODY.
 """
 from time import ticks_add, ticks_diff
 
+from meldbox import heap
 from meldbox.coap import (MAX_BODY, REASSEMBLY_IDLE_MS, REASSEMBLY_SLOTS,
                           REASSEMBLY_SLOTS_PER_PEER)
 from meldbox.coap.message import block_fields, block_size
@@ -44,12 +45,14 @@ class NoSlot(errors.ProtocolError):
 
 
 class _Slot:
-    def __init__(self, key, peer, expires, size_hint):
+    def __init__(self, key, peer, expires, size_hint, buf=None):
         self.key = key
         self.peer = peer
-        # One allocation when Size1 announced the size (growing by reallocation needs
-        # old and new buffer at once); bytes beyond `fill` are not part of the body.
-        self.body = bytearray(size_hint)
+        # The reserved body buffer when it is free (no allocation at all), else one
+        # allocation when Size1 announced the size (growing by reallocation needs old
+        # and new buffer at once); bytes beyond `fill` are not part of the body.
+        self.pooled = buf is not None
+        self.body = buf if buf is not None else bytearray(size_hint)
         self.fill = 0
         self.expires = expires
 
@@ -62,7 +65,9 @@ class _Slot:
         self.fill = end
 
     def content(self):
-        return self.body if self.fill == len(self.body) else memoryview(self.body)[:self.fill]
+        if self.pooled or self.fill != len(self.body):
+            return memoryview(self.body)[:self.fill]
+        return self.body
 
 
 class Reassembler:
@@ -74,6 +79,18 @@ class Reassembler:
         self.per_peer = slots_per_peer
         self.idle_ms = idle_ms
         self.slots = []
+        # One body buffer of max_body bytes reserved at boot (meldbox/heap.py): an 8 KiB
+        # notice needs no large allocation from a fragmented heap. Lent to one transfer
+        # at a time, and to its handler until the endpoint calls release().
+        self.spare = heap.take("coap.body", max_body)
+        self.spare_free = True
+        self.lent = None
+
+    def release(self, body):
+        """The handler is done with `body`: the reserved buffer may serve the next transfer."""
+        if body is not None and body is self.lent:
+            self.lent = None
+            self.spare_free = True
 
     def __len__(self):
         return len(self.slots)
@@ -118,7 +135,10 @@ class Reassembler:
         if more:
             return None
         self.slots.remove(slot)
-        return slot.content()
+        body = slot.content()
+        if slot.pooled:
+            self.lent = body
+        return body
 
     def _start(self, key, peer, now, size_hint):
         self._drop(key)   # block 0 again restarts the transfer
@@ -130,8 +150,11 @@ class Reassembler:
             soonest = min(ticks_diff(s.expires, now) for s in self.slots)
             raise NoSlot("all %d reassembly slots are in use" % self.max_slots,
                          max(1, (soonest + 999) // 1000))
+        buf = None
+        if self.spare_free and size_hint <= len(self.spare):
+            buf, self.spare_free = self.spare, False
         try:
-            slot = _Slot(key, peer, ticks_add(now, self.idle_ms), size_hint)
+            slot = _Slot(key, peer, ticks_add(now, self.idle_ms), size_hint, buf)
         except MemoryError:
             raise NoSlot("out of memory for the request body", OUT_OF_MEMORY_MAX_AGE)
         self.slots.append(slot)
@@ -147,6 +170,17 @@ class Reassembler:
         s = self._find(key)
         if s is not None:
             self.slots.remove(s)
+            self._free(s)
+
+    def _free(self, slot):
+        if slot.pooled:
+            self.spare_free = True
 
     def _expire(self, now):
-        self.slots = [s for s in self.slots if ticks_diff(s.expires, now) > 0]
+        live = []
+        for s in self.slots:
+            if ticks_diff(s.expires, now) > 0:
+                live.append(s)
+            else:
+                self._free(s)
+        self.slots = live

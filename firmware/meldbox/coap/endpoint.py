@@ -388,6 +388,7 @@ class Endpoint:
             self._reply(msg, peer, key, *self._finish(msg, routed))
             return
         if self.inflight >= MAX_INFLIGHT:
+            self.blocks.release(routed.payload)
             resp = problem(errors.SERVICE_UNAVAILABLE, "Service Unavailable",
                            "%d requests in progress" % self.inflight)
             resp.max_age = 1
@@ -399,6 +400,7 @@ class Endpoint:
             try:
                 separate = slow is not None and bool(slow(routed))
             except Exception as e:
+                self.blocks.release(routed.payload)
                 self._internal_error(msg, peer, key, e)
                 return
             if separate:
@@ -466,7 +468,10 @@ class Endpoint:
     async def _serve(self, msg, peer, key, request, separate):
         try:
             try:
-                resp = await request.resource.handle(request)
+                try:
+                    resp = await request.resource.handle(request)
+                finally:        # the body's reserved buffer may serve the next transfer
+                    self.blocks.release(request.payload)
                 if not isinstance(resp, Response):
                     raise TypeError("handler returned %r, not a Response" % (resp,))
             except errors.ProtocolError as e:

@@ -92,11 +92,12 @@ def _utf8_error(buf, i, end):
 class _Decoder:
     """Reads one item at a time from a memoryview; `i` is the offset of the next byte."""
 
-    def __init__(self, buf, max_depth):
+    def __init__(self, buf, max_depth, views=False):
         self.buf = buf
         self.n = len(buf)
         self.i = 0
         self.max_depth = max_depth
+        self.views = views
 
     def _arg(self, ai, start):
         """The argument of the head at `start` whose additional info is ai (24..27)."""
@@ -154,7 +155,7 @@ class _Decoder:
             end = i + arg
             self.i = end
             if mt == 2:
-                return bytes(buf[i:end])
+                return buf[i:end] if self.views else bytes(buf[i:end])
             # ASCII fast path: max() runs in C; only non-ASCII text takes the byte loop.
             if arg and max(buf[i:end]) > 0x7F:
                 bad = _utf8_error(buf, i, end)
@@ -190,6 +191,8 @@ class _Decoder:
                     raise errors.CBORUnsupported("map key at offset %d is not an int, text or bytes"
                                                  % at)
                 key = self.item(depth, tags)
+                if type(key) is memoryview:     # views=True: keys must stay hashable
+                    key = bytes(key)
                 if buf[at] >= 0xE0:
                     raise errors.CBORUnsupported("map key at offset %d is not an int, text or bytes"
                                                  % at)
@@ -223,9 +226,11 @@ class _Decoder:
                                   buf, start + 1)[0]
 
 
-def loads(buf, max_depth=8):
-    """Decode the one CBOR item that makes up all of `buf` (bytes, bytearray, memoryview)."""
-    d = _Decoder(memoryview(buf), max_depth)
+def loads(buf, max_depth=8, views=False):
+    """Decode the one CBOR item that makes up all of `buf` (bytes, bytearray, memoryview).
+    With views=True, byte strings come back as memoryview slices of `buf` instead of
+    copies (COSE: an 8 KiB payload is not copied; `buf` must stay unchanged meanwhile)."""
+    d = _Decoder(memoryview(buf), max_depth, views)
     value = d.item(0, 0)
     if d.i != d.n:
         raise errors.CBORTrailingBytes("%d bytes after the item, from offset %d"
@@ -254,6 +259,14 @@ def _head(out, mt, arg):
         out.extend(arg.to_bytes(8, "big"))
     else:
         raise ValueError("integer argument %d does not fit 64 bits" % arg)
+
+
+def head(mt, arg):
+    """The encoded head of major type mt with argument arg, for writers that stream a
+    large item's content instead of building it in memory (store records)."""
+    out = bytearray()
+    _head(out, mt, arg)
+    return bytes(out)
 
 
 def _key_bytes(key):

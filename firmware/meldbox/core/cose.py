@@ -33,13 +33,21 @@ class Sign1:
 
 
 def _is_bytes(x):
-    return isinstance(x, (bytes, bytearray))
+    return isinstance(x, (bytes, bytearray, memoryview))
+
+
+def _plain(header):
+    """A header map decoded with views: its byte-string values as bytes."""
+    for k, v in header.items():
+        if type(v) is memoryview:
+            header[k] = bytes(v)
+    return header
 
 
 def decode_sign1(buf):
     """Decode a COSE_Sign1 (tag 18 or untagged). Raises CBORError subclasses for bad
     CBOR and COSEStructureError for anything that is not a usable COSE_Sign1."""
-    obj = cbor.loads(buf)
+    obj = cbor.loads(buf, views=True)     # the payload stays a view of buf: no 8 KiB copy
     if isinstance(obj, cbor.Tag):
         if obj.tag != TAG_SIGN1:
             raise errors.COSEStructureError("tag %d, expected 18 (COSE_Sign1) or none" % obj.tag)
@@ -77,7 +85,7 @@ def decode_sign1(buf):
         raise errors.COSEStructureError("kid (label 4) missing")
     if not _is_bytes(kid):
         raise errors.COSEStructureError("kid must be a byte string, got %s" % _kind(kid))
-    return Sign1(bytes(protected_bytes), protected, unprotected, bytes(payload),
+    return Sign1(bytes(protected_bytes), protected, _plain(unprotected), payload,
                  bytes(signature), bytes(kid))
 
 
@@ -105,16 +113,22 @@ def _bstr_head(n):
     raise ValueError("COSE part of %d bytes, at most 65535 supported" % n)
 
 
+def sig_structure_parts(protected_bytes, payload):
+    """["Signature1", protected, h'', payload] (RFC 9052 4.4) as the tuple of its encoded
+    parts: Ed25519 hashes them in order, so the payload (a view of the received message)
+    is never copied."""
+    return (_SIG1_HEAD, _bstr_head(len(protected_bytes)), protected_bytes, b"\x40",
+            _bstr_head(len(payload)), payload)
+
+
 def sig_structure(protected_bytes, payload):
-    """The bytes Ed25519 signs: ["Signature1", protected, h'', payload] (RFC 9052 4.4).
-    Built directly rather than through cbor.dumps so the payload is copied once."""
-    return b"".join((_SIG1_HEAD, _bstr_head(len(protected_bytes)), protected_bytes,
-                     b"\x40", _bstr_head(len(payload)), payload))
+    """The bytes Ed25519 signs, in one piece (for signing our own, small payloads)."""
+    return b"".join(bytes(p) for p in sig_structure_parts(protected_bytes, payload))
 
 
 def verify(sign1, public_key):
     """True when the signature verifies with this 32-byte Ed25519 public key."""
-    return ed25519.verify(public_key, sig_structure(sign1.protected_bytes, sign1.payload),
+    return ed25519.verify(public_key, sig_structure_parts(sign1.protected_bytes, sign1.payload),
                           sign1.signature)
 
 

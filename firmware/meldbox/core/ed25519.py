@@ -18,11 +18,10 @@ _D2 = const(0x2406D9DC56DFFCE7198E80F2EEF3D13000E0149A8283B156EBD69B9426B2F159) 
 _SQRT_M1 = const(0x2B8324804FC1DF0B2B4D00993DFBD7A72F431806AD2FE478C4EE1B274A0EA0B0)
 _BX = const(0x216936D3CD6E53FEC0A4E231FDD6DC5C692CC7609525A7B2C9562D608F25D51A)  # base point B
 _BY = const(0x6666666666666666666666666666666666666666666666666666666666666658)
-_B128X = const(0x4C27AFFF3C45F32C952D3984E14E29A098E685C9C2E723E5FC8047AE60B7E824)  # [2^128]B
-_B128Y = const(0x5F2C99E6526DC87D95F11EB626C29C3A90D0BE1E51A4C49E5BBABD114BF5A66B)
-_B_WIDTH = const(7)  # wNAF width for B and [2^128]B: tables of 32 odd multiples
-_V_WIDTH = const(5)  # wNAF width for A and R: tables of 8 odd multiples
-_CACHE_KEYS = const(2)  # public keys whose table is kept
+_M64 = const(0xFFFFFFFFFFFFFFFF)
+_B_WIDTH = const(6)  # wNAF width for B's tables: 16 odd multiples each
+_V_WIDTH = const(5)  # wNAF width for A's and R's: 8 odd multiples each
+_CACHE_KEYS = const(2)  # public keys whose tables are kept
 
 # Field elements are ints, not kept in [0, p): a product is folded with 2^255 = 19
 # (mod p), (t & M) + (t >> 255) * 19, four cheap operations that cost less than one `%`
@@ -170,10 +169,11 @@ def _multiples(x, y, count):
         yield (P[1] + P[0], P[1] - P[0], _mul(_mul(P[3], P[4]), _D2), P[2] << 1)
 
 
-def _affine_table(x, y, count, blob):
-    # Fills blob with the odd multiples of (x, y), 96 bytes each (y+x, y-x, 2d*x*y,
+def _affine_table(x, y, count):
+    # The odd multiples of (x, y) in a bytearray, 96 bytes each (y+x, y-x, 2d*x*y,
     # little-endian), made affine 8 at a time with one inversion for the 8 (Montgomery's
     # trick); batches keep the heap needed small.
+    blob = bytearray(96 * count)
     points = _multiples(x, y, count)
     for start in range(0, count, 8):
         batch = []
@@ -192,9 +192,23 @@ def _affine_table(x, y, count, blob):
     return blob
 
 
+def _tables(x, y, n, width):
+    # The tables of P, [2^64]P, ... [2^(64 (n - 1))]P for the affine point P = (x, y).
+    tables = []
+    while True:
+        tables.append(_affine_table(x, y, 1 << (width - 2)))
+        if len(tables) == n:
+            return tables
+        P = [x, y, 1, x, y]
+        for _ in range(64):
+            _double(P)
+        w = _inv(P[2])
+        x, y = _mul(P[0], w) % _P, _mul(P[1], w) % _P
+
+
 @micropython.native
 def _schedule(steps, k, width, slot, negate=False):
-    # Marks in steps[i] which entry of the table in `slot` (0 to 3) to add at bit i, for
+    # Marks in steps[i] which entry of the table in `slot` (0 to 7) to add at bit i, for
     # k*P with k >= 0, or k*(-P) with negate, by the width-w NAF of k: 7 bits per slot,
     # 0 for none, else |d| + 1 - sign for the odd digit d = +-(2j + 1) of entry j, with
     # sign 1 when positive. Small ints, not entries, keep the steps within 1 KB of heap.
@@ -237,40 +251,53 @@ def _run(steps, tables):
                     j *= 96
                     e = (int.from_bytes(t[j:j + 32], "little"), int.from_bytes(t[j + 32:j + 64], "little"),
                          int.from_bytes(t[j + 64:j + 96], "little"), None)
-                if f & 1:
-                    _add(P, e[0], e[1], e[2], e[3])
-                else:  # a negative digit: -Q swaps y+x and y-x and negates T
-                    _add(P, e[1], e[0], -e[2], e[3])
+                f &= 1  # 0 for a negative digit: -Q swaps y+x and y-x, negates T
+                _add(P, e[1 - f], e[f], e[2] if f else -e[2], e[3])
             c >>= 7
             slot += 1
         i -= 1
     return P
 
 
-# The tables of B and [2^128]B, 3 KB each: allocated at import, while the heap still has
-# large free blocks, and filled at first use.
-_base = [bytearray(96 << (_B_WIDTH - 2)), bytearray(96 << (_B_WIDTH - 2)), False]
-_cache = []  # (public key, its table), newest last
+_base = []  # the tables of [2^(64 i)]B for i = 0 to 3, 1.5 KB each, made at first use
+_cache = []  # [public key, its tables, its point], newest last
+
+
+def _base_steps(k):
+    # The steps of [k]B, 0 <= k < 2^256, as the sum of [k_i][2^(64 i)]B, k_i the 64-bit
+    # pieces of k (slots 0 to 3): 64 doublings where one table would need 256.
+    if not _base:
+        _base.extend(_tables(_BX, _BY, 4, _B_WIDTH))
+    steps = [0] * 67
+    for i in range(4):
+        _schedule(steps, (k >> (64 * i)) & _M64, _B_WIDTH, i)
+    return steps
 
 
 def _base_point(k):
-    # [k]B for 0 <= k < 2^256 as k_lo*B + k_hi*[2^128]B, encoded (RFC 8032 5.1.2).
-    steps = _base_steps(k)
-    P = _run(steps, _base)
+    # [k]B encoded (RFC 8032 5.1.2), 0 <= k < 2^256.
+    P = _run(_base_steps(k), _base)
     zi = _inv(P[2])
     x = _mul(P[0], zi) % _P
     return ((_mul(P[1], zi) % _P) | ((x & 1) << 255)).to_bytes(32, "little")
 
 
-def _base_steps(k):
-    if not _base[2]:
-        _affine_table(_BX, _BY, 1 << (_B_WIDTH - 2), _base[0])
-        _affine_table(_B128X, _B128Y, 1 << (_B_WIDTH - 2), _base[1])
-        _base[2] = True
-    steps = [0] * 131
-    _schedule(steps, k & ((1 << 128) - 1), _B_WIDTH, 0)
-    _schedule(steps, k >> 128, _B_WIDTH, 1)
-    return steps
+def _key_tables(key):
+    # The tables of A, then also of [2^64]A and [2^128]A, for the public key `key`, or
+    # None if it does not decode. A key's first check has A's table only (and balanced
+    # scalars, below); its second use makes the three (128 doublings, once), which let
+    # its checks run on 64-bit pieces too.
+    for entry in _cache:
+        if entry[0] == key:
+            if len(entry[1]) == 1:
+                entry[1] = _tables(entry[2][0], entry[2][1], 3, _V_WIDTH)
+            return entry[1]
+    point = _decode(key)
+    if point:
+        if len(_cache) >= _CACHE_KEYS:
+            _cache.pop(0)
+        _cache.append([key, _tables(point[0], point[1], 1, _V_WIDTH), point])
+        return _cache[-1][1]
 
 
 def _hash_scalar(*parts):
@@ -280,28 +307,33 @@ def _hash_scalar(*parts):
     return int.from_bytes(h.digest(), "little") % _L
 
 
-def _half_size(k):
-    # (c0, c1) with c0 = c1*k (mod 8L), c1 odd and 0 < |c1| < L, both small: about 2^128
-    # for nearly all k (Euclid's algorithm on (8L, k) stopped halfway; each remainder r
-    # and its coefficient t have r = t*k mod 8L, |t| at most 8L over the previous r).
+def _short_pair(k, bits):
+    # (c0, c1) with c0 = c1*k (mod 8L), c1 odd and 0 < |c1| < L, |c1| about 2^bits and
+    # |c0| about 2^(256 - bits) for nearly all k: Euclid's algorithm on (8L, k) stopped
+    # early (each remainder r and its coefficient t have r = t*k mod 8L, |t| at most 8L
+    # over the previous remainder).
     r0, r1, t0, t1 = _L << 3, k, 0, 1
-    while r1 >> 128:
+    while r1 >> (256 - bits):
         q = r0 // r1
         r0, r1, t0, t1 = r1, r0 - q * r1, t1, t0 - q * t1
     if t1 & 1:
         return r1, t1
     # t1 even, so t0 is odd (consecutive coefficients are coprime), as is t0 - j*t1;
-    # j balances r0 - j*r1 against |t0 - j*t1| (t0 and t1 differ in sign). Sizes only
-    # change the speed; when the lattice's short vectors all have t even (rare), they
-    # can be far above 2^128.
-    j = (r0 - abs(t0)) // (r1 + abs(t1))
+    # j balances r0 - j*r1 against 2^(256 - 2 bits) |t0 - j*t1| (t0, t1 differ in sign).
+    # Sizes only change the speed; when all the lattice's short vectors have t even
+    # (rare), they can be far above the aim.
+    shift = 256 - 2 * bits
+    j = max(0, (r0 - (abs(t0) << shift)) // (r1 + (abs(t1) << shift)))
     c0, c1 = r0 - j * r1, t0 - j * t1
     return (c0, c1) if abs(c1) < _L else (k, 1)
 
 
 def verify(public_key, message, signature):
-    """True if signature is a valid Ed25519 signature of message by public_key (RFC 8032
-    5.1.7, [S]B = R + [k]A, k = SHA-512(R || A || M) mod L); False for anything else."""
+    # True if signature is a valid Ed25519 signature of message by public_key (RFC 8032
+    # 5.1.7, [S]B = R + [k]A, k = SHA-512(R || A || M) mod L); False for anything else.
+    # `message` is bytes-like, or a tuple of bytes-like parts that make up M (COSE's
+    # Sig_structure around a payload that stays in the received buffer, hashed in order,
+    # never joined into one copy).
     if len(public_key) != 32 or len(signature) != 64:
         return False
     key = bytes(public_key)
@@ -310,37 +342,33 @@ def verify(public_key, message, signature):
     r_point = _decode(R) if s < _L else None
     if r_point is None:
         return False
-    for cached in _cache:
-        if cached[0] == key:
-            a_table = cached[1]
-            break
-    else:
-        a_point = _decode(key)
-        if a_point is None:
-            return False
-        a_table = _affine_table(a_point[0], a_point[1], 1 << (_V_WIDTH - 2), bytearray(96 << (_V_WIDTH - 2)))
-        if len(_cache) >= _CACHE_KEYS:
-            _cache.pop(0)
-        _cache.append((key, a_table))
-    c0, c1 = _half_size(_hash_scalar(R, key, message))
+    tables = _key_tables(key)
+    if tables is None:
+        return False
+    k = _hash_scalar(R, key, *(message if type(message) is tuple else (message,)))
     # Multiplying by c1 (odd, below L, so one-to-one on the group, of order 8L) turns the
-    # RFC's check into [c1*S mod L]B - [c1]R - [c0]A = 0, with half-size scalars.
+    # RFC's check into [c1*S mod L]B - [c1]R - [c0]A = 0 with short scalars: c0 and c1
+    # of 128 bits, or with A's three tables, c1 of 64 and c0 of 192 bits in three
+    # pieces. B's scalar is cut in four pieces: about 128 or 64 doublings in all.
+    c0, c1 = _short_pair(k, 64 if len(tables) == 3 else 128)
     steps = _base_steps(c1 * s % _L)
-    _schedule(steps, abs(c1), _V_WIDTH, 2, c1 > 0)
-    _schedule(steps, abs(c0), _V_WIDTH, 3, c0 > 0)
+    _schedule(steps, abs(c1), _V_WIDTH, 4, c1 > 0)
+    c = abs(c0)
+    for i in range(len(tables)):
+        _schedule(steps, c if i == len(tables) - 1 else c & _M64, _V_WIDTH, 5 + i, c0 > 0)
+        c >>= 64
     r_table = list(_multiples(r_point[0], r_point[1], 1 << (_V_WIDTH - 2)))
-    P = _run(steps, [_base[0], _base[1], r_table, a_table])
+    P = _run(steps, _base + [r_table] + tables)
     return P[0] % _P == 0 and (P[1] - P[2]) % _P == 0
 
 
 def public_key(seed):
-    """The 32-byte public key of a 32-byte seed (RFC 8032 5.1.5)."""
+    # The 32-byte public key of a 32-byte seed (RFC 8032 5.1.5).
     return SigningKey(seed).public
 
 
 class SigningKey:
-    """An Ed25519 key from its 32-byte seed; sign() is deterministic (RFC 8032 5.1.6)."""
-
+    # An Ed25519 key from its 32-byte seed; sign() is deterministic (RFC 8032 5.1.6).
     def __init__(self, seed):
         if len(seed) != 32:
             raise ValueError("Ed25519 seed must be 32 bytes")

@@ -56,9 +56,9 @@ def verify_message(cose_bytes, trust, device_id, now, clock_trusted=True):
     if len(cose_bytes) > MAX_COSE_BYTES:
         raise errors.TooLarge("COSE object of %d bytes, at most %d"
                               % (len(cose_bytes), MAX_COSE_BYTES))
-    # The one copy of the received bytes (kept by the store) is made before decoding
-    # fragments the heap; it is no copy at all when they already are bytes.
-    raw = bytes(cose_bytes)
+    # No copy: the payload is decoded as a view of the received buffer, which the store
+    # writes as it is (an 8 KiB notice must not need three 8 KiB blocks of heap).
+    raw = cose_bytes
     sign1 = cose.decode_sign1(raw)
     cose.check_alg(sign1)
     signers = _signers(sign1, trust, now)
@@ -87,8 +87,8 @@ def _signers(sign1, trust, now):
         key = [k for k in keys if not k.revoked][0]
         raise errors.ExpiredKey("key %s of %s expired at %d, now %d"
                                 % (_hex(sign1.kid), key.iss, key.not_after, now))
-    # The Sig_structure is built once even when several keys share the kid.
-    tbs = cose.sig_structure(sign1.protected_bytes, sign1.payload)
+    # The Sig_structure as parts: the payload stays in the received buffer, uncopied.
+    tbs = cose.sig_structure_parts(sign1.protected_bytes, sign1.payload)
     signers = [k for k in live if ed25519.verify(k.public, tbs, sign1.signature)]
     if not signers:
         raise errors.BadSignature("signature does not verify with key %s" % _hex(sign1.kid))

@@ -61,8 +61,10 @@ def _mkdir(path):
 
 
 def _read(path):
+    # read(size): a read() of unknown length starts with a larger scratch buffer
+    size = os.stat(path)[6]
     with open(path, "rb") as f:
-        return f.read()
+        return f.read(size)
 
 
 class Store:
@@ -72,6 +74,7 @@ class Store:
             _mkdir(root + d)
         self._tmp = root + "/.tmp"
         self.seq, self.head_hash = self._load_head()
+        self.unapplied = False
         self.index = bytearray()  # active notices: INDEX_RECORD-byte records
         self.replay()
         self._rebuild_index()
@@ -117,34 +120,68 @@ class Store:
             return 0, ZERO_HASH
         return head[0], head[1]
 
-    def record(self, seq):
-        """The log record of a chained receipt, or None."""
+    def _find_record(self, f, seq):
+        """Position f at the record of seq in its segment; its length, or None."""
+        header = bytearray(8)
+        while f.readinto(header) == 8:
+            rseq, length = struct.unpack("<II", header)
+            if rseq == seq:
+                return length
+            f.seek(length, 1)
+        return None
+
+    def _open_record(self, seq):
         if seq < 1:
-            return None
+            return None, None
         try:
             f = open(self._segment(seq), "rb")
         except OSError:
+            return None, None
+        length = self._find_record(f, seq)
+        if length is None:
+            f.close()
+            return None, None
+        return f, length
+
+    def record(self, seq):
+        """The log record of a chained receipt ({"r": receipt, "m": message?}), or None."""
+        f, length = self._open_record(seq)
+        if f is None:
             return None
-        header = bytearray(8)
         with f:
-            while f.readinto(header) == 8:
-                rseq, length = struct.unpack("<II", header)
-                if rseq == seq:
-                    return cbor.loads(f.read(length))
-                f.seek(length, 1)
-        return None
+            return cbor.loads(f.read(length))
 
     def receipt(self, seq):
-        rec = self.record(seq)
-        return rec["r"] if rec else None
+        """Just the receipt of a record: the message (up to 8 KiB) before it is skipped,
+        not read (the outbox reads receipts all day)."""
+        f, length = self._open_record(seq)
+        if f is None:
+            return None
+        with f:
+            entries = f.read(1)[0] - 0xA0          # the record map written by _append_record
+            for _ in range(entries):
+                key = f.read(2)[1:]                 # one-letter text key
+                first = f.read(1)[0]
+                extra = first & 0x1F
+                n = extra if extra < 24 else int.from_bytes(f.read(1 << (extra - 24)), "big")
+                if key == b"r":
+                    return f.read(n)
+                f.seek(n, 1)
+        return None
 
     def _append_record(self, seq, rec):
         """The commit point: one record appended to its log segment. littlefs makes the
-        append atomic at close: after a power cut the segment holds it whole or not at all."""
-        data = cbor.dumps(rec)
+        append atomic at close: after a power cut the segment holds it whole or not at all.
+        The record is the CBOR map {"m": message, "r": receipt} (deterministic order),
+        streamed piece by piece: a message of 8 KiB is never copied into another buffer."""
+        parts = [cbor.head(5, len(rec))]
+        for key in ("m", "r"):
+            if key in rec:
+                parts += (cbor.head(3, 1), key.encode(), cbor.head(2, len(rec[key])), rec[key])
         with open(self._segment(seq), "ab") as f:
-            f.write(struct.pack("<II", seq, len(data)))
-            f.write(data)
+            f.write(struct.pack("<II", seq, sum(len(p) for p in parts)))
+            for p in parts:
+                f.write(p)
 
     def commit(self, seq, receipt, message=None):
         """Make a receipt (and the message it answers) durable, then apply it.
@@ -155,7 +192,17 @@ class Store:
         if message is not None:
             rec["m"] = message
         self._append_record(seq, rec)
+        # Durable from here. Should deriving the files below fail (out of memory), the
+        # record is applied from the log before anything else is read or written.
+        self.unapplied = True
         self.apply(seq, rec)
+        self.unapplied = False
+
+    def catch_up(self):
+        """Apply a committed record whose apply failed; call before reading indexes."""
+        if self.unapplied:
+            self.replay()
+            self.unapplied = False
 
     def replay(self):
         """Apply log records newer than head (after a power cut between commit and apply)."""

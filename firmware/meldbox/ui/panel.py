@@ -333,9 +333,14 @@ class Panel:
         import asyncio
         last = self.now
         while True:
-            for name, kind in buttons.poll(ticks_ms()):
-                self.on_button(name, kind)
-            if self.model.now() != last:
-                last = self.model.now()
-                self.tick()
+            try:
+                for name, kind in buttons.poll(ticks_ms()):
+                    self.on_button(name, kind)
+                if self.model.now() != last:
+                    last = self.model.now()
+                    self.tick()
+            except Exception as e:      # out of memory mid-draw: the next tick repaints
+                import sys
+                sys.print_exception(e, sys.stderr)
+                self._status = None
             await asyncio.sleep_ms(poll_ms)
