@@ -109,7 +109,7 @@ def test_list_detail_actions_device_screens_and_the_receipt_they_record(tmp_path
         check(dev, tmp_path, "list-many")
         press(dev, "B", "B", "B", "B", "B")
         check(dev, tmp_path, "list-scrolled")
-        press(dev, "A", "A", "A", "A", "A")
+        press(dev, *["A"] * 9)      # back to the top: the overdue notice
 
         # the most urgent (overdue) notice: open, actions, cannot comply, reason, confirm
         press(dev, "X")
@@ -123,13 +123,19 @@ def test_list_detail_actions_device_screens_and_the_receipt_they_record(tmp_path
         press(dev, "X!")
         check(dev, tmp_path, "done")
         press(dev, "X")
+        press(dev, *["B"] * 9)      # paused notices sort last: the bottom of the list
         check(dev, tmp_path, "list-paused")
+        press(dev, *["A"] * 9)
 
-        # the EU order: banners (do not inform, preservation), within-deadline
-        press(dev, "B", "X")
+        # the EU order, now on top: banners (do not inform, preservation), within-deadline
+        press(dev, "X")
         check(dev, tmp_path, "detail-banners")
+        press(dev, "Y", "B", "X")   # the drill: TEST banner
+        check(dev, tmp_path, "detail-test")
         press(dev, "Y", "Y")
         check(dev, tmp_path, "device")
+        press(dev, *["B"] * 6)      # the EU issuer's key: a warning 30 days before not-after
+        check(dev, tmp_path, "device-keys")
         press(dev, "X")
         check(dev, tmp_path, "rejected")
 

@@ -156,47 +156,45 @@ def _add(P, ypx, ymx, t2d, z2=None):
     _finish(P, b - a, d - c, d + c, b + a)
 
 
-def _multiples(x, y, count):
-    # Yields P, 3P, 5P, ... (count of them) of P = (x, y), as Y+X, Y-X, 2d*T, 2Z.
+def _table(x, y, count, affine=True):
+    # The odd multiples P, 3P, 5P, ... (count of them) of P = (x, y): a list of
+    # (Y+X, Y-X, 2d*T, 2Z), or with `affine` a bytearray of 96-byte affine entries (y+x,
+    # y-x, 2d*x*y, little-endian), made affine 8 at a time with one inversion for the 8
+    # (Montgomery's trick; batches keep the heap needed small).
     P = [x, y, 1, x, y]
     Q = list(P)
+    _double(Q)
+    twice = (Q[1] + Q[0], Q[1] - Q[0], _mul(_mul(Q[3], Q[4]), _D2), Q[2] << 1)
+    out = bytearray(96 * count) if affine else []
+    batch = []
+    prods = [1]
     for i in range(count):
-        if i == 1:
-            _double(Q)
-            twice = (Q[1] + Q[0], Q[1] - Q[0], _mul(_mul(Q[3], Q[4]), _D2), Q[2] << 1)
         if i:
             _add(P, *twice)
-        yield (P[1] + P[0], P[1] - P[0], _mul(_mul(P[3], P[4]), _D2), P[2] << 1)
-
-
-def _affine_table(x, y, count):
-    # The odd multiples of (x, y) in a bytearray, 96 bytes each (y+x, y-x, 2d*x*y,
-    # little-endian), made affine 8 at a time with one inversion for the 8 (Montgomery's
-    # trick); batches keep the heap needed small.
-    blob = bytearray(96 * count)
-    points = _multiples(x, y, count)
-    for start in range(0, count, 8):
-        batch = []
-        prods = [1]
-        for _ in range(8):
-            batch.append(next(points))
-            prods.append(_mul(prods[-1], batch[-1][3]))
-        inv = _inv(prods.pop())
-        while batch:
-            e = batch.pop()
-            w = _mul(inv, prods.pop()) << 1  # 2/(2Z) = 1/Z
-            inv = _mul(inv, e[3])
-            o = 96 * (start + len(batch))
-            for n in range(3):
-                blob[o + 32 * n:o + 32 * n + 32] = (_mul(e[n], w) % _P).to_bytes(32, "little")
-    return blob
+        e = (P[1] + P[0], P[1] - P[0], _mul(_mul(P[3], P[4]), _D2), P[2] << 1)
+        if not affine:
+            out.append(e)
+            continue
+        batch.append(e)
+        prods.append(_mul(prods[-1], e[3]))
+        if len(batch) == 8:
+            inv = _inv(prods.pop())
+            while batch:
+                e = batch.pop()
+                w = _mul(inv, prods.pop()) << 1  # 2/(2Z) = 1/Z
+                inv = _mul(inv, e[3])
+                o = 96 * (i - 7 + len(batch))
+                for n in range(3):
+                    out[o + 32 * n:o + 32 * n + 32] = (_mul(e[n], w) % _P).to_bytes(32, "little")
+            prods = [1]
+    return out
 
 
 def _tables(x, y, n, width):
     # The tables of P, [2^64]P, ... [2^(64 (n - 1))]P for the affine point P = (x, y).
     tables = []
     while True:
-        tables.append(_affine_table(x, y, 1 << (width - 2)))
+        tables.append(_table(x, y, 1 << (width - 2)))
         if len(tables) == n:
             return tables
         P = [x, y, 1, x, y]
@@ -340,9 +338,7 @@ def verify(public_key, message, signature):
     R = bytes(signature[:32])
     s = int.from_bytes(bytes(signature[32:]), "little")
     r_point = _decode(R) if s < _L else None
-    if r_point is None:
-        return False
-    tables = _key_tables(key)
+    tables = _key_tables(key) if r_point else None
     if tables is None:
         return False
     k = _hash_scalar(R, key, *(message if type(message) is tuple else (message,)))
@@ -352,12 +348,13 @@ def verify(public_key, message, signature):
     # pieces. B's scalar is cut in four pieces: about 128 or 64 doublings in all.
     c0, c1 = _short_pair(k, 64 if len(tables) == 3 else 128)
     steps = _base_steps(c1 * s % _L)
-    _schedule(steps, abs(c1), _V_WIDTH, 4, c1 > 0)
+    width = _V_WIDTH - (len(tables) == 3)  # R's table: 4 entries are enough for 64 bits
+    _schedule(steps, abs(c1), width, 4, c1 > 0)
     c = abs(c0)
     for i in range(len(tables)):
         _schedule(steps, c if i == len(tables) - 1 else c & _M64, _V_WIDTH, 5 + i, c0 > 0)
         c >>= 64
-    r_table = list(_multiples(r_point[0], r_point[1], 1 << (_V_WIDTH - 2)))
+    r_table = _table(r_point[0], r_point[1], 1 << (width - 2), False)
     P = _run(steps, _base + [r_table] + tables)
     return P[0] % _P == 0 and (P[1] - P[2]) % _P == 0
 

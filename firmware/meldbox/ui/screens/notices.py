@@ -28,6 +28,9 @@ class ListScreen(Screen):
         self.sel = 0
         self.top = 0
         self.key = None                 # the selected notice's key: selection follows it
+        # Until staff move the selection away from the top, it stays on the most urgent
+        # notice, also when a more urgent one arrives (X, X, X, hold X answers that one).
+        self.moved = select_key is not None
         self.cells = [None] * ROWS      # (level, text) drawn in each visible row
         if select_key is not None:
             self._select_key(select_key)
@@ -76,8 +79,11 @@ class ListScreen(Screen):
         return ""
 
     def reloaded(self):
-        """Keep the same notice selected (it may have moved); if it left, keep the row."""
-        if self.key is not None and self.p.find(self.key) is not None:
+        """Keep the same notice selected (it may have moved); if it left, keep the row.
+        An untouched selection stays on the most urgent notice."""
+        if not self.moved:
+            self.sel = self.top = 0
+        elif self.key is not None and self.p.find(self.key) is not None:
             self._select_key(self.key)
         else:
             self._scroll_to_sel()
@@ -181,6 +187,7 @@ class ListScreen(Screen):
             sel = self.sel - 1 if name == "A" else self.sel + 1
             if 0 <= sel < n:
                 self.sel = sel
+                self.moved = sel != 0
                 self._scroll_to_sel()
                 self._remember()
                 p.redraw_content()
