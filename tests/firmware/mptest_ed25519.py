@@ -283,3 +283,19 @@ def test_message_in_parts():
     eq(ed25519.verify(public, (), _vector("TEST 1")[3]), False)
     _, public, _, signature = _vector("TEST 1")
     eq(ed25519.verify(public, (), signature), True)
+
+
+def test_affine_tables_match_projective():
+    # The tables of odd multiples: affine entries (made 8 at a time with one inversion)
+    # against the projective ones, divided by Z with pow() as the reference inversion;
+    # sizes that fill no batch, one, and one and a half.
+    P = 2**255 - 19
+    x, y = ed25519._decode(bytes.fromhex("5866666666666666666666666666666666666666666666666666666666666666"))
+    for n in (4, 8, 12):
+        affine = ed25519._table(x, y, n)
+        projective = ed25519._table(x, y, n, False)
+        for i in range(n):
+            zi = pow(projective[i][3] * pow(2, P - 2, P) % P, P - 2, P)
+            for j in range(3):
+                eq(int.from_bytes(affine[96 * i + 32 * j:96 * i + 32 * j + 32], "little"),
+                   projective[i][j] * zi % P, "entry %d of %d, value %d" % (i, n, j))

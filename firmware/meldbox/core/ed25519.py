@@ -177,13 +177,14 @@ def _table(x, y, count, affine=True):
             continue
         batch.append(e)
         prods.append(_mul(prods[-1], e[3]))
-        if len(batch) == 8:
+        if len(batch) == 8 or i == count - 1:
+            start = i + 1 - len(batch)
             inv = _inv(prods.pop())
             while batch:
                 e = batch.pop()
                 w = _mul(inv, prods.pop()) << 1  # 2/(2Z) = 1/Z
                 inv = _mul(inv, e[3])
-                o = 96 * (i - 7 + len(batch))
+                o = 96 * (start + len(batch))
                 for n in range(3):
                     out[o + 32 * n:o + 32 * n + 32] = (_mul(e[n], w) % _P).to_bytes(32, "little")
             prods = [1]

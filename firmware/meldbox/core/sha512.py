@@ -2,15 +2,12 @@
 digest(), copy(); digest(data) in one call. Accepts bytes, bytearray and memoryview."""
 # Two compression functions give the same results. Where a machine word has 64 bits (the
 # unix port of the simulator, 64-bit boards) a @micropython.viper one does the rounds on
-# native words, about 100 times faster than the portable one on Python integers that
-# 32-bit boards and CPython use. Ed25519 hashes each signed message, so this speed is a
+# native words, in about 80 times fewer instructions than the portable one on Python
+# integers that 32-bit boards and CPython use. Ed25519 hashes each signed message, so this speed is a
 # large part of a signature check (bench/crypto-notes.md).
 import sys
 
-try:
-    import micropython
-except ImportError:  # CPython
-    micropython = None
+from meldbox.compat import micropython
 
 _BLOCK = 128
 _MASK = 0xFFFFFFFFFFFFFFFF
@@ -86,7 +83,8 @@ def _compress_ints(state, data, off, nblocks):
 
 # The viper path keeps 64-bit words in bytearrays as native (little-endian) pairs of
 # 32-bit halves, since viper has no 64-bit pointer; viper uint arithmetic wraps at 64 bits.
-_VIPER = micropython is not None and sys.maxsize > 0xFFFFFFFF and sys.byteorder == "little"
+_VIPER = (sys.implementation.name == "micropython" and sys.maxsize > 0xFFFFFFFF
+          and sys.byteorder == "little")
 
 if _VIPER:
     @micropython.viper
