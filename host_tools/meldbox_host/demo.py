@@ -98,7 +98,7 @@ async def demo(out, lang):
         say("forger  -> device: %-42s %s %s" % ("notice signed with an unknown key", reply.code,
                                                  protocol.decode_problem(reply.payload)["detail"]))
 
-        for step, (button, hold) in enumerate((("X", 100), ("X", 100), ("X", 100), ("X", 1200))):
+        for button, hold in (("X", 100), ("X", 100), ("X", 100), ("X", 1200)):
             ctl.press(str(device.state), button, hold)
         say("panel: staff open the most urgent notice and record 'removed' (X, X, X, hold X)")
 
@@ -115,6 +115,8 @@ async def demo(out, lang):
             await asyncio.sleep(0.2)
         for e in sorted(server.entries, key=lambda e: e["seq"]):
             say("hotline <- receipt: seq %d %-10s %s chain %s" % (e["seq"], e["kind"], e.get("iss") or "", e["chain"]))
+        ctl.snapshot(str(device.state), str(out / "panel-recorded.png"))
+        ctl.press(str(device.state), "X")       # back to the list: the countdowns
         png = out / "panel.png"
         ctl.snapshot(str(device.state), str(png))
         say("panel snapshot: %s" % png)
