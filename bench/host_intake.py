@@ -1,5 +1,5 @@
 """Intake on the simulated device (the real firmware on the MicroPython unix port, at the
-default --heap of 256K): sustained notices per second and notice-to-receipt latency with
+simulator's default --heap): sustained notices per second and notice-to-receipt latency with
 aiocoap sending one notice after another; then a burst of 1000 distinct notices (none
 lost, every receipt delivered to a receipt server, the device's heap high-water mark);
 then a device holding 500 notices with ten on screen (heap, redraw)."""
@@ -22,7 +22,7 @@ from meldbox_host.hotline.serve import ReceiptServer  # noqa: E402
 from tests.host.e2e import DEV, Hotline, client, free_port  # noqa: E402
 from tests.host.simdevice import SimDevice  # noqa: E402
 
-SUSTAINED = 200
+SUSTAINED = 100
 BURST = 1000
 STORED = 500
 
@@ -41,14 +41,17 @@ async def sustained(dev, hotline):
     try:
         latencies = []
         started = time.perf_counter()
+        refused = []
         for _ in range(SUSTAINED):
             cose, _ = hotline.notice()
             t0 = time.perf_counter()
             reply = await post_notice(dev.addr, cose, context=ctx)
             latencies.append(time.perf_counter() - t0)
-            assert reply.code == "2.01", reply
+            if reply.code != "2.01":
+                refused.append(reply.code)
         elapsed = time.perf_counter() - started
-        emit("sustained intake", SUSTAINED / elapsed, "notices/s", "%d notices, one after another" % SUSTAINED)
+        emit("sustained intake", SUSTAINED / elapsed, "notices/s", "%d notices, one after another; refused: %s"
+             % (SUSTAINED, refused or "none"))
         emit("notice-to-receipt latency", statistics.median(latencies) * 1000, "ms", "median")
         emit("notice-to-receipt latency p95", sorted(latencies)[int(0.95 * len(latencies))] * 1000, "ms")
     finally:
@@ -64,11 +67,7 @@ async def burst(dev, hotline, server):
         async def one():
             cose, _ = hotline.notice()
             async with sem:
-                for _ in range(20):
-                    reply = await post_notice(dev.addr, cose, context=ctx)
-                    if reply.code != "5.03":
-                        break
-                    await asyncio.sleep(reply.max_age or 1)
+                reply = await post_notice(dev.addr, cose, context=ctx)
                 codes.append(reply.code)
         t0 = time.perf_counter()
         await asyncio.gather(*[one() for _ in range(BURST)])
@@ -77,13 +76,13 @@ async def burst(dev, hotline, server):
         emit("burst: accepted", accepted, "of %d" % BURST, "others: %s" % sorted(set(codes) - {"2.01"}))
         emit("burst: intake rate", BURST / elapsed, "notices/s", "4 requests in flight")
         t1 = time.perf_counter()
-        while time.perf_counter() - t1 < 300 and server.chain.head(DEV) < accepted + 1:
+        while time.perf_counter() - t1 < 60 and server.chain.head(DEV) < accepted:
             await asyncio.sleep(0.2)
         emit("burst: receipts at the hotline", len(server.entries), "",
              "gaps %s, forks %d" % (server.chain.gaps(DEV)[:5], len(server.chain.forks(DEV))))
         state = await status(ctx, dev)
         emit("burst: device heap high-water", state["heap_peak"] // 1024, "KiB",
-             "of a 256K heap; sampled after each verify and at status")
+             "sampled after each verify and at status (default --heap)")
         emit("burst: flash used", state["flash_used"] // 1024, "KiB", "of %d KiB" % (state["flash_total"] // 1024))
     finally:
         await ctx.shutdown()
@@ -92,13 +91,18 @@ async def burst(dev, hotline, server):
 async def stored(dev, hotline):
     ctx = await client()
     try:
-        for _ in range(STORED):
+        first_refusal = None
+        for n in range(STORED):
             cose, _ = hotline.notice()
             reply = await post_notice(dev.addr, cose, context=ctx)
-            assert reply.code == "2.01", reply
+            if reply.code != "2.01":
+                first_refusal = (n, reply.code, protocol.decode_problem(reply.payload).get("detail"))
+                break
+        emit("500 stored: first refusal", first_refusal[0] if first_refusal else "none",
+             "notices stored before it", str(first_refusal[1:]) if first_refusal else "all 500 stored")
         state = await status(ctx, dev)
         emit("500 stored: active notices", state["active"], "")
-        emit("500 stored: heap in use", state["heap_used"] // 1024, "KiB", "after GC at status; 256K heap")
+        emit("500 stored: heap in use", state["heap_used"] // 1024, "KiB", "at status (not collected first)")
         emit("500 stored: heap high-water", state["heap_peak"] // 1024, "KiB")
     finally:
         await ctx.shutdown()
@@ -136,9 +140,13 @@ def main():
         try:
             asyncio.run(stored(dev, hotline))
             t0 = time.perf_counter()
-            dev.ctl("advance", "1")
-            emit("500 stored: sim-ctl advance (tick + redraw)", (time.perf_counter() - t0) * 1000, "ms",
-                 "includes the control round trip")
+            done = dev.ctl("advance", "1", check=False)
+            if done.returncode == 0:
+                emit("500 stored: sim-ctl advance (tick + redraw)", (time.perf_counter() - t0) * 1000,
+                     "ms", "includes the control round trip")
+            else:
+                emit("500 stored: sim-ctl advance (tick + redraw)", "no answer", "",
+                     done.stderr.strip()[:100])
         finally:
             dev.stop()
     finally:

@@ -26,29 +26,35 @@ class Item:
 
 
 class NoticeView:
-    __slots__ = ("model", "key", "iss", "id", "nh", "ref", "cat", "host", "iat", "received_at",
-                 "deadline", "state", "paused_left", "test", "nodisclose", "preserve", "within")
+    """One notice as the panel sees it. Only what sorting and countdowns need for every
+    notice is held (key, deadline, state, paused time): 500 stored notices must fit the
+    heap. Everything else is read from the notice's summary on flash when drawn, and the
+    detail fields (items, note, basis...) from the notice as received."""
+    __slots__ = ("model", "key", "deadline", "state", "paused_left")
 
     def __init__(self, model, s):
         self.model = model
         self.key = s["key"]
-        self.iss = s["iss"]
-        self.id = s["id"]
-        self.nh = s.get("nh")
-        self.ref = s["ref"]
-        self.cat = s["cat"]
-        self.host = s["host"]
-        self.iat = s["iat"]
-        self.received_at = s["at"]
         self.deadline = s["dl"]
         self.state = s["state"]
         self.paused_left = s.get("paused_left")
-        self.test = s.get("test", False)
-        self.nodisclose = s.get("nodisclose", False)
-        self.preserve = s.get("preserve")
-        self.within = s.get("within")
 
-    # the detail screen's fields, read from flash on demand
+    def _s(self, field, default=None):
+        return self.model.summary(self.key).get(field, default)
+
+    iss = property(lambda self: self._s("iss"))
+    id = property(lambda self: self._s("id"))
+    ref = property(lambda self: self._s("ref"))
+    cat = property(lambda self: self._s("cat"))
+    host = property(lambda self: self._s("host"))
+    iat = property(lambda self: self._s("iat"))
+    received_at = property(lambda self: self._s("at"))
+    test = property(lambda self: self._s("test", False))
+    nodisclose = property(lambda self: self._s("nodisclose", False))
+    preserve = property(lambda self: self._s("preserve"))
+    within = property(lambda self: self._s("within"))
+
+    # the detail screen's fields, from the notice as received
     @property
     def items(self):
         return [Item(i) for i in self.model.claims(self.key)["items"]]
@@ -90,12 +96,14 @@ class PanelModel:
         self.store = app.store
         self._notices = None        # cached list, rebuilt after each receipt
         self._claims = (None, None)  # (key, claims) of the notice last opened
+        self._summary = (None, None)  # (key, summary) of the notice last drawn
         self._outbox = None
         app.ledger.listeners.append(self._changed)
 
     def _changed(self, seq=None, kind=None):
         self._notices = None
         self._outbox = None
+        self._summary = (None, None)
 
     @property
     def lang(self):
@@ -124,6 +132,11 @@ class PanelModel:
                     views.append(NoticeView(self, s))
             self._notices = views
         return self._notices
+
+    def summary(self, key):
+        if self._summary[0] != key:
+            self._summary = (key, self.store.notice(key) or {})
+        return self._summary[1]
 
     def claims(self, key):
         if self._claims[0] != key:

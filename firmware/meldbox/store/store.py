@@ -6,7 +6,7 @@ Layout under `root`:
   log/N               receipts 32N+1 .. 32N+32, each a record appended to the segment:
                       seq, length (u32 LE each), {"r": receipt COSE, "m": message COSE?}
   head                [seq, chain hash] of the last record applied to the files below
-  m/XX/KEY            every message taken in: {"t", "nh", "seq"} (idempotency, 4.09)
+  m/KEY               every message taken in: {"t", "nh", "seq"} (idempotency, 4.09)
   n/KEY               active notices (summary for the panel; see Store.apply)
   c/KEY               closed notices (removed, withdrawn, replaced, ...)
   o/SEQ               outbox: receipts not yet acknowledged by their issuer
@@ -238,14 +238,13 @@ class Store:
         self.seq, self.head_hash = seq, receipts.chain_hash(receipt)
         self.write_atomic(self.root + "/head", cbor.dumps([self.seq, self.head_hash]))
 
-    def _message_path(self, key, make_dir=False):
-        d = "%s/m/%02x" % (self.root, key[0])
-        if make_dir:
-            _mkdir(d)
-        return "%s/%s" % (d, key_hex(key))
+    def _message_path(self, key):
+        # One flat folder: in littlefs every folder costs two 4 KiB blocks of metadata,
+        # while small files live inline in their folder's metadata.
+        return "%s/m/%s" % (self.root, key_hex(key))
 
     def _put_message(self, key, t, nh, seq):
-        self.write_atomic(self._message_path(key, True), cbor.dumps({"t": t, "nh": nh, "seq": seq}))
+        self.write_atomic(self._message_path(key), cbor.dumps({"t": t, "nh": nh, "seq": seq}))
 
     def message(self, iss, mid):
         """{"t", "nh", "seq"} of a message taken in before, or None."""
