@@ -1,20 +1,14 @@
 """The application as the panel sees it (the model interface of meldbox/ui/panel.py).
 
-Notices are summaries kept on flash by the store; a view holds only what the list needs
-(a few hundred bytes), and the detail fields (items, note, basis...) are read from the
-notice as received when the detail screen asks for them, so 500 stored notices fit the
-heap budget. Staff actions become receipts through the ledger, durable before `act`
+Notices are summaries kept on flash by the store; a view holds only what sorting and
+countdowns need, the rest is read from flash when drawn, and the detail fields (items,
+note, basis...) from the notice as received when the detail screen asks for them. Staff actions become receipts through the ledger, durable before `act`
 returns the receipt's seq.
 """
-from binascii import hexlify
-from hashlib import sha256
-
 from meldbox import VERSION
+from meldbox.core.trust import fingerprint
 from meldbox.store import flash
 from meldbox.store.store import message_key
-
-DETAIL_FIELDS = ("basis", "note", "contact", "redress", "lang")
-
 
 class Item:
     __slots__ = ("url", "ip", "sha256")
@@ -82,12 +76,6 @@ class DeviceView:
 
 class StatusView:
     __slots__ = ("net", "hotline", "outbox")
-
-
-def fingerprint(public_key):
-    """'7f3a 91c2 ...': the first 16 bytes of SHA-256 of a raw public key, in groups."""
-    h = hexlify(sha256(public_key).digest()[:16]).decode()
-    return " ".join(h[i:i + 4] for i in range(0, 32, 4))
 
 
 class PanelModel:

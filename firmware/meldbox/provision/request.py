@@ -6,9 +6,9 @@ Every field is checked for type, size and form; anything else is a RequestError 
 request changes nothing. Trusted keys arrive as 64 hex digits.
 """
 from binascii import unhexlify
-from hashlib import sha256
 
 from meldbox.core.errors import MalformedError
+from meldbox.core.trust import fingerprint  # noqa: F401 (one definition; service and tests use it here)
 
 MAX_KEYS = 16
 MAX_ID = 64
@@ -26,16 +26,6 @@ HOST_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-"
 
 class RequestError(MalformedError):
     reason = "bad-request"
-
-
-def fingerprint(public_key):
-    """What the panel and the host tool show for a key: the first 16 bytes of its
-    SHA-256 in groups of four hex digits. The first 16 digits are the key's kid."""
-    h = sha256(bytes(public_key)).digest()
-    out = []
-    for i in range(0, 16, 2):
-        out.append("%02x%02x" % (h[i], h[i + 1]))
-    return " ".join(out)
 
 
 def _classes(chars):
