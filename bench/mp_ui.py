@@ -46,8 +46,10 @@ class Slim:
         self.state = "seen"
         self.deadline = t0 + 600 + i * 97
         self.paused_left = None
+        self.paused = False
         self.test = False
         self.items = ()
+        self.host = "files.example.net"
 
 
 def main():

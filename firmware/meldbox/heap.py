@@ -6,10 +6,11 @@ plenty of memory free. The entry points reserve the few big buffers first, while
 heap is still one piece, and their owners take them by name later.
 """
 SIZES = {
-    "ui.band": 320 * 40 // 2,       # ui/canvas.py: one 40-row band of 4-bit pixels
+    "ui.band": 320 * 24 // 2,       # ui/canvas.py: one 24-row band of 4-bit pixels
     "ui.line": 320 * 24 // 8,       # ui/canvas.py: one line of text, 1 bit a pixel
-    "ui.strip": 5120,               # ui/rgb565.py: RGB565 rows on their way to the panel
+    "ui.strip": 320 * 4 * 2,        # ui/rgb565.py: RGB565 rows on their way to the panel
     "coap.body": 8192,              # coap/blockwise.py: a Block1 request body (a notice)
+    "store.index": 1000 * 16,       # store/store.py: MAX_ACTIVE index records
 }
 # Only where the board has a provisioning link (every real board; the simulator with
 # --serial-link): provision/framing.py's line buffer for a 4096-byte frame.

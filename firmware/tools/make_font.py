@@ -123,10 +123,10 @@ def module_text(module, fname, size, purpose, f):
     out.append(wrap_bytes("ADVANCE", f["advance"]))
     out.append(wrap_bytes("XOFF", f["xoff"]))
     out.append(wrap_bytes("LOC", f["loc"]))
-    out.append("# MONO_HLSB strips, one per width in STRIP_WIDTHS. bytearray because framebuf needs\n"
-               "# writable buffers; the bytes literal is freed after import (frozen: it stays in flash).\n")
+    out.append("# MONO_HLSB strips, one per width in STRIP_WIDTHS. Plain bytes: FrameBuffer.blit takes a\n"
+               "# (buffer, width, height, format) tuple, so frozen or ROMFS glyphs stay in flash.\n")
     for i, strip in enumerate(f["strips"]):
-        out.append(wrap_bytes("STRIP%d" % i, strip, wrapper="bytearray"))
+        out.append(wrap_bytes("STRIP%d" % i, strip))
     return "\n".join(out)
 
 

@@ -1,3 +1,4 @@
+# heapsize: 512K
 """The store on real littlefs (vfs.VfsLfs2) over the simulator's file-backed flash:
 commit, derived state, replay after a crash between commit and apply, torn writes."""
 import os

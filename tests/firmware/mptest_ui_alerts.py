@@ -113,8 +113,42 @@ def test_paused_notices_never_alert():
     eq(a.overdue, 0)
 
 
-def test_forgets_notices_that_left():
-    v, w = calm(b"v"), calm(b"w")
-    a, led, buzzer = make([v, w])
-    a.update([w], T0 + 1)
-    eq(sorted(a.levels.keys()), [b"w"])
+def test_each_crossing_alerts_once():
+    v = calm(left=5)
+    a, led, buzzer = make([v])
+    a.update([v], T0 + 5)
+    eq(a.active, alerts.OVERDUE)
+    a.silence()
+    for t in range(6, 20):
+        a.update([v], T0 + t)      # still overdue: no new crossing
+    eq(a.active, alerts.NONE)
+    eq(a.overdue, 1)
+
+
+def test_a_new_notice_already_under_an_hour_alerts_as_such():
+    a, led, buzzer = make([])
+    v = calm(left=600)
+    a.update([v], T0)
+    a.new_notice(v, T0)
+    eq(a.active, alerts.HOUR)
+
+
+def test_many_notices_read_only_up_to_the_first_calm_one():
+    class Counting:
+        reads = 0
+
+        def __init__(self, views):
+            self.views = views
+
+        def __len__(self):
+            return len(self.views)
+
+        def __getitem__(self, i):
+            Counting.reads += 1
+            return self.views[i]
+
+    ns = Counting([calm(b"o", left=-5), calm(b"h", left=600)] + [calm(b"%d" % i, left=(10 + i) * HOUR) for i in range(60)])
+    a, led, buzzer = make(ns)
+    eq(a.worst, 3)
+    eq(a.overdue, 1)
+    assert Counting.reads <= 3, Counting.reads

@@ -48,6 +48,10 @@ class NoticeView:
         self.preserve = preserve
         self.within = within
 
+    @property
+    def paused(self):
+        return self.state == "cannot-comply"
+
 
 class Status:
     def __init__(self, net=True, hotline=True, outbox=0):
@@ -81,6 +85,7 @@ class FakeModel:
                  device=None, rejected=()):
         self.t = now
         self._notices = list(notices)
+        self._sorted_src = self._sorted = None
         self.lang = lang
         self.tz = tz
         self.clock_source = clock
@@ -98,7 +103,12 @@ class FakeModel:
         return self.clock_source
 
     def notices(self):
-        return self._notices
+        """In list order, as the model interface requires; the same list until a change."""
+        if self._sorted_src is not self._notices:
+            from meldbox.ui import urgency
+            self._sorted = sorted(self._notices, key=urgency.order)
+            self._sorted_src = self._notices
+        return self._sorted
 
     def rejected(self):
         return self._rejected

@@ -4,13 +4,16 @@ One JSON request per UDP datagram on 127.0.0.1, one JSON reply once the device h
 taken the command in: a press after the panel has handled it, an advance after the
 clock moved and the panel redrew, a snapshot after the panel's pixels are current.
 Commands: {"cmd": "press", "button": "A", "hold_ms": 100}, {"cmd": "advance",
-"seconds": 60}, {"cmd": "snapshot"}, {"cmd": "stop"}, {"cmd": "ping"}.
+"seconds": 60}, {"cmd": "snapshot"}, {"cmd": "stop"}, {"cmd": "ping"}, and, beyond
+SIMULATOR.md, {"cmd": "mem"}: the heap in use after a collection and its high-water mark.
 """
 import asyncio
+import gc
 import json
 import socket
 
 from boards.sim.board import BUTTONS
+from meldbox import heap
 
 POLL_MS = 20
 MAX_REQUEST = 512
@@ -67,6 +70,9 @@ class Control:
             d = self.board.display
             return {"ok": True, "path": d.path, "width": d.width, "height": d.height,
                     "format": "rgb565be"}
+        if cmd == "mem":
+            gc.collect()
+            return {"ok": True, "alloc": gc.mem_alloc(), "free": gc.mem_free(), "peak": heap.peak}
         if cmd == "stop":
             return {"ok": True, "stopping": True}
         return {"ok": False, "error": "unknown command %r" % cmd}

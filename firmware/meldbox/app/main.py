@@ -31,6 +31,7 @@ CONTENT_FORMAT_COSE_SIGN1 = 18
 # Per-peer request rate: a hotline may send a burst of notices back to back (sustained
 # intake is about 60/s on the unix port), a flooding peer gets 4.29.
 RATE_BURST = 200
+GC_THRESHOLD_MIN = 8192
 RATE_PER_S = 100
 
 
@@ -129,6 +130,11 @@ class App:
         if link is not None:
             from meldbox.provision import device as provision
             tasks.append(provision.run(self, link))
+        # Collect often rather than when the heap is full: garbage then never spreads long-
+        # lived objects over the whole heap, which keeps free space in large blocks (a
+        # Block1 body, a littlefs file buffer) on a small heap.
+        gc.collect()
+        gc.threshold(max(GC_THRESHOLD_MIN, gc.mem_free() // 4))
         host, port = board.address()
         board.ready({"event": "ready", "host": host, "port": port, "dev": self.config["dev"],
                      "device_key": hexlify(self.signing_key.public).decode()})

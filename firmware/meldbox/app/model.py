@@ -20,18 +20,26 @@ class Item:
 
 
 class NoticeView:
-    """One notice as the panel sees it. Only what sorting and countdowns need for every
-    notice is held (key, deadline, state, paused time): 500 stored notices must fit the
-    heap. Everything else is read from the notice's summary on flash when drawn, and the
-    detail fields (items, note, basis...) from the notice as received."""
-    __slots__ = ("model", "key", "deadline", "state", "paused_left")
+    """One notice as the panel sees it, made when needed from the store's index record
+    (key, deadline, paused time): 500 stored notices must fit the heap, so nothing per
+    notice is held beyond that record. Everything else is read from the notice's summary
+    on flash when drawn, and the detail fields (items, note, basis...) from the notice as
+    received."""
+    __slots__ = ("model", "key", "deadline", "paused_left")
 
-    def __init__(self, model, s):
+    def __init__(self, model, key, deadline, paused_left):
         self.model = model
-        self.key = s["key"]
-        self.deadline = s["dl"]
-        self.state = s["state"]
-        self.paused_left = s.get("paused_left")
+        self.key = key
+        self.deadline = deadline
+        self.paused_left = paused_left
+
+    @property
+    def paused(self):
+        return self.paused_left is not None
+
+    @property
+    def state(self):
+        return "cannot-comply" if self.paused_left is not None else self._s("state")
 
     def _s(self, field, default=None):
         return self.model.summary(self.key).get(field, default)
@@ -70,6 +78,30 @@ class NoticeView:
         return self.model.claims(self.key).get("redress")
 
 
+class ActiveNotices:
+    """The active notices in list order (most urgent first, paused last), read from the
+    store's index: len(), [i] (a NoticeView made on demand) and position(key)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.store = model.store
+
+    def __len__(self):
+        return self.store.active_count()
+
+    def __getitem__(self, i):
+        n = self.store.active_count()
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("notice index out of range")
+        key, deadline, paused_left = self.store.index_entry(i)
+        return NoticeView(self.model, key, deadline, paused_left)
+
+    def position(self, key):
+        return self.store.index_position(key)
+
+
 class DeviceView:
     __slots__ = ("dev", "key_fpr", "version", "keys", "storage_used", "storage_total")
 
@@ -82,7 +114,7 @@ class PanelModel:
     def __init__(self, app):
         self.app = app
         self.store = app.store
-        self._notices = None        # cached list, rebuilt after each receipt
+        self._notices = None        # ActiveNotices, a new one after each receipt
         self._claims = (None, None)  # (key, claims) of the notice last opened
         self._summary = (None, None)  # (key, summary) of the notice last drawn
         self._outbox = None
@@ -108,17 +140,19 @@ class PanelModel:
         return self.app.clock.source()
 
     def view(self, key):
+        """The notice `key` as the panel sees it (also a closed one), or None."""
+        i = self.store.index_position(key)
+        if i >= 0:
+            return ActiveNotices(self)[i]
         s = self.store.notice(key)
-        return NoticeView(self, s) if s is not None else None
+        if s is None:
+            return None
+        return NoticeView(self, key, s["dl"], s.get("paused_left") if s["state"] == "cannot-comply" else None)
 
     def notices(self):
+        """The same object until a receipt changes something (the panel's cue to reload)."""
         if self._notices is None:
-            views = []
-            for key in self.store.active_keys():
-                s = self.store.notice(key)
-                if s is not None:
-                    views.append(NoticeView(self, s))
-            self._notices = views
+            self._notices = ActiveNotices(self)
         return self._notices
 
     def summary(self, key):

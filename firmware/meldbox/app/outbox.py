@@ -14,6 +14,7 @@ from meldbox.core import receipts
 
 BACKOFF_FIRST_S = 2
 BACKOFF_CAP_S = 300
+BATCH = 16
 
 
 class Outbox:
@@ -31,11 +32,15 @@ class Outbox:
 
     async def run(self):
         while True:
+            more = False
             try:
-                await self.deliver_due()
+                more = await self.deliver_due()
             except Exception as e:      # out of memory, a flash error: retry, never die
                 log_exception("delivering receipts", e)
                 gc.collect()
+            if more:
+                await asyncio.sleep_ms(0)
+                continue
             self.wake.clear()
             try:
                 await asyncio.wait_for(self.wake.wait(), 1)
@@ -43,29 +48,33 @@ class Outbox:
                 pass
 
     async def deliver_due(self):
-        blocked = set()
+        """One pass: per issuer with a receipt URI, its oldest receipts in order until one
+        fails (then that issuer backs off). Each pass reads at most BATCH receipts per
+        issuer; True when an issuer has more waiting (the next pass follows at once)."""
+        more = False
         now = time.ticks_ms()
-        for seq in self.store.outbox():
-            receipt = self.store.receipt(seq)
-            if receipt is None:     # marker without record cannot happen; drop it safely
-                self.store.acknowledged(seq)
-                continue
-            iss = receipts.decode(receipt).get("iss")
-            uri = self.uris.get(iss)
-            if uri is None or iss in blocked:
-                continue
+        for iss, uri in self.uris.items():
             due = self.retry_at.get(iss)
             if due is not None and time.ticks_diff(due, now) > 0:
-                blocked.add(iss)
                 continue
-            if await self.send(uri, receipt):
-                self.store.acknowledged(seq)
-                self.retry_at.pop(iss, None)
-                self.delay.pop(iss, None)
-                self.hotline_ok = True
+            seqs = self.store.outbox_oldest(iss, BATCH)
+            for seq in seqs:
+                receipt = self.store.receipt(seq)
+                if receipt is None:     # marker without record cannot happen; drop it safely
+                    self.store.acknowledged(seq, iss)
+                    continue
+                if await self.send(uri, receipt):
+                    self.store.acknowledged(seq, iss)
+                    self.retry_at.pop(iss, None)
+                    self.delay.pop(iss, None)
+                    self.hotline_ok = True
+                else:
+                    delay = min(self.delay.get(iss, BACKOFF_FIRST_S // 2) * 2, BACKOFF_CAP_S)
+                    self.delay[iss] = delay
+                    self.retry_at[iss] = time.ticks_add(time.ticks_ms(), delay * 1000)
+                    self.hotline_ok = False
+                    break
             else:
-                delay = min(self.delay.get(iss, BACKOFF_FIRST_S // 2) * 2, BACKOFF_CAP_S)
-                self.delay[iss] = delay
-                self.retry_at[iss] = time.ticks_add(time.ticks_ms(), delay * 1000)
-                self.hotline_ok = False
-                blocked.add(iss)
+                if len(seqs) == BATCH:
+                    more = True
+        return more

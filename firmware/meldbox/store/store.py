@@ -9,7 +9,9 @@ Layout under `root`:
   m/KEY               every message taken in: {"t", "nh", "seq"} (idempotency, 4.09)
   n/KEY               active notices (summary for the panel; see Store.apply)
   c/KEY               closed notices (removed, withdrawn, replaced, ...)
-  o/SEQ               outbox: receipts not yet acknowledged by their issuer
+  o/IH/SEQ            outbox: receipts not yet acknowledged by their issuer, a folder per
+                      issuer (IH: 4 bytes of SHA-256 of its name, in hex), so delivery
+                      finds an issuer's oldest receipt from the names alone
 
 The log record is the commit point: it is appended to its segment and the file closed,
 which littlefs makes atomic (copy-on-write: new content counts only once the file's
@@ -26,13 +28,21 @@ from binascii import hexlify
 from meldbox.core import cbor
 from meldbox.core.errors import StoreFull
 from meldbox.core.url import host_of
+from meldbox.heap import take as take_buffer
 
 ZERO_HASH = bytes(32)
 # Refuse new notices (5.03) when less than this many bytes are free: closing notices
 # and delivering receipts must still have room to be written.
 RESERVE_BYTES = 64 * 1024
 MAX_ACTIVE = 1000
-INDEX_RECORD = 16  # 8-byte key + signed 64-bit deadline
+# Active-notice index record: 8-byte key, deadline (unsigned seconds: until 2106),
+# seconds left when paused (NOT_PAUSED while the countdown runs).
+INDEX_FORMAT = "<8sIi"
+INDEX_RECORD = 16
+INDEX_BYTES = MAX_ACTIVE * INDEX_RECORD
+NOT_PAUSED = -0x80000000
+PAUSED_MAX = 0x7FFFFFFF     # 68 years either way: any real countdown
+DEADLINE_MAX = 0xFFFFFFFF
 SEGMENT_RECORDS = 32
 
 
@@ -75,9 +85,14 @@ class Store:
         self._tmp = root + "/.tmp"
         self.seq, self.head_hash = self._load_head()
         self.unapplied = False
-        self.index = bytearray()  # active notices: INDEX_RECORD-byte records
+        self.index = take_buffer("store.index", INDEX_BYTES)
+        self.active = 0             # records in use in self.index
+        self._outbox_n = 0
         self.replay()
         self._rebuild_index()
+        self._outbox_n = 0
+        for folder in os.ilistdir(root + "/o"):
+            self._outbox_n += sum(1 for _ in os.ilistdir("%s/o/%s" % (root, folder[0])))
 
     # --- small atomic files ------------------------------------------------------
     def write_atomic(self, path, data):
@@ -234,7 +249,12 @@ class Store:
         elif nid is not None:
             self._panel_event(message_key(iss, nid), kind, seq, fields)
         if iss is not None:
-            self.write_atomic("%s/o/%d" % (self.root, seq), b"")
+            folder = self._outbox_folder(iss)
+            path = "%s/%d" % (folder, seq)
+            if not _exists(path):           # apply runs again after a power cut
+                _mkdir(folder)
+                self.write_atomic(path, b"")
+                self._outbox_n += 1
         self.seq, self.head_hash = seq, receipts.chain_hash(receipt)
         self.write_atomic(self.root + "/head", cbor.dumps([self.seq, self.head_hash]))
 
@@ -313,6 +333,8 @@ class Store:
             n["state"] = "cannot-comply"
             n["paused_left"] = n["dl"] - fields["at"]
             n["reason"] = fields.get("reason")
+            self._index_remove(key)         # moves to the paused end of the list
+            self._index_put(key, n["dl"], n["paused_left"])
         else:  # removed, not-ours, disputed: resolved, leaves the active list
             n["state"] = kind
             self.write_atomic(path, cbor.dumps(n))
@@ -322,53 +344,125 @@ class Store:
         self.write_atomic(path, cbor.dumps(n))
 
     # --- active notices index (compact, in RAM) ---------------------------------------
+    # One INDEX_RECORD-byte record per active notice, kept in list order: running
+    # notices by deadline (so overdue first), then paused ones (cannot comply) by the time
+    # they had left; equal ones in the order they came. The buffer has room for MAX_ACTIVE records from the
+    # start (reserved at boot, see meldbox/heap.py), so taking in a notice never needs a
+    # new large block; the panel reads records as it draws instead of holding objects.
     def _rebuild_index(self):
-        self.index = bytearray()
+        self.active = 0
         for entry in os.ilistdir(self.root + "/n"):
             n = self.read_cbor("%s/n/%s" % (self.root, entry[0]))
             if n is not None:
-                self._index_put(n["key"], n["dl"])
+                self._index_put(n["key"], n["dl"], n.get("paused_left") if n["state"] == "cannot-comply" else None)
 
-    def _index_find(self, key):
+    def index_position(self, key):
+        """Position of an active notice in list order, or -1."""
         idx = self.index
-        for off in range(0, len(idx), INDEX_RECORD):
-            if idx[off:off + 8] == key:
-                return off
+        end = self.active * INDEX_RECORD
+        off = idx.find(key)
+        while 0 <= off < end:
+            if off % INDEX_RECORD == 0:
+                return off // INDEX_RECORD
+            off = idx.find(key, off + 1)
         return -1
 
-    def _index_put(self, key, deadline):
-        if self._index_find(key) < 0:
-            self.index.extend(key + struct.pack("<q", deadline))
+    def index_entry(self, i):
+        """(key, deadline, paused_left or None) of the i-th active notice in list order."""
+        key, deadline, paused = struct.unpack_from(INDEX_FORMAT, self.index, i * INDEX_RECORD)
+        return key, deadline, (None if paused == NOT_PAUSED else paused)
+
+    def _order(self, i):
+        _, deadline, paused = struct.unpack_from(INDEX_FORMAT, self.index, i * INDEX_RECORD)
+        return (0, deadline) if paused == NOT_PAUSED else (1, paused)
+
+    def _index_put(self, key, deadline, paused_left=None):
+        if self.index_position(key) >= 0:
+            return
+        if self.active >= MAX_ACTIVE:   # check_space refuses such a notice before commit
+            return
+        deadline = min(deadline, DEADLINE_MAX)
+        if paused_left is None:
+            order, paused_left = (0, deadline), NOT_PAUSED
+        else:
+            paused_left = max(-PAUSED_MAX, min(paused_left, PAUSED_MAX))
+            order = (1, paused_left)
+        lo, hi = 0, self.active
+        while lo < hi:                  # first record that sorts after the new one
+            mid = (lo + hi) // 2
+            if self._order(mid) <= order:
+                lo = mid + 1
+            else:
+                hi = mid
+        view = memoryview(self.index)
+        off, end = lo * INDEX_RECORD, self.active * INDEX_RECORD
+        view[off + INDEX_RECORD:end + INDEX_RECORD] = view[off:end]     # memmove
+        struct.pack_into(INDEX_FORMAT, self.index, off, key, deadline, paused_left)
+        self.active += 1
 
     def _index_remove(self, key):
-        off = self._index_find(key)
-        if off >= 0:
-            self.index[off:off + INDEX_RECORD] = b""
+        i = self.index_position(key)
+        if i >= 0:
+            view = memoryview(self.index)
+            off, end = i * INDEX_RECORD, self.active * INDEX_RECORD
+            view[off:end - INDEX_RECORD] = view[off + INDEX_RECORD:end]
+            self.active -= 1
 
     def active_count(self):
-        return len(self.index) // INDEX_RECORD
+        return self.active
 
     def active_keys(self):
-        """Keys of active notices, earliest deadline first."""
-        idx = self.index
-        pairs = [(struct.unpack_from("<q", idx, off + 8)[0], bytes(idx[off:off + 8]))
-                 for off in range(0, len(idx), INDEX_RECORD)]
-        pairs.sort()
-        return [k for _, k in pairs]
+        """Keys of active notices in list order (earliest deadline first, paused last)."""
+        return [self.index_entry(i)[0] for i in range(self.active)]
 
     # --- outbox ---------------------------------------------------------------------
+    def _outbox_folder(self, iss):
+        return "%s/o/%s" % (self.root, key_hex(sha256(iss.encode()).digest()[:4]))
+
+    def outbox_oldest(self, iss, n=16):
+        """Up to n sequence numbers of receipts to `iss` not yet acknowledged, oldest
+        first (memory bounded by n, whatever the length of the outbox)."""
+        oldest = []
+        try:
+            names = os.ilistdir(self._outbox_folder(iss))
+        except OSError:
+            return oldest
+        for entry in names:
+            seq = int(entry[0])
+            if len(oldest) < n or seq < oldest[-1]:
+                i = len(oldest)
+                while i and oldest[i - 1] > seq:
+                    i -= 1
+                oldest.insert(i, seq)
+                if len(oldest) > n:
+                    oldest.pop()
+        return oldest
+
     def outbox(self):
-        """Sequence numbers of receipts not yet acknowledged, oldest first."""
-        seqs = [int(e[0]) for e in os.ilistdir(self.root + "/o")]
+        """Sequence numbers of every receipt not yet acknowledged, oldest first (tests and
+        diagnostics: delivery uses outbox_oldest)."""
+        seqs = []
+        for folder in os.ilistdir(self.root + "/o"):
+            seqs.extend(int(e[0]) for e in os.ilistdir("%s/o/%s" % (self.root, folder[0])))
         seqs.sort()
         return seqs
 
     def outbox_len(self):
-        return sum(1 for _ in os.ilistdir(self.root + "/o"))
+        return self._outbox_n
 
-    def acknowledged(self, seq):
+    def acknowledged(self, seq, iss=None):
+        """The issuer acknowledged receipt `seq` (without `iss`: looked up, slower)."""
+        if iss is None:
+            rec = self.record(seq)
+            if rec is None:
+                return
+            from meldbox.core import receipts
+            iss = receipts.decode(rec["r"]).get("iss")
+            if iss is None:
+                return
         try:
-            os.remove("%s/o/%d" % (self.root, seq))
+            os.remove("%s/%d" % (self._outbox_folder(iss), seq))
+            self._outbox_n -= 1
         except OSError:
             pass
 

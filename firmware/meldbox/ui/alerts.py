@@ -30,18 +30,31 @@ STEADY = {
 
 
 class Alerts:
+    """Crossings are found from the clock, not from per-notice memory: a notice crossed
+    into "under an hour" or "overdue" between two updates when its threshold lies in
+    (last update, now]. The list comes in list order (running notices by deadline, paused
+    ones last), so an update reads only the overdue notices, those under an hour and one
+    more: nothing per notice is kept, whatever the number of notices."""
+
     def __init__(self, led=None, buzzer=None):
         self.led = led
         self.buzzer = buzzer
         self.active = NONE
-        self.levels = {}        # notice key -> last urgency level seen
+        self.last = None        # device time of the last update (None: not yet, e.g. boot)
         self.phase = 0
         self.worst = None       # most urgent level in the list (None: empty)
         self.overdue = 0        # how many notices are overdue
         self._led = None
 
-    def new_notice(self):
+    def new_notice(self, view=None, now=None):
+        """A notice arrived; one that is already under an hour or overdue alerts as such."""
         self._raise(NEW)
+        if view is not None and now is not None:
+            lvl, _ = urgency.of(view, now)
+            if lvl == urgency.OVERDUE:
+                self._raise(OVERDUE)
+            elif lvl == urgency.HOUR:
+                self._raise(HOUR)
 
     def silence(self):
         """Any button press: stop the alert (the LED goes back to steady)."""
@@ -52,33 +65,39 @@ class Alerts:
         self._show_steady()
 
     def update(self, notices, now):
-        """Look for notices that crossed into less than an hour left or overdue since
-        the last call (a notice first met in such a state alerts too: after a reboot,
-        overdue work must be noticed)."""
-        levels = self.levels
+        """Look for notices that crossed into less than an hour left or overdue since the
+        last call. At the first call (boot) every such notice counts as crossing: after a
+        reboot, overdue work must be noticed. A clock set back crosses nothing."""
+        last = self.last
+        if last is not None and now < last:
+            last = now
+        self.last = now
         worst = None
-        seen = 0
         overdue = 0
-        for v in notices:
-            lvl, _ = urgency.of(v, now)
-            if worst is None or lvl > worst:
-                worst = lvl
+        crossed = NONE
+        hour = urgency.HOUR_S
+        n = len(notices)
+        for i in range(n):
+            v = notices[i]
+            if v.paused:                # paused ones come last and never alert
+                if worst is None:
+                    worst = urgency.PAUSED
+                break
+            deadline = v.deadline
+            lvl = urgency.level(deadline - now)
+            if worst is None:
+                worst = lvl             # the first running notice is the most urgent
             if lvl == urgency.OVERDUE:
                 overdue += 1
-            old = levels.get(v.key)
-            if old != lvl:
-                levels[v.key] = lvl
-                if old is None or lvl > old:
-                    if lvl == urgency.OVERDUE:
-                        self._raise(OVERDUE)
-                    elif lvl == urgency.HOUR:
-                        self._raise(HOUR)
-            seen += 1
-        if len(levels) > seen:      # forget notices that left the list
-            keep = {}
-            for v in notices:
-                keep[v.key] = levels[v.key]
-            self.levels = keep
+                if last is None or deadline > last:
+                    crossed = OVERDUE
+            elif lvl == urgency.HOUR:
+                if (last is None or deadline - hour > last) and crossed < HOUR:
+                    crossed = HOUR
+            else:
+                break                   # the rest are further away
+        if crossed != NONE:
+            self._raise(crossed)
         self.worst = worst
         self.overdue = overdue
 

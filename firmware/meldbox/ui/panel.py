@@ -15,8 +15,12 @@ through canvas bands (canvas.py), so no full frame buffer is held.
 
 The model (the application) provides now(), clock(), notices(), rejected(), status(),
 device(), seen(key), act(key, kind, reason=None) and the attributes lang and tz.
-notices() should return the same list object while nothing changed: the panel sorts
-again only when the object (or its length) changes, or after notify/seen/act.
+notices() returns the active notices in list order (urgency.order: running ones by
+deadline, so overdue first, then paused ones), as a sequence of views: len() and [i],
+and optionally position(key) (else the panel searches). It should be the same object while
+nothing changed: the panel re-reads it only when the object (or its length) changes, or
+after notify/seen/act. The panel holds no per-notice objects of its own, so that 500
+stored notices cost only what the model keeps for them.
 """
 from meldbox.ui import chrome
 from meldbox.ui import palette as P
@@ -27,13 +31,6 @@ from meldbox.ui.rgb565 import Converter
 from meldbox.ui.screens.notices import ListScreen
 
 TOAST_TICKS = 4
-
-
-def _order(v):
-    """Sort key: running deadlines first, earliest (so overdue) on top; paused last."""
-    if v.state == "cannot-comply":
-        return (1, v.paused_left if v.paused_left is not None else 0, v.key)
-    return (0, v.deadline, v.key)
 
 
 class Panel:
@@ -75,16 +72,22 @@ class Panel:
             return False
         self._src = src
         self._src_len = len(src)
-        ns = list(src)
-        ns.sort(key=_order)
-        self.notices = ns
+        self.notices = src
         return True
 
+    def position(self, key):
+        """Where notice `key` is in the list, or -1."""
+        ns = self.notices
+        if hasattr(ns, "position"):
+            return ns.position(key)
+        for i in range(len(ns)):
+            if ns[i].key == key:
+                return i
+        return -1
+
     def find(self, key):
-        for v in self.notices:
-            if v.key == key:
-                return v
-        return None
+        i = self.position(key)
+        return self.notices[i] if i >= 0 else None
 
     def _after_reload(self, quiet=False):
         """The list changed: leave a screen whose notice is gone (saying so unless the
@@ -262,12 +265,12 @@ class Panel:
         self.reload(True)
         ref = view.ref if view is not None else ""
         if event == "new":
-            self.alerts.new_notice()
+            self.alerts.new_notice(view, self.now)
             self._set_toast(text("toast.new", self.lang) % ref, P.BLUE)
         elif event == "withdrawn":
             self._set_toast(text("toast.withdrawn", self.lang) % ref, P.MID)
         elif event == "replaced":
-            self.alerts.new_notice()
+            self.alerts.new_notice(view, self.now)
             self._set_toast(text("toast.replaced", self.lang) % ref, P.BLUE)
         self.alerts.update(self.notices, self.now)
         if not self._after_reload(quiet=True):

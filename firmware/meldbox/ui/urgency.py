@@ -38,8 +38,16 @@ def colour(lvl):
 
 def of(view, now):
     """(level, seconds left) of a NoticeView at device time `now`."""
-    if view.state == "cannot-comply":
+    if view.paused:
         left = view.paused_left if view.paused_left is not None else view.deadline - now
         return PAUSED, left
     left = view.deadline - now
     return level(left), left
+
+
+def order(view):
+    """Where a notice sorts in the list: running countdowns first, earliest deadline (so
+    overdue) on top; paused ones (cannot comply) last, by the time they had left."""
+    if view.paused:
+        return (1, view.paused_left if view.paused_left is not None else 0)
+    return (0, view.deadline)

@@ -78,6 +78,12 @@ def snapshot(state, png_path):
     return png_path
 
 
+def mem(state):
+    """The device's heap after a collection: {"alloc", "free", "peak"} in bytes."""
+    reply = send_command(state, {"cmd": "mem"})
+    return {k: reply[k] for k in ("alloc", "free", "peak")}
+
+
 def run(args):
     try:
         if args.action == "press":

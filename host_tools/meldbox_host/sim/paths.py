@@ -4,7 +4,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
 FIRMWARE = REPO / "firmware"
-SIM_MAIN = FIRMWARE / "sim_main.py"
+import os as _os
+SIM_MAIN = FIRMWARE / _os.environ.get("MELDBOX_SIM_MAIN", "sim_main.py")
 MICROPYTHON = Path(sys.executable).with_name("micropython")
 # The reference board leaves about 440 KiB to MicroPython (hardware/README.md); the aim is
 # min(that, 256K). On this 64-bit unix port the firmware's live heap is about 200-225 KiB

@@ -37,10 +37,9 @@ class ListScreen(Screen):
         self._remember()
 
     def _select_key(self, key):
-        for i, v in enumerate(self.p.notices):
-            if v.key == key:
-                self.sel = i
-                break
+        i = self.p.position(key)
+        if i >= 0:
+            self.sel = i
         self._scroll_to_sel()
 
     def _remember(self):
