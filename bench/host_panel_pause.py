@@ -38,7 +38,7 @@ def emit(name, value, unit, note=""):
 
 
 async def timed_gets(ctx, dev, seconds):
-    uri = "coap://%s:%d/.well-known/core" % dev.addr
+    uri = dev.addr + "/.well-known/core"
     times = []
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:

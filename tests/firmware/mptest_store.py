@@ -153,6 +153,14 @@ def test_withdraw_replace_and_panel_events():
     eq(n3["state"], "cannot-comply")
     eq(n3["paused_left"], 3600 - 600)
     eq(s.active_count(), 2)                             # stays listed, paused
+    kr = message_key("nl.eokm", cr["id"])
+    eq(s.active_keys(), [kr, k3])                       # paused ones sort last
+    eq(s.index_entry(1), (k3, 1800000010 + 3600, 3600 - 600))
+    eq(s.index_position(k3), 1)
+    eq(s.index_position(k1), -1)                        # replaced: no longer listed
+    s3 = Store(MOUNT + "/mb")                           # the index is rebuilt at boot
+    eq(s3.active_keys(), [kr, k3])
+    eq(s3.index_entry(1)[2], 3600 - 600)
     act(s, c3, "removed")
     eq(s.active_count(), 1)
     eq(s.notice_message(k3)["ref"], "EOKM-3")

@@ -13,7 +13,7 @@ import time
 from boards.sim.flash import FileBlockDevice
 
 BUTTONS = "ABXY"
-HEAP_BUDGET = 384 * 1024   # see host_tools/meldbox_host/sim/paths.py
+HEAP_BUDGET = 256 * 1024   # the simulator's default --heap (host_tools/meldbox_host/sim/paths.py)
 
 
 class Led:

@@ -110,6 +110,10 @@ class App:
 
     async def main(self):
         board = self.board
+        link = board.serial()
+        if link is not None:
+            gc.collect()    # long-lived module objects go to the bottom of a tidy heap
+            from meldbox.provision import device as provision
         try:
             sock = board.udp_socket()
         except OSError as e:
@@ -126,9 +130,7 @@ class App:
         self.panel = Panel(self.model, board.make_display(PANEL_W, PANEL_H), board.led, board.buzzer)
         tasks = [self.endpoint.run(), self.outbox.run(),
                  self.panel.run(Buttons(board.read_buttons), board.ticks_ms)] + board.tasks(self)
-        link = board.serial()
         if link is not None:
-            from meldbox.provision import device as provision
             tasks.append(provision.run(self, link))
         # Collect often rather than when the heap is full: garbage then never spreads long-
         # lived objects over the whole heap, which keeps free space in large blocks (a

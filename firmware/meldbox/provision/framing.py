@@ -45,13 +45,31 @@ def _crc_bytes(data):
     return bytes((c >> 24, (c >> 16) & 0xFF, (c >> 8) & 0xFF, c & 0xFF))
 
 
-def encode(body, max_body=MAX_BODY):
-    """One frame line (bytes) carrying `body`."""
+WRITE_CHUNK = 128
+
+
+def write_frame(write, body, max_body=MAX_BODY):
+    """Write the frame line carrying `body` in small pieces: on a fragmented heap a whole
+    hex line (twice the body) may find no block, its pieces do."""
     n = len(body)
     if n > max_body:
         raise FrameTooLarge("frame body of %d bytes, at most %d" % (n, max_body))
-    head = bytes((n >> 8, n & 0xFF)) + body
-    return b"#" + hexlify(head + _crc_bytes(head)) + b"\n"
+    head = bytes((n >> 8, n & 0xFF))
+    crc = crc32(body, crc32(head)) & 0xFFFFFFFF
+    write(b"#")
+    write(hexlify(head))
+    view = memoryview(body)
+    for i in range(0, n, WRITE_CHUNK):
+        write(hexlify(view[i:i + WRITE_CHUNK]))
+    write(hexlify(bytes((crc >> 24, (crc >> 16) & 0xFF, (crc >> 8) & 0xFF, crc & 0xFF))))
+    write(b"\n")
+
+
+def encode(body, max_body=MAX_BODY):
+    """One frame line (bytes) carrying `body`."""
+    parts = []
+    write_frame(parts.append, body, max_body)
+    return b"".join(parts)
 
 
 def decode_line(line, max_body=MAX_BODY):

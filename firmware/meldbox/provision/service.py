@@ -14,7 +14,9 @@ a refused request changes nothing at all.
 own): config(), apply(prov), set_time(t), info(), confirm(keys, on_done), cancel_confirm().
 """
 import asyncio
+import gc
 import json
+import sys
 import time
 
 from meldbox.core.errors import (FORBIDDEN, INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE,
@@ -76,7 +78,7 @@ class ProvisionService:
         if len(body) > self.max_body:
             body = json.dumps(_problem(obj.get("id"), framing.FrameTooLarge(
                 "answer of %d bytes does not fit a frame" % len(body)))).encode()
-        self.link.write(framing.encode(body, self.max_body))
+        framing.write_frame(self.link.write, body, self.max_body)
 
     # --- input ------------------------------------------------------------------------
     def feed(self, data):
@@ -176,8 +178,18 @@ class ProvisionService:
 
     async def run(self):
         while True:
-            n = self.link.read(self.rx)
-            if n:
-                self.feed(memoryview(self.rx)[:n])
-            self.tick()
+            n = 0
+            try:
+                n = self.link.read(self.rx)
+                if n:
+                    self.feed(memoryview(self.rx)[:n])
+                self.tick()
+            except Exception as e:      # out of memory, a link error: answer, never die
+                sys.print_exception(e, sys.stderr)
+                gc.collect()
+                try:
+                    self.send(_problem(None, DeviceFault("the device could not answer now (%s); retry"
+                                                        % e.__class__.__name__)))
+                except Exception:
+                    pass
             await asyncio.sleep_ms(0 if n else POLL_MS)

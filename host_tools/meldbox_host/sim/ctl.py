@@ -26,6 +26,7 @@ def add_arguments(p):
     adv.add_argument("seconds", type=int)
     snap = sub.add_parser("snapshot", help="write the panel's pixels as a PNG")
     snap.add_argument("file")
+    sub.add_parser("mem", help="the device's heap (beyond SIMULATOR.md): in use after a collection, free, high-water")
 
 
 def _control(state):
@@ -96,6 +97,8 @@ def run(args):
             advance(args.state, args.seconds)
         elif args.action == "snapshot":
             snapshot(args.state, args.file)
+        elif args.action == "mem":
+            print(json.dumps(mem(args.state)))
     except ControlError as e:
         print("meldbox sim-ctl: %s" % e, file=sys.stderr)
         return 1
