@@ -4,7 +4,6 @@ aiocoap sending one notice after another; then a burst of 1000 distinct notices 
 lost, every receipt delivered to a receipt server, the device's heap high-water mark);
 then a device holding 500 notices with ten on screen (heap, redraw)."""
 import asyncio
-import json
 import shutil
 import statistics
 import subprocess
@@ -22,14 +21,11 @@ from meldbox_host.hotline.serve import ReceiptServer  # noqa: E402
 from meldbox_host.sim import ctl  # noqa: E402
 from tests.host.e2e import DEV, Hotline, client, free_port  # noqa: E402
 from tests.host.simdevice import SimDevice  # noqa: E402
+from bench.hostbench import emit  # noqa: E402
 
 SUSTAINED = 100
 BURST = 1000
 STORED = 500
-
-
-def emit(name, value, unit, note=""):
-    print("@@BENCH " + json.dumps({"name": name, "value": value, "unit": unit, "note": note}), flush=True)
 
 
 async def status(ctx, dev):

@@ -9,7 +9,6 @@ The firmware is single-threaded (asyncio): a request that arrives during a redra
 for it, so the slowest answers show the pause; the median shows the usual cost.
 """
 import asyncio
-import json
 import shutil
 import statistics
 import sys
@@ -27,14 +26,11 @@ from meldbox_host.hotline.send import post_notice  # noqa: E402
 from meldbox_host.sim import ctl  # noqa: E402
 from tests.host.e2e import DEV, Hotline, client  # noqa: E402
 from tests.host.simdevice import SimDevice  # noqa: E402
+from bench.hostbench import emit  # noqa: E402
 
 NOTICES = 10
 QUIET_S = 6
 BUSY_S = 8
-
-
-def emit(name, value, unit, note=""):
-    print("@@BENCH " + json.dumps({"name": name, "value": value, "unit": unit, "note": note}), flush=True)
 
 
 async def timed_gets(ctx, dev, seconds):
