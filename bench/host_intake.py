@@ -4,7 +4,6 @@ aiocoap sending one notice after another; then a burst of 1000 distinct notices 
 lost, every receipt delivered to a receipt server, the device's heap high-water mark);
 then a device holding 500 notices with ten on screen (heap, redraw)."""
 import asyncio
-import shutil
 import statistics
 import subprocess
 import sys
@@ -19,8 +18,7 @@ from meldbox_host import protocol  # noqa: E402
 from meldbox_host.hotline.send import get_status, post_notice  # noqa: E402
 from meldbox_host.hotline.serve import ReceiptServer  # noqa: E402
 from meldbox_host.sim import ctl  # noqa: E402
-from tests.host.e2e import DEV, Hotline, client, free_port  # noqa: E402
-from tests.host.simdevice import SimDevice  # noqa: E402
+from tests.host.e2e import DEV, Hotline, client, device, free_port  # noqa: E402
 from bench.hostbench import emit  # noqa: E402
 
 SUSTAINED = 100
@@ -109,21 +107,14 @@ async def stored(dev, hotline):
 
 
 def main():
-    tmp = Path(tempfile.mkdtemp(prefix="meldbox-bench-"))
     hotline = Hotline()
-    try:
-        dev = SimDevice(tmp / "sustained", "--device-id", DEV, "--trust", hotline.trust_flag)
-        dev.start()
-        try:
+    with tempfile.TemporaryDirectory(prefix="meldbox-bench-") as tmp:
+        tmp = Path(tmp)
+        with device(tmp, hotline, name="sustained") as dev:
             asyncio.run(sustained(dev, hotline))
-        finally:
-            dev.stop()
 
         rport = free_port()
-        dev = SimDevice(tmp / "burst", "--device-id", DEV, "--trust", hotline.trust_flag,
-                        "--receipts", "%s=coap://127.0.0.1:%d/receipts" % (hotline.iss, rport))
-        dev.start()
-        try:
+        with device(tmp, hotline, name="burst", receipts_port=rport) as dev:
             async def run_burst():
                 server = ReceiptServer({DEV: dev.device_key})
                 await server.start(port=rport)
@@ -132,12 +123,8 @@ def main():
                 finally:
                     await server.stop()
             asyncio.run(run_burst())
-        finally:
-            dev.stop()
 
-        dev = SimDevice(tmp / "stored", "--device-id", DEV, "--trust", hotline.trust_flag)
-        dev.start()
-        try:
+        with device(tmp, hotline, name="stored") as dev:
             asyncio.run(stored(dev, hotline))
             t0 = time.perf_counter()
             done = dev.ctl("advance", "1", check=False)
@@ -147,10 +134,6 @@ def main():
             else:
                 emit("500 stored: sim-ctl advance (tick + redraw)", "no answer", "",
                      done.stderr.strip()[:100])
-        finally:
-            dev.stop()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ The firmware is single-threaded (asyncio): a request that arrives during a redra
 for it, so the slowest answers show the pause; the median shows the usual cost.
 """
 import asyncio
-import shutil
 import statistics
 import sys
 import tempfile
@@ -24,8 +23,7 @@ import aiocoap  # noqa: E402
 
 from meldbox_host.hotline.send import post_notice  # noqa: E402
 from meldbox_host.sim import ctl  # noqa: E402
-from tests.host.e2e import DEV, Hotline, client  # noqa: E402
-from tests.host.simdevice import SimDevice  # noqa: E402
+from tests.host.e2e import Hotline, client, device  # noqa: E402
 from bench.hostbench import emit  # noqa: E402
 
 NOTICES = 10
@@ -83,17 +81,10 @@ async def run(dev, hotline):
 
 
 def main():
-    tmp = Path(tempfile.mkdtemp(prefix="meldbox-bench-"))
     hotline = Hotline()
-    try:
-        dev = SimDevice(tmp / "pause", "--device-id", DEV, "--trust", hotline.trust_flag)
-        dev.start()
-        try:
+    with tempfile.TemporaryDirectory(prefix="meldbox-bench-") as tmp:
+        with device(Path(tmp), hotline, name="pause") as dev:
             asyncio.run(run(dev, hotline))
-        finally:
-            dev.stop()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
