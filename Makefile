@@ -6,9 +6,28 @@ STAMP := $(VENV)/.installed
 MICROPYTHON := $(BIN)/micropython
 PORT ?= /dev/ttyACM0
 
-.PHONY: setup test demo bench firmware deploy clean
+# Debian packages some targets need. Each feature adds its own line:
+#   APT_PACKAGES += name ...
+# `make system` installs what is missing when run as root, else prints the one apt-get line.
+APT_PACKAGES :=
 
-setup: $(STAMP)
+.PHONY: setup system test demo bench firmware deploy clean
+
+setup: system $(STAMP)
+
+system:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else \
+	    echo "Meldbox needs Debian packages; run as root:"; \
+	    echo "  apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
 
 $(STAMP): requirements.txt host_tools/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
