@@ -248,7 +248,7 @@ def test_doc_scrolls_a_long_notice():
 
 
 def test_file_display_places_rows():
-    from meldbox.ui.rgb565 import FileDisplay
+    from boards.sim.display import FileDisplay
     path = "/tmp/mptest_ui_panel.rgb565"
     fd = FileDisplay(path, 4, 3)
     fd.write(1, 1, 2, 2, memoryview(b"\x01\x02\x03\x04\x05\x06\x07\x08"))

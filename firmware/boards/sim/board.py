@@ -10,9 +10,11 @@ import socket
 import sys
 import time
 
+from boards.sim.control import Control
+from boards.sim.display import FileDisplay
 from boards.sim.flash import FileBlockDevice
 
-BUTTONS = "ABXY"
+BUTTONS = "ABXY"    # bit i of read_buttons() is BUTTONS[i]
 HEAP_BUDGET = 256 * 1024   # the simulator's default --heap (host_tools/meldbox_host/sim/paths.py)
 
 
@@ -38,6 +40,7 @@ class Buzzer:
 class SimBoard:
     name = "sim"
     heap_budget = HEAP_BUDGET
+    buttons = BUTTONS
 
     def __init__(self, state_dir):
         self.state_dir = state_dir
@@ -113,8 +116,6 @@ class SimBoard:
 
     # --- panel ----------------------------------------------------------------------
     def make_display(self, width, height):
-        # the panel's pixels live in a file, as in the panel's own memory on the board
-        from meldbox.ui.rgb565 import FileDisplay
         self.display = FileDisplay(self.state_dir + "/panel.rgb565", width, height)
         return self.display
 
@@ -155,7 +156,6 @@ class SimBoard:
         sys.stdout.flush()
 
     def tasks(self, app):
-        from boards.sim.control import Control
         return [Control(self, app).run()]
 
     def feed_watchdog(self):

@@ -12,7 +12,6 @@ import gc
 import json
 import socket
 
-from boards.sim.board import BUTTONS
 from meldbox import heap
 
 POLL_MS = 20
@@ -22,6 +21,8 @@ MAX_HOLD_MS = 60000
 
 class Control:
     def __init__(self, board, app):
+        """board: the simulated board (settings, buttons, press, advance, rtc_time,
+        display); app: the running App (settle)."""
         self.board = board
         self.app = app
         port = int(board.settings["control_port"])
@@ -52,7 +53,7 @@ class Control:
         if cmd == "press":
             button = req["button"]
             hold = int(req.get("hold_ms", 100))
-            if button not in BUTTONS or not 0 < hold <= MAX_HOLD_MS:
+            if button not in self.board.buttons or not 0 < hold <= MAX_HOLD_MS:
                 return {"ok": False, "error": "button must be one of A B X Y, hold 1..%d ms" % MAX_HOLD_MS}
             self.board.press(button, hold)
             await asyncio.sleep_ms(hold)

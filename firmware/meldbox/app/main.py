@@ -20,12 +20,12 @@ from meldbox.core import cose, ed25519
 from meldbox.core.trust import TrustStore
 from meldbox.store import flash
 from meldbox.store.store import Store
+from meldbox.ui import chrome
 from meldbox.ui.buttons import Buttons
 from meldbox.ui.panel import Panel
 
 MOUNT = "/flash"
 ROOT = MOUNT + "/meldbox"
-PANEL_W, PANEL_H = 320, 240
 SLOW_VERIFY_MS = 700    # above this, answer CON requests with an empty ACK first
 CONTENT_FORMAT_COSE_SIGN1 = 18
 # Per-peer request rate: a hotline may send a burst of notices back to back (sustained
@@ -127,7 +127,7 @@ class App:
                                  **getattr(board, "coap_timing", {}))
         self.outbox = Outbox(self.store, self._send_receipt, self.config["receipts"])
         self.ledger.listeners.append(self.outbox.poke)
-        self.panel = Panel(self.model, board.make_display(PANEL_W, PANEL_H), board.led, board.buzzer)
+        self.panel = Panel(self.model, board.make_display(chrome.W, chrome.H), board.led, board.buzzer)
         tasks = [self.endpoint.run(), self.outbox.run(),
                  self.panel.run(Buttons(board.read_buttons), board.ticks_ms)] + board.tasks(self)
         if link is not None:

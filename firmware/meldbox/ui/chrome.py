@@ -7,13 +7,14 @@ Screen geometry (320 x 240):
     y  38..219  the screen's content
     y 220..239  hint B (left) | footer / toast | hint Y (right)
 """
+from meldbox.core.url import host_of
 from meldbox.ui import palette as P
 from meldbox.ui import timefmt
 from meldbox.ui.i18n import text
 from meldbox.ui.layout import ellipsize
 
-W = 320
-H = 240
+W = 320             # the panel's size: every layout here is drawn for it, and the
+H = 240             # application asks the board for a display of this size
 STATUS_H = 18
 TOP_Y = 18
 ROW_H = 20
@@ -121,6 +122,15 @@ def banners(view, lang, tz):
     if view.preserve is not None:
         out.append((text("banner.preserve", lang) % timefmt.date_time(view.preserve, tz)[:10], P.NAVY))
     return out
+
+
+def first_host(view):
+    """The first item's host: the summary's `host` when the application keeps one (so the
+    list needs no item read from flash), else from the items."""
+    host = getattr(view, "host", None)
+    if host is None and view.items:
+        host = host_of(view.items[0].url)
+    return host
 
 
 def draw_banners(c, y, view, lang, tz):

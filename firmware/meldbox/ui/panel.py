@@ -19,16 +19,19 @@ notices() returns the active notices in list order (urgency.order: running ones 
 deadline, so overdue first, then paused ones), as a sequence of views: len() and [i],
 and optionally position(key) (else the panel searches). It should be the same object while
 nothing changed: the panel re-reads it only when the object (or its length) changes, or
-after notify/seen/act. The panel holds no per-notice objects of its own, so that 500
-stored notices cost only what the model keeps for them.
+after notify/seen/act. The panel holds no per-notice objects of its own, so that the
+1000 notices the store may hold (MAX_ACTIVE) cost only what the model keeps for them.
+
+Screens open each other by name through the panel (show("detail", view); the table is
+navigation.py), so no screen imports another.
 """
 from meldbox.ui import chrome
 from meldbox.ui import palette as P
 from meldbox.ui.alerts import Alerts
 from meldbox.ui.canvas import Canvas
 from meldbox.ui.i18n import text
+from meldbox.ui.navigation import screen_class
 from meldbox.ui.rgb565 import Converter
-from meldbox.ui.screens.notices import ListScreen
 
 TOAST_TICKS = 4
 
@@ -54,7 +57,7 @@ class Panel:
         self._settings()
         self.reload(True)
         self.alerts.update(self.notices, self.now)
-        self.screen = ListScreen(self)
+        self.screen = screen_class("list")(self)
         self.redraw()
 
     # --- model --------------------------------------------------------------------------
@@ -96,7 +99,7 @@ class Panel:
         if s.watch is not None and self.find(s.watch) is None:
             if not quiet:
                 self._set_toast(text("toast.closed", self.lang) % s.view.ref, P.MID)
-            self.go(ListScreen(self))
+            self.show("list")
             return True
         if s.reloaded():
             self.redraw()
@@ -129,6 +132,10 @@ class Panel:
     def go(self, screen):
         self.screen = screen
         self.redraw()
+
+    def show(self, name, *args):
+        """Open screen `name` (navigation.SCREENS) with the screen's own arguments."""
+        self.go(screen_class(name)(self, *args))
 
     def redraw(self):
         """Repaint and push the whole screen (a screen change)."""
@@ -285,7 +292,6 @@ class Panel:
     # --- actions on notices (called by screens) -------------------------------------------
     def open_notice(self, view):
         """Show a notice; the first opening records a `seen` receipt."""
-        from meldbox.ui.screens.detail import DetailScreen
         try:
             seq = self.model.seen(view.key)
         except Exception:       # the receipt could not be stored: still show the notice
@@ -294,14 +300,13 @@ class Panel:
         view = self.find(view.key) or view
         if seq is not None:
             self._set_toast(text("toast.seen", self.lang) % seq, P.MID)
-        self.go(DetailScreen(self, view))
+        self.show("detail", view)
 
     def record(self, view, kind, reason):
         """Staff confirmed: record the answer, then show the durable receipt's seq."""
-        from meldbox.ui.screens.actions import DoneScreen, FailedScreen
         self.reload()
         if self.find(view.key) is None:     # closed meanwhile: nothing to answer
-            self.go(ListScreen(self))
+            self.show("list")
             return
         try:
             if reason is None:
@@ -309,25 +314,23 @@ class Panel:
             else:
                 seq = self.model.act(view.key, kind, reason)
         except Exception as e:
-            self.go(FailedScreen(self, view, kind, reason, str(e) or e.__class__.__name__))
+            self.show("failed", view, kind, reason, str(e) or e.__class__.__name__)
             return
         self.reload(True)
         self.alerts.update(self.notices, self.now)
-        self.go(DoneScreen(self, view, kind, reason, seq))
+        self.show("done", view, kind, reason, seq)
 
     # --- provisioning: new trust anchors need a person's yes ---------------------------
     def confirm_keys(self, keys, on_done):
         """Show the issuer keys provisioning wants to add; on_done(True) after A,
         on_done(False) after B (exactly once)."""
-        from meldbox.ui.screens.trust import TrustScreen
         self.pushed = 0
         self.alerts.new_notice()        # draw attention: someone is changing the trust
-        self.go(TrustScreen(self, keys, on_done, self.screen))
+        self.show("trust", keys, on_done, self.screen)
 
     def cancel_confirm(self):
         """Provisioning gave up waiting: leave the question without an answer."""
-        from meldbox.ui.screens.trust import TrustScreen
-        if isinstance(self.screen, TrustScreen):
+        if isinstance(self.screen, screen_class("trust")):
             self.screen.on_done = None
             self.go(self.screen.back)
 

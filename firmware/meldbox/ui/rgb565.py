@@ -55,32 +55,3 @@ class Converter:
             done += n
         return w * h
 
-
-class FileDisplay:
-    """A display whose pixels live in a file (big-endian RGB565, row-major, no header):
-    the simulator's panel, readable by `sim-ctl snapshot` while the device runs."""
-
-    def __init__(self, path, width=320, height=240):
-        self.path = path
-        self.width = width
-        self.height = height
-        with open(path, "wb") as f:
-            row = bytes(width * 2)
-            for _ in range(height):
-                f.write(row)
-        self._f = open(path, "r+b")
-
-    def write(self, x, y, w, h, data):
-        f = self._f
-        stride = w * 2
-        if w == self.width:
-            f.seek(y * stride)
-            f.write(data)
-        else:
-            for r in range(h):
-                f.seek(((y + r) * self.width + x) * 2)
-                f.write(data[r * stride:(r + 1) * stride])
-        f.flush()
-
-    def close(self):
-        self._f.close()

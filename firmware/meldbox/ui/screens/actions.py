@@ -5,8 +5,8 @@ A short X on the confirm screen, Y anywhere, or the notice leaving records nothi
 from meldbox.ui import chrome
 from meldbox.ui import palette as P
 from meldbox.ui.layout import Doc, ellipsize
-from meldbox.ui.screens.base import Screen, TEXT_X
-from meldbox.ui.screens.notices import first_host
+from meldbox.ui.chrome import first_host
+from meldbox.ui.screens.base import TEXT_X, Screen
 
 KINDS = ("removed", "not-ours", "disputed", "cannot-comply")
 REASONS = ("force-majeure", "manifest-error", "missing-info")
@@ -97,13 +97,12 @@ class ActionsScreen(ChoiceScreen):
     def choose(self, kind):
         p = self.p
         if kind == "cannot-comply":
-            p.go(ReasonScreen(p, self.view))
+            p.show("reason", self.view)
         else:
-            p.go(ConfirmScreen(p, self.view, kind, None))
+            p.show("confirm", self.view, kind, None)
 
     def back(self):
-        from meldbox.ui.screens.detail import DetailScreen
-        self.p.go(DetailScreen(self.p, self.view))
+        self.p.show("detail", self.view)
 
 
 class ReasonScreen(ChoiceScreen):
@@ -114,10 +113,10 @@ class ReasonScreen(ChoiceScreen):
         return self.t("why." + opt)
 
     def choose(self, reason):
-        self.p.go(ConfirmScreen(self.p, self.view, "cannot-comply", reason))
+        self.p.show("confirm", self.view, "cannot-comply", reason)
 
     def back(self):
-        self.p.go(ActionsScreen(self.p, self.view, KINDS.index("cannot-comply")))
+        self.p.show("actions", self.view, KINDS.index("cannot-comply"))
 
 
 class ConfirmScreen(Screen):
@@ -167,9 +166,9 @@ class ConfirmScreen(Screen):
                 p.toast(self.t("confirm.short"), P.AMBER)
         elif name == "Y":
             if self.kind == "cannot-comply":
-                p.go(ReasonScreen(p, self.view, REASONS.index(self.reason)))
+                p.show("reason", self.view, REASONS.index(self.reason))
             else:
-                p.go(ActionsScreen(p, self.view, KINDS.index(self.kind)))
+                p.show("actions", self.view, KINDS.index(self.kind))
 
     def reloaded(self):
         v = self.p.find(self.watch)
@@ -218,8 +217,7 @@ class DoneScreen(Screen):
 
     def button(self, name, kind):
         if name in "XY":
-            from meldbox.ui.screens.notices import ListScreen
-            self.p.go(ListScreen(self.p))
+            self.p.show("list")
 
 
 class FailedScreen(Screen):
@@ -247,7 +245,6 @@ class FailedScreen(Screen):
     def button(self, name, kind):
         p = self.p
         if name == "X":
-            p.go(ConfirmScreen(p, self.view, self.kind, self.reason))
+            p.show("confirm", self.view, self.kind, self.reason)
         elif name == "Y":
-            from meldbox.ui.screens.notices import ListScreen
-            p.go(ListScreen(p))
+            p.show("list")

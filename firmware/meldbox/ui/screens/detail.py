@@ -121,8 +121,6 @@ class DetailScreen(DocScreen):
             if self.scroll(name):
                 self.redraw_doc()
         elif name == "X":
-            from meldbox.ui.screens.actions import ActionsScreen
-            p.go(ActionsScreen(p, self.view))
+            p.show("actions", self.view)
         elif name == "Y":
-            from meldbox.ui.screens.notices import ListScreen
-            p.go(ListScreen(p, self.view.key))
+            p.show("list", self.view.key)

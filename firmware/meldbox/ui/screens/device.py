@@ -2,8 +2,9 @@
 warning from 30 days before a key's not-after, storage) and the refused messages
 (time, claimed issuer, reason). A/B scroll; on the device screen X opens the refused
 messages and Y goes back to the list; on the refused messages Y goes back."""
-from meldbox.ui import timefmt
 from meldbox.ui import palette as P
+from meldbox.ui import timefmt
+from meldbox.ui.i18n import reason
 from meldbox.ui.layout import HANG
 from meldbox.ui.screens.base import DocScreen
 
@@ -62,10 +63,9 @@ class DeviceScreen(DocScreen):
             if self.scroll(name):
                 self.redraw_doc()
         elif name == "X":
-            p.go(RejectedScreen(p))
+            p.show("rejected")
         elif name == "Y":
-            from meldbox.ui.screens.notices import ListScreen
-            p.go(ListScreen(p))
+            p.show("list")
 
 
 def fields(r):
@@ -79,7 +79,6 @@ class RejectedScreen(DocScreen):
     title_key = "title.rejected"
 
     def build(self):
-        from meldbox.ui.i18n import reason
         p = self.p
         t = self.t
         d = self.new_doc(p.canvas)
@@ -109,4 +108,4 @@ class RejectedScreen(DocScreen):
             if self.scroll(name):
                 self.redraw_doc()
         elif name == "Y":
-            self.p.go(DeviceScreen(self.p))
+            self.p.show("device")

@@ -3,23 +3,14 @@ urgency colour, countdown, category, the issuer's reference and the first item's
 A up, B down, X opens the selected notice, Y the device screen."""
 from meldbox.ui import chrome, countdown, urgency
 from meldbox.ui import palette as P
+from meldbox.ui.chrome import first_host
 from meldbox.ui.layout import ellipsize
-from meldbox.core.url import host_of
 from meldbox.ui.screens.base import Screen
 
 ROW_H = 45
 ROWS = 4
 CELL_X = 8
 CELL_W = 236     # countdown cell; the category badge sits right of it
-
-
-def first_host(view):
-    """The first item's host: the summary's `host` when the application keeps one (so the
-    list needs no item read from flash), else from the items."""
-    host = getattr(view, "host", None)
-    if host is None and view.items:
-        host = host_of(view.items[0].url)
-    return host
 
 
 class ListScreen(Screen):
@@ -178,8 +169,7 @@ class ListScreen(Screen):
         p = self.p
         n = len(p.notices)
         if name == "Y":
-            from meldbox.ui.screens.device import DeviceScreen
-            p.go(DeviceScreen(p))
+            p.show("device")
         elif not n:
             return
         elif name == "A" or name == "B":
