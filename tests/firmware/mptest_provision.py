@@ -98,11 +98,6 @@ def answers(svc):
     return out
 
 
-def trust_of(cfg):
-    return sorted((e["iss"], bytes(e["key"]).hex() if hasattr(bytes, "hex") else e["key"], e["revoked"])
-                  for e in cfg["trust"])
-
-
 def provisioned(*entries):
     """A device that already trusts `entries` (applied directly, as at a previous press)."""
     dev = Device()

@@ -251,10 +251,6 @@ def press(panel, *seq):
         panel.on_button(b[0], "long" if b.endswith("+") else "short")
 
 
-def scene_list(model, panel, *buttons):
-    press(panel, *buttons)
-
-
 def scenes():
     """(name, model factory, what to do with the panel)."""
     S = sample_notices

@@ -2,9 +2,11 @@
 
 Its oscillator-stop flag (OSF, status bit 7) is set whenever the oscillator stopped (no
 battery, first power-up); the board trusts the clock only while the flag is clear, and
-setting the time clears it. Calendar arithmetic is done here rather than with
-time.mktime, whose epoch differs between MicroPython ports.
+setting the time clears it. Calendar arithmetic is meldbox/core/civil.py's, not
+time.mktime's, whose epoch differs between MicroPython ports.
 """
+from meldbox.core.civil import civil_from_days, days_from_civil
+
 ADDRESS = 0x68
 REG_TIME = 0x00
 REG_CONTROL = 0x0E
@@ -12,29 +14,6 @@ REG_STATUS = 0x0F
 OSF = 0x80
 EOSC_OFF = 0x80     # control bit 7: set means "oscillator stops on battery"
 CENTURY = 0x80      # month register bit 7
-
-
-def days_from_civil(y, m, d):
-    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
-    y -= m <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-def civil_from_days(z):
-    """(year, month, day) of a day count since 1970-01-01."""
-    z += 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + (3 if mp < 10 else -9)
-    return yoe + era * 400 + (m <= 2), m, d
 
 
 def _bcd(b):

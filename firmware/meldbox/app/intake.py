@@ -42,7 +42,7 @@ class Intake:
         if known is not None:
             if known["nh"] != msg.nh:
                 raise errors.IdReused("id %s of %s was used before for another message"
-                                      % (_hex(msg.id), msg.iss))
+                                      % (msg.id.hex(), msg.iss))
             return code, self.store.receipt(known["seq"])
         if msg.t == "notice":
             self.store.check_space()
@@ -61,11 +61,6 @@ def log_exception(what, e):
     import sys
     print("meldbox: error %s:" % what, file=sys.stderr)
     sys.print_exception(e, sys.stderr)
-
-
-def _hex(b):
-    from binascii import hexlify
-    return hexlify(b).decode()
 
 
 def _claimed_issuer(raw, err):

@@ -43,7 +43,6 @@ from meldbox.core import errors
 
 WELL_KNOWN_CORE = "/.well-known/core"
 MAX_DETAIL_CHARS = 200     # keeps every problem-details response within one datagram
-PEEK_SIZE = 1281           # > 1024-byte block + header and options: a whole ordinary datagram
 
 
 # --- errors the endpoint itself answers with ------------------------------------------

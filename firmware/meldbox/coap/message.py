@@ -5,6 +5,7 @@ the 4-byte header was readable (then the endpoint can answer a CON with RST). Th
 option table below is the only place option numbers, formats and limits are declared.
 """
 from meldbox.core import errors
+from meldbox.core.errors import code_text
 
 VERSION = 1
 
@@ -111,11 +112,6 @@ class FormatError(errors.MalformedError):
         self.mtype = mtype
         self.mid = mid
         self.msg_code = msg_code
-
-
-def code_text(code):
-    """0x45 -> '2.05'."""
-    return "%d.%02d" % (code >> 5, code & 31)
 
 
 def uint_bytes(value):

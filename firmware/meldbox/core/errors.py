@@ -80,11 +80,6 @@ class CBORUnsupported(CBORError):
     reason = "cbor-unsupported"
 
 
-class CBORTooLarge(CBORError):
-    """A length or count larger than the input could possibly hold or the limit allows."""
-    reason = "cbor-too-large"
-
-
 class COSEStructureError(MalformedError):
     reason = "cose-structure"
 

@@ -66,7 +66,7 @@ def verify_message(cose_bytes, trust, device_id, now, clock_trusted=True):
     msg = parse_claims(claims, now, clock_trusted)
     if not _issued_by(msg.iss, signers):
         raise errors.WrongIssuer("iss %s is not the issuer of key %s (%s)"
-                                 % (short(msg.iss), _hex(sign1.kid), signers[0].iss))
+                                 % (short(msg.iss), sign1.kid.hex(), signers[0].iss))
     if msg.aud != device_id:
         raise errors.WrongAudience("aud %s is not this device (%r)" % (short(msg.aud), device_id))
     msg.kid = sign1.kid
@@ -79,19 +79,19 @@ def _signers(sign1, trust, now):
     """The trusted, live keys under the message's kid whose signature verifies."""
     keys = trust.lookup(sign1.kid)
     if not keys:
-        raise errors.UnknownKey("kid %s is not trusted" % _hex(sign1.kid))
+        raise errors.UnknownKey("kid %s is not trusted" % sign1.kid.hex())
     live = [k for k in keys if not k.revoked and not k.expired(now)]
     if not live:
         if all(k.revoked for k in keys):
-            raise errors.RevokedKey("key %s of %s is revoked" % (_hex(sign1.kid), keys[0].iss))
+            raise errors.RevokedKey("key %s of %s is revoked" % (sign1.kid.hex(), keys[0].iss))
         key = [k for k in keys if not k.revoked][0]
         raise errors.ExpiredKey("key %s of %s expired at %d, now %d"
-                                % (_hex(sign1.kid), key.iss, key.not_after, now))
+                                % (sign1.kid.hex(), key.iss, key.not_after, now))
     # The Sig_structure as parts: the payload stays in the received buffer, uncopied.
     tbs = cose.sig_structure_parts(sign1.protected_bytes, sign1.payload)
     signers = [k for k in live if ed25519.verify(k.public, tbs, sign1.signature)]
     if not signers:
-        raise errors.BadSignature("signature does not verify with key %s" % _hex(sign1.kid))
+        raise errors.BadSignature("signature does not verify with key %s" % sign1.kid.hex())
     return signers
 
 
@@ -252,8 +252,3 @@ def short(value, limit=40):
 
 def _prefix(where):
     return where + "." if where else ""
-
-
-def _hex(b):
-    from binascii import hexlify
-    return hexlify(b).decode()

@@ -35,7 +35,7 @@ class TrustedKey:
                 "revoked": self.revoked}
 
     def __repr__(self):
-        return "TrustedKey(%r, kid=%s%s)" % (self.iss, _hex(self.kid),
+        return "TrustedKey(%r, kid=%s%s)" % (self.iss, self.kid.hex(),
                                               ", revoked" if self.revoked else "")
 
 
@@ -73,11 +73,6 @@ class TrustStore:
             keys.append(TrustedKey(entry["iss"], entry["key"], entry.get("not_after"),
                                    entry.get("revoked", False)))
         return cls(keys)
-
-
-def _hex(b):
-    from binascii import hexlify
-    return hexlify(b).decode()
 
 
 def fingerprint(public_key):

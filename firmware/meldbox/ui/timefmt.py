@@ -6,32 +6,15 @@ Time zones: "UTC", or "CET" = Central European Time with EU summer time (CEST, U
 from the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC.
 Countdowns round toward less time left: they never show more time than there is.
 """
+from meldbox.core.civil import civil_from_days, days_from_civil
+
 DAY = 86400
-
-
-def days_from_civil(y, m, d):
-    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
-    if m <= 2:
-        y -= 1
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
 
 
 def civil(t):
     """POSIX seconds -> (year, month, day, hour, minute, second) in UTC."""
     days, secs = divmod(t, DAY)
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + 3 if mp < 10 else mp - 9
-    y = yoe + era * 400 + (1 if m <= 2 else 0)
+    y, m, d = civil_from_days(days)
     return y, m, d, secs // 3600, secs // 60 % 60, secs % 60
 
 

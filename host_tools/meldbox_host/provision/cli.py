@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-from meldbox_host.sim.device import UsageError, parse_receipts, parse_trust
+from meldbox_host.sim.device import UsageError, provisioning
 
 
 def add_arguments(p):
@@ -74,18 +74,10 @@ def _net(args):
 
 
 def settings(args):
-    """The provision request's fields from the command line."""
-    out = {}
-    if args.device_id:
-        out["dev"] = args.device_id
-    if args.trust:
-        out["trust"] = parse_trust(args.trust)
-    if args.receipts:
-        out["receipts"] = parse_receipts(args.receipts)
-    if args.lang:
-        out["lang"] = args.lang
-    if args.tz:
-        out["tz"] = args.tz
+    """The provision request's fields from the command line: the ones sim-device takes
+    too (device id, trust, receipts, language, time zone) read as sim-device reads them,
+    then network and time."""
+    out = provisioning(args)
     net = _net(args)
     if net:
         out["net"] = net

@@ -19,7 +19,6 @@ from scapy.contrib.coap import CoAP
 from meldbox_host import protocol
 from meldbox_host.wire.scapy_meldbox import encode_head
 
-MAX_DATAGRAM = 1152          # RFC 7252 4.6: a message that fits a 1280-byte IPv6 MTU
 MAX_COUNT = 10000
 FUZZ_IAT = 1_700_000_000     # fixed (determinism), in the past of any real device clock
 DEFAULT_AUD = "fuzz.device"
@@ -109,11 +108,6 @@ def _bstr(b):
 
 def _text_raw(b):
     return encode_head(3, len(b)) + b
-
-
-def _assemble(protected, unprotected, payload, signature, tag=True):
-    body = encode_head(4, 4) + _bstr(protected) + cbor2.dumps(unprotected) + _bstr(payload) + _bstr(signature)
-    return (b"\xd2" if tag else b"") + body
 
 
 def _map_raw(entries):
@@ -432,10 +426,6 @@ def _parse_reply(data):
     return (data[0] >> 4) & 3, data[1], int.from_bytes(data[2:4], "big"), data[4:4 + tkl]
 
 
-def _code_text(code):
-    return "%d.%02d" % (code >> 5, code & 31)
-
-
 def _exchange(sock, datagram, wait):
     """Send one datagram; -> outcome 'RST', 'ACK' (an empty ACK and no response),
     'silence', 'unreachable', or a response code such as '4.00'. Replies are matched
@@ -473,7 +463,7 @@ def _exchange(sock, datagram, wait):
                 continue
         elif code == 0 or rtoken != token:
             continue
-        return _code_text(code)
+        return protocol.code_text(code)
 
 
 def _free_mids(cases, n):
