@@ -11,7 +11,7 @@ PORT ?= /dev/ttyACM0
 # `make system` installs what is missing when run as root, else prints the one apt-get line.
 APT_PACKAGES :=
 
-.PHONY: setup system test demo bench firmware deploy clean
+.PHONY: setup system lint test test-fast demo bench firmware deploy clean
 
 setup: system $(STAMP)
 
@@ -36,8 +36,19 @@ $(STAMP): requirements.txt host_tools/pyproject.toml
 	$(MICROPYTHON) -c "import vfs, framebuf, asyncio; print('micropython ok')"
 	touch $(STAMP)
 
-test: setup
+# The Python the project checks: lint (ruff check) and layout (ruff format); ruff.toml.
+LINTED := host_tools tests firmware
+
+lint: setup
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+test: setup lint
 	$(BIN)/python -m pytest -q
+
+# Unit and firmware tests only (under a minute): no simulated devices, no firmware build.
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
 
 demo: setup
 	$(BIN)/meldbox demo

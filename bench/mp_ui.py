@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-sys.path.append("tests/host")
+sys.path.append("tests/shared")
 RUNS = 21
 
 
@@ -59,8 +59,8 @@ def main():
     from meldbox.ui.screens import actions, detail, device  # noqa: F401 (all screens)
     gc.collect()
     modules = gc.mem_alloc() - base
-    import ui_render
-    model = ui_render.FakeModel([])
+    import panel_scenes
+    model = panel_scenes.FakeModel([])
     display = CountingDisplay()
     gc.collect()
     before = gc.mem_alloc()
@@ -70,7 +70,7 @@ def main():
     bench("ui_heap_modules", modules, "bytes", "UI modules compiled on the unix port (64-bit)")
     bench("ui_heap_panel", held, "bytes", "Panel instance: band + strip buffers, fonts, state")
 
-    model = ui_render.FakeModel(ui_render.sample_notices())
+    model = panel_scenes.FakeModel(panel_scenes.sample_notices())
     panel = Panel(model, display)
     bench("ui_full_redraw_list", median_us(panel.redraw), "us", "list with 6 notices, 320x240 pushed")
     panel.on_button("X", "short")

@@ -1,6 +1,9 @@
 """pytest plugin: runs firmware test files (tests/firmware/mptest_*.py) on the real
 MicroPython unix port and reports each of their tests to pytest by name, the way
-MicroPython's own run-tests.py runs tests on the unix port."""
+MicroPython's own run-tests.py runs tests on the unix port.
+
+Each file is run once, when pytest collects it: the runner (tests/mp/mptest.py) prints
+every test's name first, then the results, which the file's items then report."""
 import os
 import re
 import subprocess
@@ -12,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE = ROOT / "firmware"
 MPTEST = ROOT / "tests" / "mp" / "mptest.py"
+SHARED = ROOT / "tests" / "shared"     # what firmware and host tests share (panel scenes)
 MICROPYTHON = Path(sys.executable).with_name("micropython")
 MARK = "@@MPTEST"
 HEAP_RE = re.compile(rb"^# heapsize: (\w+)", re.M)
@@ -21,7 +25,8 @@ TIMEOUT_S = 600
 
 def micropython_env(extra_paths=()):
     env = dict(os.environ)
-    paths = [str(p) for p in extra_paths] + [str(FIRMWARE), str(MPTEST.parent), ".frozen"]
+    paths = [str(p) for p in extra_paths] + [str(FIRMWARE), str(MPTEST.parent), str(SHARED),
+                                             ".frozen"]
     env["MICROPYPATH"] = os.pathsep.join(paths)
     return env
 
@@ -38,21 +43,19 @@ class MicroPythonFile(pytest.File):
         return m.group(1).decode() if m else DEFAULT_HEAP
 
     def collect(self):
-        proc = run_micropython([str(MPTEST), "--list", str(self.path)], heap=self.heap())
+        proc = run_micropython([str(MPTEST), str(self.path)], heap=self.heap())
         names = [ln.split(" ", 2)[2] for ln in proc.stdout.splitlines()
                  if ln.startswith(MARK + " CASE ")]
-        if proc.returncode != 0 or not names:
+        if not names:
             raise pytest.Collector.CollectError(
                 "micropython could not list tests in %s:\n%s%s" % (self.path, proc.stdout, proc.stderr))
+        self._results = parse_results(proc.stdout)
+        self._tail = proc.stdout[-3000:] + proc.stderr[-3000:]
+        self._rc = proc.returncode
         for name in names:
             yield MicroPythonItem.from_parent(self, name=name)
 
     def results(self):
-        if not hasattr(self, "_results"):
-            proc = run_micropython([str(MPTEST), str(self.path)], heap=self.heap())
-            self._results = parse_results(proc.stdout)
-            self._tail = proc.stdout[-3000:] + proc.stderr[-3000:]
-            self._rc = proc.returncode
         return self._results
 
 

@@ -16,7 +16,7 @@ COMMANDS = {
 }
 
 
-def build_parser(argv):
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="meldbox", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -30,7 +30,7 @@ def build_parser(argv):
     return parser
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv).parse_args(argv)
     return args._run(args) or 0

@@ -6,6 +6,7 @@ drill), signed receipts come back and reach the hotline's receipt endpoint, staf
 resolve the most urgent notice on the panel, one notice is withdrawn, and the panel is
 saved as a PNG.
 """
+import argparse
 import asyncio
 import json
 import shutil
@@ -22,17 +23,17 @@ from meldbox_host.sim import ctl
 DEV = "nl.hoster-a.desk-1"
 
 
-def add_arguments(p):
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="demo-out", help="folder for the device state, logs and panel.png")
     p.add_argument("--lang", choices=("en", "nl"), default="en")
 
 
-def say(text):
+def say(text: str) -> None:
     print(text, flush=True)
 
 
 class DemoDevice:
-    def __init__(self, state, flags):
+    def __init__(self, state: Path, flags: list[str]) -> None:
         self.state = state
         self.log = open(state.parent / "device.log", "w")
         self.proc = subprocess.Popen(
@@ -46,7 +47,7 @@ class DemoDevice:
         self.uri = "coap://%s:%d" % (self.ready["host"], self.ready["port"])
         self.key = bytes.fromhex(self.ready["device_key"])
 
-    def stop(self):
+    def stop(self) -> None:
         self.proc.terminate()
         try:
             return self.proc.wait(timeout=15)
@@ -126,7 +127,7 @@ async def demo(out, lang):
     return len(server.entries)
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve()
     if out.exists():
         shutil.rmtree(out)

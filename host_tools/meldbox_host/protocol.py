@@ -12,6 +12,8 @@ import os
 import secrets
 import time
 from collections import namedtuple
+from collections.abc import Iterable
+from typing import Any
 
 import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -50,18 +52,18 @@ PROBLEM_KEYS = {-1: "title", -2: "detail", -3: "instance", -4: "response-code",
                 -5: "base-uri", -6: "base-lang", -7: "base-rtl"}
 
 
-def code_text(code):
+def code_text(code: int) -> str:
     """0x81 -> '4.01'."""
     return "%d.%02d" % (code >> 5, code & 31)
 
 
 # --- keys ---------------------------------------------------------------------------
-def kid_of(public_key):
+def kid_of(public_key: Any) -> bytes:
     """The key id of PROTOCOL.md 1: the first 8 bytes of SHA-256 of the raw public key."""
     return hashlib.sha256(public_bytes(public_key)).digest()[:8]
 
 
-def private_key_of(key):
+def private_key_of(key: Any) -> Ed25519PrivateKey:
     """An Ed25519PrivateKey from a 32-byte seed, a HotlineKey or such a key itself."""
     if isinstance(key, Ed25519PrivateKey):
         return key
@@ -72,11 +74,11 @@ def private_key_of(key):
     raise TypeError("expected an Ed25519 private key or its 32-byte seed")
 
 
-def seed_of(key):
+def seed_of(key: Any) -> bytes:
     return private_key_of(key).private_bytes_raw()
 
 
-def public_bytes(key):
+def public_bytes(key: Any) -> bytes:
     """The raw 32-byte public key of a private key, a public key object or raw bytes."""
     if isinstance(key, (bytes, bytearray)):
         if len(key) != 32:
@@ -87,7 +89,7 @@ def public_bytes(key):
     return private_key_of(key).public_key().public_bytes_raw()
 
 
-def chain_hash(cose_bytes):
+def chain_hash(cose_bytes: bytes) -> bytes:
     """SHA-256 of a receipt's COSE bytes: the next receipt's `prev` (also a message's `nh`)."""
     return hashlib.sha256(cose_bytes).digest()
 
@@ -97,22 +99,22 @@ class HotlineKey(namedtuple("HotlineKey", "iss private_key")):
     __slots__ = ()
 
     @property
-    def public(self):
+    def public(self) -> bytes:
         return public_bytes(self.private_key)
 
     @property
-    def kid(self):
+    def kid(self) -> bytes:
         return kid_of(self.public)
 
     @classmethod
-    def generate(cls, iss):
+    def generate(cls, iss: str) -> "HotlineKey":
         return cls(iss, Ed25519PrivateKey.generate())
 
 
 KEY_FILE_FORMAT = "meldbox-hotline-key/1"
 
 
-def save_key(path, key, overwrite=False):
+def save_key(path: str, key: HotlineKey, overwrite: bool = False) -> dict:
     """Write a HotlineKey as a small JSON file readable by its owner only (mode 0600):
     {"format": "meldbox-hotline-key/1", "iss": ..., "seed": 64 hex, "public": 64 hex,
     "kid": 16 hex}. `public` and `kid` are there for people; loading checks them."""
@@ -131,7 +133,7 @@ class KeyFileError(ValueError):
     pass
 
 
-def load_key(path):
+def load_key(path: str) -> HotlineKey:
     """Read a key file written by save_key -> HotlineKey; KeyFileError if it is not one."""
     try:
         with open(path) as f:
@@ -152,11 +154,11 @@ def load_key(path):
 
 
 # --- messages (PROTOCOL.md 3) -----------------------------------------------------
-def new_id():
+def new_id() -> bytes:
     return secrets.token_bytes(ID_BYTES)
 
 
-def make_item(url, ip=None, sha256=None):
+def make_item(url: str, ip: bytes | None = None, sha256: bytes | None = None) -> dict:
     item = {"url": url}
     if ip is not None:
         item["ip"] = ip
@@ -170,10 +172,13 @@ def _header(kind, iss, aud, id, iat):
             "iss": iss, "aud": aud, "iat": int(time.time()) if iat is None else iat}
 
 
-def build_notice(iss, aud, urls=(), *, items=None, due=None, within=None, cat="other",
-                 basis="NL NTD code", ref=None, id=None, iat=None, lang=None, note=None,
-                 contact=None, redress=None, replaces=None, nodisclose=None, preserve=None,
-                 test=None):
+def build_notice(iss: str, aud: str, urls: Iterable[str] = (), *, items: list | None = None,
+                 due: int | None = None, within: int | None = None, cat: str = "other",
+                 basis: str = "NL NTD code", ref: str | None = None, id: bytes | None = None,
+                 iat: int | None = None, lang: str | None = None, note: str | None = None,
+                 contact: str | None = None, redress: str | None = None,
+                 replaces: bytes | None = None, nodisclose: bool | None = None,
+                 preserve: int | None = None, test: bool | None = None) -> dict:
     """The claims of a notice. Give `urls` (or full `items`); the deadline is `due`
     (POSIX) or `within` (seconds from receipt), by default due 24 h after `iat`.
     Returns a plain dict: edit it freely to craft odd notices for tests."""
@@ -197,26 +202,27 @@ def build_notice(iss, aud, urls=(), *, items=None, due=None, within=None, cat="o
     return claims
 
 
-def build_withdraw(iss, aud, notice_id, *, id=None, iat=None):
+def build_withdraw(iss: str, aud: str, notice_id: bytes, *, id: bytes | None = None,
+                   iat: int | None = None) -> dict:
     """The claims of a withdraw of the notice `notice_id` (bytes)."""
     claims = _header("withdraw", iss, aud, id, iat)
     claims["ref"] = bytes(notice_id)
     return claims
 
 
-def build_ping(iss, aud, *, id=None, iat=None):
+def build_ping(iss: str, aud: str, *, id: bytes | None = None, iat: int | None = None) -> dict:
     """The claims of a ping (the device answers with a status receipt)."""
     return _header("ping", iss, aud, id, iat)
 
 
-def encode_claims(claims):
+def encode_claims(claims: dict) -> bytes:
     """Core deterministic CBOR (RFC 8949 4.2.1; cbor2's length-first order equals it for
     the text keys this protocol uses)."""
     return cbor2.dumps(claims, canonical=True)
 
 
 # --- COSE_Sign1 (PROTOCOL.md 2) ------------------------------------------------------
-def sign(claims, private_key, kid=None):
+def sign(claims: dict, private_key: Any, kid: bytes | None = None) -> bytes:
     """COSE_Sign1 bytes of `claims` made with pycose: tag 18, protected {1: -8},
     unprotected {4: kid} (kid_of the signer's public key unless given)."""
     priv = private_key_of(private_key)
@@ -226,12 +232,14 @@ def sign(claims, private_key, kid=None):
     return msg.encode(tag=True)
 
 
-def sig_structure(protected_bytes, payload_bytes):
+def sig_structure(protected_bytes: bytes, payload_bytes: bytes) -> bytes:
     """RFC 9052 Sig_structure for COSE_Sign1 with empty external_aad."""
     return cbor2.dumps(["Signature1", protected_bytes, b"", payload_bytes])
 
 
-def sign_raw(payload_bytes, private_key, kid=None, protected=None, unprotected=None, tag=True):
+def sign_raw(payload_bytes: bytes, private_key: Any, kid: bytes | None = None,
+             protected: dict | bytes | None = None, unprotected: dict | None = None,
+             tag: bool = True) -> bytes:
     """A COSE_Sign1 over exactly `payload_bytes`, for crafting odd messages in tests.
 
     `protected` is a header map (default {1: -8}) or its exact encoded bytes;
@@ -277,7 +285,7 @@ class BadClaims(ReceiptError):
 Sign1 = namedtuple("Sign1", "protected_bytes protected unprotected payload signature tagged")
 
 
-def decode_sign1(cose_bytes):
+def decode_sign1(cose_bytes: bytes) -> Sign1:
     """Check the COSE_Sign1 structure (tagged or not) -> Sign1; MalformedCOSE otherwise.
     Nothing here is authenticated yet."""
     if not isinstance(cose_bytes, (bytes, bytearray)) or len(cose_bytes) > MAX_COSE_BYTES:
@@ -309,13 +317,13 @@ def decode_sign1(cose_bytes):
     return Sign1(protected_bytes, protected, unprotected, payload, signature, tagged)
 
 
-def sign1_kid(sign1):
+def sign1_kid(sign1: Sign1) -> bytes | None:
     """The kid of a decoded Sign1 (unprotected, else protected), or None."""
     kid = sign1.unprotected.get(HDR_KID, sign1.protected.get(HDR_KID))
     return kid if isinstance(kid, bytes) else None
 
 
-def verify_sign1(cose_bytes, public_key):
+def verify_sign1(cose_bytes: bytes, public_key: Any) -> tuple[Sign1, dict]:
     """Structure, alg (exactly {1: -8} protected, no alg unprotected) and the Ed25519
     signature, checked with pycose -> (Sign1, claims dict)."""
     s1 = decode_sign1(cose_bytes)
@@ -354,7 +362,7 @@ def _need(claims, key, kinds, test=None):
     return value
 
 
-def check_receipt_claims(claims):
+def check_receipt_claims(claims: dict) -> dict:
     """PROTOCOL.md 4 on a decoded receipt payload; BadClaims on the first problem."""
     _need(claims, "v", int, lambda v: v == VERSION)
     _need(claims, "t", str, lambda v: v == "receipt")
@@ -377,21 +385,21 @@ def check_receipt_claims(claims):
     return claims
 
 
-def verify_receipt(cose_bytes, device_public_key):
+def verify_receipt(cose_bytes: bytes, device_public_key: Any) -> dict:
     """Verify a device receipt -> its payload as a dict. Raises a ReceiptError subclass
     (MalformedCOSE, BadAlgorithm, BadSignature, BadClaims) with the reason."""
     _, claims = verify_sign1(cose_bytes, device_public_key)
     return check_receipt_claims(claims)
 
 
-def receipt_answers(receipt, message_bytes, message_id=None):
+def receipt_answers(receipt: dict, message_bytes: bytes, message_id: bytes | None = None) -> bool:
     """True when a receipt names this message: nh is its SHA-256, nid its id (if known)."""
     if receipt.get("nh") != chain_hash(message_bytes):
         return False
     return message_id is None or receipt.get("nid") == message_id
 
 
-def peek_claims(cose_bytes):
+def peek_claims(cose_bytes: bytes) -> dict | None:
     """The payload map of a COSE_Sign1 without checking anything, or None."""
     try:
         claims = cbor2.loads(decode_sign1(cose_bytes).payload)
@@ -423,7 +431,7 @@ class ReceiptChain:
         self._links = {}   # dev -> {seq: Link}
         self._forks = {}   # dev -> [(seq, hash)] of contradicting receipts
 
-    def add(self, receipt, cose_bytes):
+    def add(self, receipt: dict, cose_bytes: bytes) -> "ChainResult":
         dev, seq, prev = receipt["dev"], receipt["seq"], receipt["prev"]
         h = chain_hash(cose_bytes)
         links = self._links.setdefault(dev, {})
@@ -458,22 +466,22 @@ class ReceiptChain:
             return ChainResult(CHAIN_GAP, dev, seq, "missing seq %s" % _ranges(missing), missing)
         return ChainResult(CHAIN_OK, dev, seq, "", [])
 
-    def head(self, dev):
+    def head(self, dev: str) -> int:
         """The highest seq held for `dev` (0 if none)."""
         return max(self._links.get(dev, ()), default=0)
 
-    def has(self, dev, seq):
+    def has(self, dev: str, seq: int) -> bool:
         return seq in self._links.get(dev, {})
 
-    def gaps(self, dev):
+    def gaps(self, dev: str) -> list[int]:
         """Seqs below the head not (yet) received."""
         links = self._links.get(dev, {})
         return [s for s in range(1, self.head(dev)) if s not in links]
 
-    def forks(self, dev):
+    def forks(self, dev: str) -> list[tuple[int, bytes]]:
         return list(self._forks.get(dev, []))
 
-    def devices(self):
+    def devices(self) -> list[str]:
         return sorted(self._links)
 
 
@@ -494,7 +502,7 @@ class ProblemDetailsError(ValueError):
     pass
 
 
-def decode_problem(payload):
+def decode_problem(payload: bytes) -> dict:
     """RFC 9290 concise problem details -> {"title": ..., "detail": ..., ...}; other keys
     keep their CBOR key (as text if it is an int). ProblemDetailsError if not a map."""
     try:
@@ -506,7 +514,7 @@ def decode_problem(payload):
     return {PROBLEM_KEYS.get(k, str(k)): v for k, v in obj.items()}
 
 
-def encode_problem(title, detail=None, **extra):
+def encode_problem(title: str, detail: str | None = None, **extra: Any) -> bytes:
     doc = {-1: title}
     if detail is not None:
         doc[-2] = detail
@@ -515,7 +523,7 @@ def encode_problem(title, detail=None, **extra):
 
 
 # --- printing ---------------------------------------------------------------------------
-def jsonable(obj):
+def jsonable(obj: Any) -> Any:
     """Claims with bytes as hex strings, ready for json.dumps."""
     if isinstance(obj, (bytes, bytearray)):
         return bytes(obj).hex()

@@ -6,6 +6,7 @@ import gc
 import json
 
 from mptest import eq, raises
+
 from meldbox.app import config as configuration
 from meldbox.provision import framing, request
 from meldbox.provision.device import AppDevice, public_net

@@ -119,9 +119,9 @@ rp2 = Namespace()
 rp2.Flash = lambda: "rp2.Flash()"
 sys.modules["rp2"] = rp2
 
-from boards.pico2 import pins                                        # noqa: E402
-from boards.pico2.ds3231 import DS3231, civil_from_days, days_from_civil   # noqa: E402
-from boards.pico2.board import Pico2Board, MAX_NTP_STEP_S             # noqa: E402
+from boards.pico2 import pins  # noqa: E402
+from boards.pico2.board import MAX_NTP_STEP_S, Pico2Board  # noqa: E402
+from boards.pico2.ds3231 import DS3231, civil_from_days, days_from_civil  # noqa: E402
 
 
 def fresh_board():

@@ -1,10 +1,7 @@
 """LED and buzzer: which events alert, how, and that any button silences them."""
-import sys
 
 from mptest import eq
-
-sys.path.append("tests/host")
-from ui_render import NoticeView, T0, HOUR  # noqa
+from panel_scenes import HOUR, T0, NoticeView  # noqa
 
 from meldbox.ui import alerts
 from meldbox.ui.alerts import Alerts

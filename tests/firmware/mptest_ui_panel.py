@@ -4,13 +4,16 @@ import gc
 import sys
 
 from mptest import eq
-
-sys.path.append("tests/host")
-from ui_render import FakeModel, FrameDisplay, NoticeView, Item, sample_notices, T0, HOUR  # noqa
+from panel_scenes import HOUR, T0, FakeModel, FrameDisplay, Item, NoticeView, sample_notices  # noqa
 
 from meldbox.ui.panel import Panel
-from meldbox.ui.screens.actions import (ActionsScreen, ConfirmScreen, DoneScreen,
-                                        FailedScreen, ReasonScreen)
+from meldbox.ui.screens.actions import (
+    ActionsScreen,
+    ConfirmScreen,
+    DoneScreen,
+    FailedScreen,
+    ReasonScreen,
+)
 from meldbox.ui.screens.detail import DetailScreen
 from meldbox.ui.screens.device import DeviceScreen, RejectedScreen
 from meldbox.ui.screens.notices import ListScreen
@@ -252,7 +255,8 @@ def test_language_switch_redraws_in_dutch():
 
 
 def test_device_screen_warns_before_a_key_expires():
-    from ui_render import DeviceInfo, sample_keys, DAY
+    from panel_scenes import DAY, DeviceInfo, sample_keys
+
     from meldbox.ui import palette
     model, panel = make(device=DeviceInfo(sample_keys()))
     press(panel, "Y")
@@ -274,7 +278,7 @@ def test_device_screen_warns_before_a_key_expires():
 
 
 def test_refused_messages_show_time_issuer_and_reason():
-    from ui_render import sample_rejected
+    from panel_scenes import sample_rejected
     model, panel = make(rejected=sample_rejected(), lang="nl")
     press(panel, "Y", "X")
     texts = [p[1] for p in panel.screen.doc().paras]

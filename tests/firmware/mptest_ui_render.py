@@ -2,16 +2,21 @@
 missing, and how few pixels a one-second tick pushes (the display keeps every pixel)."""
 # heapsize: 1M
 import gc
-import sys
 
 from mptest import eq
+from panel_scenes import (  # noqa
+    DAY,
+    HOUR,
+    T0,
+    FakeModel,
+    FrameDisplay,
+    Status,
+    many_notices,
+    sample_notices,
+)
 
-sys.path.append("tests/host")
-from ui_render import (FakeModel, FrameDisplay, Status, sample_notices, many_notices,  # noqa
-                       T0, HOUR, DAY)
-
-from meldbox.ui import chrome, countdown, font, palette, urgency
-from meldbox.ui.layout import Doc, ellipsize, wrap
+from meldbox.ui import chrome, countdown, font, palette
+from meldbox.ui.layout import ellipsize, wrap
 from meldbox.ui.panel import Panel
 from meldbox.ui.rgb565 import Converter, rgb565
 
@@ -228,7 +233,7 @@ def test_ellipsize():
 
 def test_doc_scrolls_a_long_notice():
     model, d, panel = make(many_notices(6))
-    from ui_render import Item
+    from panel_scenes import Item
     v = panel.notices[0]
     v.items = [Item("https://example.net/" + "p%d/" % i * 30) for i in range(12)]
     panel.on_button("X", "short")

@@ -1,7 +1,10 @@
 """Shared pieces of the end-to-end tests: a hotline (pycose + aiocoap through
-meldbox_host) talking to a real simulated device."""
+meldbox_host) talking to a real simulated device. The fixtures that start devices and
+stop them after the test are in conftest.py (`hotline`, `devices`)."""
 import asyncio
+import contextlib
 import hashlib
+import socket
 import time
 
 import aiocoap
@@ -16,8 +19,9 @@ ISS = "nl.eokm"
 
 
 class Hotline:
-    def __init__(self, iss=ISS):
-        self.key = protocol.HotlineKey.generate(iss)
+    def __init__(self, iss=ISS, key=None):
+        """key: a protocol.HotlineKey (reproducible images); a new one by default."""
+        self.key = key or protocol.HotlineKey.generate(iss)
         self.iss = iss
 
     @property
@@ -47,7 +51,6 @@ def device(tmp_path, hotline, *flags, name="dev", receipts_port=None, heap=None)
 
 
 def free_port():
-    import socket
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -67,18 +70,52 @@ async def status(ctx, dev):
     return protocol.verify_receipt(reply.payload, dev.device_key)
 
 
+async def outbox_len(dev):
+    """How many receipts wait in the device's outbox (its control socket, off the loop)."""
+    return (await asyncio.to_thread(dev.control, "status"))["outbox"]
+
+
 def nh(cose):
     return hashlib.sha256(cose).digest()
 
 
+def run_client(scenario, *args):
+    """asyncio.run(scenario(ctx, *args)) with a hotline's CoAP client context, shut down
+    after; returns what the scenario returns."""
+    async def go():
+        ctx = await client()
+        try:
+            return await scenario(ctx, *args)
+        finally:
+            await ctx.shutdown()
+    return asyncio.run(go())
+
+
+@contextlib.asynccontextmanager
+async def receipt_server(dev, port):
+    """A hotline's receipt endpoint on 127.0.0.1:port that knows `dev`'s key."""
+    server = ReceiptServer({DEV: dev.device_key})
+    await server.start(port=port)
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
 async def wait_for(predicate, timeout=30, step=0.1):
+    """Poll predicate() (a coroutine function too) until it is true or the deadline
+    passes; returns its last value."""
+    async def value():
+        v = predicate()
+        return (await v) if asyncio.iscoroutine(v) else v
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
+        if await value():
             return True
         await asyncio.sleep(step)
-    return predicate()
+    return await value()
 
 
-__all__ = ["Hotline", "ReceiptServer", "device", "free_port", "client", "send", "status",
-           "nh", "wait_for", "protocol", "DEV", "ISS"]
+__all__ = ["Hotline", "ReceiptServer", "device", "free_port", "client", "run_client",
+           "receipt_server", "outbox_len", "send", "status", "nh", "wait_for", "protocol", "DEV", "ISS"]

@@ -11,9 +11,10 @@ ROOT = Path(__file__).resolve().parents[2]
 MICROPYTHON = Path(sys.executable).with_name("micropython")
 
 
-def run(code, data=None, heap="256K", timeout=600):
-    """Run `code` under micropython. If `data` (bytes) is given, the code can read it
-    from the file named by sys.argv[1]. Returns stdout; raises on a non-zero exit."""
+def run(code, data=None, heap="256K", timeout=600, extra_paths=()):
+    """Run `code` under micropython, with the firmware and `extra_paths` on its path.
+    If `data` (bytes) is given, the code can read it from the file named by sys.argv[1].
+    Returns stdout; raises on a non-zero exit."""
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "snippet.py"
         script.write_text(code)
@@ -22,7 +23,8 @@ def run(code, data=None, heap="256K", timeout=600):
             datafile = Path(tmp) / "data.bin"
             datafile.write_bytes(data)
             args.append(str(datafile))
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(ROOT / "firmware"), ".frozen"]))
+        paths = [str(p) for p in extra_paths] + [str(ROOT / "firmware"), ".frozen"]
+        env = dict(os.environ, MICROPYPATH=os.pathsep.join(paths))
         proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError("micropython failed (%d):\n%s%s" % (proc.returncode, proc.stdout, proc.stderr))

@@ -5,7 +5,10 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from meldbox_host.sim.ctl import send_command
 
 MELDBOX = Path(sys.executable).with_name("meldbox")
 READY_TIMEOUT_S = 30
@@ -64,6 +67,21 @@ class SimDevice:
     def ctl(self, *args, check=True):
         return subprocess.run([str(MELDBOX), "sim-ctl", "--state", str(self.state)] + list(args),
                               capture_output=True, text=True, check=check, timeout=60)
+
+    def control(self, cmd, **fields):
+        """One request on the control socket (boards/sim/control.py); the reply dict."""
+        return send_command(self.state, dict(fields, cmd=cmd))
+
+    def wait_until(self, predicate, timeout=60, step=0.05):
+        """Poll the device's state ({"cmd": "status"}) until predicate(status) holds;
+        fail with the last status at the deadline."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.control("status")
+            if predicate(st):
+                return st
+            assert time.monotonic() < deadline, "device state never reached: %r" % st
+            time.sleep(step)
 
     def stop(self):
         """Orderly stop (SIGTERM)."""

@@ -3,7 +3,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
+
+pytestmark = pytest.mark.slow  # starts simulated devices
 
 MELDBOX = Path(sys.executable).with_name("meldbox")
 

@@ -1,50 +1,44 @@
 """2000 datagrams from `meldbox fuzz` (scapy-built malformed CoAP, mutated COSE/CBOR,
 validly signed notices with bad claims) against a real simulated device: afterwards it
 still answers, its receipt chain has not moved, and a valid notice is accepted."""
-import asyncio
+
+import pytest
 
 from meldbox_host.wire import fuzz
-from tests.host.e2e import DEV, Hotline, client, device, protocol, send, status
+from tests.host.e2e import DEV, protocol, run_client, send, status
+
+pytestmark = pytest.mark.slow
 
 
-def test_2000_fuzz_datagrams_change_nothing(tmp_path):
-    hotline = Hotline()
-    dev = device(tmp_path, hotline)
-    dev.start()
-    try:
-        async def before():
-            ctx = await client()
-            try:
-                ok, _ = hotline.notice()
-                assert (await send(ctx, dev, ok)).code == "2.01"
-                return await status(ctx, dev)
-            finally:
-                await ctx.shutdown()
-        head = asyncio.run(before())
+def test_2000_fuzz_datagrams_change_nothing(hotline, devices):
+    dev = devices(hotline)
 
-        cases = fuzz.generate(seed=7, count=2000, key=hotline.key, aud=DEV)
-        assert len(cases) == 2000
-        report = fuzz.run_fuzz(fuzz.parse_target("127.0.0.1:%d" % dev.udp[1]), cases,
-                               rate=100, wait=0.3, max_seconds=300)
-        assert report["sent"] == 2000
-        assert report["alive_before"] and report["alive_after"]
-        assert report["accepted"] == [], report["accepted"][:10]
-        assert dev.proc.poll() is None, "the device died"
-        # the signed notices with bad claims were refused for their claims, not dropped
-        outcomes = report["by_class"]["signed-bad-claims"]
-        assert set(outcomes) <= {"4.00", "4.03", "4.29"}, outcomes
+    async def before(ctx):
+        ok, _ = hotline.notice()
+        assert (await send(ctx, dev, ok)).code == "2.01"
+        return await status(ctx, dev)
 
-        async def after():
-            ctx = await client()
-            try:
-                st = await status(ctx, dev)
-                assert st["prev"] == head["prev"], "fuzzing moved the receipt chain"
-                ok, _ = hotline.notice()
-                reply = await send(ctx, dev, ok)
-                assert reply.code == "2.01"
-                assert protocol.verify_receipt(reply.payload, dev.device_key)["seq"] == 2
-            finally:
-                await ctx.shutdown()
-        asyncio.run(after())
-    finally:
-        dev.stop()
+    head = run_client(before)
+
+    cases = fuzz.generate(seed=7, count=2000, key=hotline.key, aud=DEV)
+    assert len(cases) == 2000
+    report = fuzz.run_fuzz(
+        fuzz.parse_target("127.0.0.1:%d" % dev.udp[1]), cases, rate=100, wait=0.3, max_seconds=300
+    )
+    assert report["sent"] == 2000
+    assert report["alive_before"] and report["alive_after"]
+    assert report["accepted"] == [], report["accepted"][:10]
+    assert dev.proc.poll() is None, "the device died"
+    # the signed notices with bad claims were refused for their claims, not dropped
+    outcomes = report["by_class"]["signed-bad-claims"]
+    assert set(outcomes) <= {"4.00", "4.03", "4.29"}, outcomes
+
+    async def after(ctx):
+        st = await status(ctx, dev)
+        assert st["prev"] == head["prev"], "fuzzing moved the receipt chain"
+        ok, _ = hotline.notice()
+        reply = await send(ctx, dev, ok)
+        assert reply.code == "2.01"
+        assert protocol.verify_receipt(reply.payload, dev.device_key)["seq"] == 2
+
+    run_client(after)

@@ -63,7 +63,7 @@ def find_cycle(deps):
 
 def test_the_firmware_has_no_import_cycle():
     deps = graph()
-    assert len(deps) > 50 and "meldbox.ui.panel" in deps     # the scan sees the firmware
+    assert len(deps) > 50 and "meldbox.ui.panel" in deps  # the scan sees the firmware
     assert find_cycle(deps) is None, " -> ".join(find_cycle(deps))
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from meldbox_host import cli, protocol as P
+from meldbox_host import cli
+from meldbox_host import protocol as P
 from meldbox_host.wire import fuzz
 
 KEY = P.HotlineKey("nl.fuzz", P.private_key_of(bytes(range(32))))
@@ -134,7 +135,9 @@ NOTICE_KEYS = {"v", "t", "id", "iss", "aud", "iat", "cat", "basis", "ref", "item
 
 def notice_problems(c):
     """PROTOCOL.md 3 rules a notice from KEY to AUD breaks (device time >= FUZZ_IAT)."""
-    uint = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    def uint(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
     problems = [k for k in NOTICE_KEYS if k not in c]
     if problems:
         return problems
@@ -234,7 +237,7 @@ def options_of(datagram):
                                          ("empty-payload-after-marker", "marker without payload")])
 def test_coap_format_classes_are_malformed(name, reason):
     assert GROUPS[name]
-    for label, datagram in GROUPS[name]:
+    for _label, datagram in GROUPS[name]:
         with pytest.raises(Malformed, match=reason):
             read_coap(datagram)
 
@@ -338,7 +341,7 @@ class Responder:
         while not self.stop.is_set():
             try:
                 d, peer = self.sock.recvfrom(2048)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             if not self.alive or len(d) < 4:
                 continue

@@ -5,6 +5,7 @@ PNGs in tests/golden/. Button flows go down to the receipt the hotline receives.
 To review a change of the panel: MELDBOX_UPDATE_GOLDEN=1 pytest tests/host/test_panel_golden.py
 rewrites the PNGs; look at every one before committing them.
 """
+
 import asyncio
 import os
 from pathlib import Path
@@ -13,12 +14,22 @@ import pytest
 from PIL import Image, ImageChops
 
 from meldbox_host import protocol
-from tests.host.e2e import DEV, ReceiptServer, client, free_port, send, wait_for
-from tests.host.simdevice import SimDevice
+from tests.host.e2e import (
+    DEV,
+    Hotline,
+    free_port,
+    outbox_len,
+    receipt_server,
+    run_client,
+    send,
+    wait_for,
+)
+
+pytestmark = pytest.mark.slow
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("MELDBOX_UPDATE_GOLDEN") == "1"
-T0 = 1800000000          # 2027-01-15 08:00 UTC, 09:00 in Amsterdam
+T0 = 1800000000  # 2027-01-15 08:00 UTC, 09:00 in Amsterdam
 HOUR = 3600
 EOKM = protocol.HotlineKey("nl.eokm", protocol.private_key_of(bytes(range(32))))
 ATKM = protocol.HotlineKey("eu.atkm", protocol.private_key_of(bytes(range(32, 64))))
@@ -33,15 +44,29 @@ def notice(key, n, **kw):
     return protocol.sign(claims, key.private_key), claims
 
 
-def start(tmp_path, name, *flags, receipts_port=None):
-    args = ["--device-id", DEV, "--frozen-clock", "--clock-at", str(T0), "--rng-seed", "7",
-            "--trust", "%s=%s" % (EOKM.iss, EOKM.public.hex()),
-            "--trust", "%s=%s,not-after=%d" % (ATKM.iss, ATKM.public.hex(), T0 + 20 * 86400)]
-    if receipts_port:
-        args += ["--receipts", "%s=coap://127.0.0.1:%d/receipts" % (EOKM.iss, receipts_port)]
-    dev = SimDevice(tmp_path / name, *(args + list(flags)))
-    dev.start()
-    return dev
+@pytest.fixture
+def start(devices):
+    """start(name, *flags, receipts_port=None): a device on a frozen clock at T0 with a
+    reproducible key, trusting EOKM and (until T0 + 20 days) ATKM; stopped after the test."""
+    eokm = Hotline(EOKM.iss, EOKM)
+    atkm = "%s=%s,not-after=%d" % (ATKM.iss, ATKM.public.hex(), T0 + 20 * 86400)
+
+    def make(name, *flags, receipts_port=None):
+        return devices(
+            eokm,
+            "--trust",
+            atkm,
+            "--frozen-clock",
+            "--clock-at",
+            str(T0),
+            "--rng-seed",
+            "7",
+            *flags,
+            name=name,
+            receipts_port=receipts_port,
+        )
+
+    return make
 
 
 def check(dev, tmp_path, name):
@@ -61,13 +86,10 @@ def check(dev, tmp_path, name):
 
 
 def post(dev, *coses):
-    async def go():
-        ctx = await client()
-        try:
-            return [await send(ctx, dev, c) for c in coses]
-        finally:
-            await ctx.shutdown()
-    return asyncio.run(go())
+    async def go(ctx):
+        return [await send(ctx, dev, c) for c in coses]
+
+    return run_client(go)
 
 
 def press(dev, *buttons):
@@ -78,147 +100,176 @@ def press(dev, *buttons):
             dev.ctl("press", b)
 
 
-def test_list_detail_actions_device_screens_and_the_receipt_they_record(tmp_path):
+def test_list_detail_actions_device_screens_and_the_receipt_they_record(start, tmp_path):
     rport = free_port()
-    dev = start(tmp_path, "main", receipts_port=rport)
-    try:
-        check(dev, tmp_path, "list-empty")
-        one, c1 = notice(EOKM, 1, ref="EOKM-2027-00001", due=T0 + 5 * HOUR)
-        assert post(dev, one)[0].code == "2.01"
-        press(dev, "A")          # silence the new-notice alert, clear the toast
-        dev.ctl("advance", "5")
-        check(dev, tmp_path, "list-one")
+    dev = start("main", receipts_port=rport)
+    check(dev, tmp_path, "list-empty")
+    one, c1 = notice(EOKM, 1, ref="EOKM-2027-00001", due=T0 + 5 * HOUR)
+    assert post(dev, one)[0].code == "2.01"
+    press(dev, "A")  # silence the new-notice alert, clear the toast
+    dev.ctl("advance", "5")
+    check(dev, tmp_path, "list-one")
 
-        batch = [
-            notice(EOKM, 2, ref="EOKM-2026-00399", iat=T0 - 90000, due=T0 - 2530,
-                   urls=["https://img.example.org/x/399.png"])[0],
-            notice(ATKM, 3, ref="ATKM-RO-2027-0031", cat="terror", basis="EU 2021/784 art. 3",
-                   within=HOUR, nodisclose=True, preserve=T0 + 183 * 86400,
-                   urls=["https://video.example.com/v/31", "https://cdn.example.com/v/31.mp4"],
-                   note="Removal order under EU 2021/784; do not inform the uploader.")[0],
-            notice(EOKM, 4, ref="EOKM-DRILL-7", cat="other", due=T0 + 2 * HOUR, test=True,
-                   urls=["https://test.example.net/drill"])[0],
-        ] + [notice(EOKM, 10 + i, ref="EOKM-2027-%05d" % (10 + i), due=T0 + (6 + i) * HOUR + 77 * i)[0]
-             for i in range(5)]
-        assert [r.code for r in post(dev, *batch)] == ["2.01"] * len(batch)
-        forged = protocol.sign(protocol.build_notice("nl.eokm", DEV, ["https://x.example/f"], iat=T0,
-                                                     ref="FORGED"), protocol.private_key_of(bytes(32)))
-        assert post(dev, forged)[0].code == "4.01"
-        press(dev, "A")
-        dev.ctl("advance", "60")
-        check(dev, tmp_path, "list-many")
-        press(dev, "B", "B", "B", "B", "B")
-        check(dev, tmp_path, "list-scrolled")
-        press(dev, *["A"] * 9)      # back to the top: the overdue notice
+    batch = [
+        notice(
+            EOKM,
+            2,
+            ref="EOKM-2026-00399",
+            iat=T0 - 90000,
+            due=T0 - 2530,
+            urls=["https://img.example.org/x/399.png"],
+        )[0],
+        notice(
+            ATKM,
+            3,
+            ref="ATKM-RO-2027-0031",
+            cat="terror",
+            basis="EU 2021/784 art. 3",
+            within=HOUR,
+            nodisclose=True,
+            preserve=T0 + 183 * 86400,
+            urls=["https://video.example.com/v/31", "https://cdn.example.com/v/31.mp4"],
+            note="Removal order under EU 2021/784; do not inform the uploader.",
+        )[0],
+        notice(
+            EOKM,
+            4,
+            ref="EOKM-DRILL-7",
+            cat="other",
+            due=T0 + 2 * HOUR,
+            test=True,
+            urls=["https://test.example.net/drill"],
+        )[0],
+    ] + [
+        notice(EOKM, 10 + i, ref="EOKM-2027-%05d" % (10 + i), due=T0 + (6 + i) * HOUR + 77 * i)[0]
+        for i in range(5)
+    ]
+    assert [r.code for r in post(dev, *batch)] == ["2.01"] * len(batch)
+    forged = protocol.sign(
+        protocol.build_notice("nl.eokm", DEV, ["https://x.example/f"], iat=T0, ref="FORGED"),
+        protocol.private_key_of(bytes(32)),
+    )
+    assert post(dev, forged)[0].code == "4.01"
+    press(dev, "A")
+    dev.ctl("advance", "60")
+    check(dev, tmp_path, "list-many")
+    press(dev, "B", "B", "B", "B", "B")
+    check(dev, tmp_path, "list-scrolled")
+    press(dev, *["A"] * 9)  # back to the top: the overdue notice
 
-        # the most urgent (overdue) notice: open, actions, cannot comply, reason, confirm
-        press(dev, "X")
-        check(dev, tmp_path, "detail-overdue")
-        press(dev, "X")
-        check(dev, tmp_path, "actions")
-        press(dev, "B", "B", "B", "X")
-        check(dev, tmp_path, "reason")
-        press(dev, "X")
-        check(dev, tmp_path, "confirm")
-        press(dev, "X!")
-        check(dev, tmp_path, "done")
-        press(dev, "X")
-        press(dev, *["B"] * 9)      # paused notices sort last: the bottom of the list
-        check(dev, tmp_path, "list-paused")
-        press(dev, *["A"] * 9)
+    # the most urgent (overdue) notice: open, actions, cannot comply, reason, confirm
+    press(dev, "X")
+    check(dev, tmp_path, "detail-overdue")
+    press(dev, "X")
+    check(dev, tmp_path, "actions")
+    press(dev, "B", "B", "B", "X")
+    check(dev, tmp_path, "reason")
+    press(dev, "X")
+    check(dev, tmp_path, "confirm")
+    press(dev, "X!")
+    check(dev, tmp_path, "done")
+    press(dev, "X")
+    press(dev, *["B"] * 9)  # paused notices sort last: the bottom of the list
+    check(dev, tmp_path, "list-paused")
+    press(dev, *["A"] * 9)
 
-        # the EU order, now on top: banners (do not inform, preservation), within-deadline
-        press(dev, "X")
-        check(dev, tmp_path, "detail-banners")
-        press(dev, "Y", "B", "X")   # the drill: TEST banner
-        check(dev, tmp_path, "detail-test")
-        press(dev, "Y", "Y")
-        check(dev, tmp_path, "device")
-        press(dev, *["B"] * 6)      # the EU issuer's key: a warning 30 days before not-after
-        check(dev, tmp_path, "device-keys")
-        press(dev, "X")
-        check(dev, tmp_path, "rejected")
+    # the EU order, now on top: banners (do not inform, preservation), within-deadline
+    press(dev, "X")
+    check(dev, tmp_path, "detail-banners")
+    press(dev, "Y", "B", "X")  # the drill: TEST banner
+    check(dev, tmp_path, "detail-test")
+    press(dev, "Y", "Y")
+    check(dev, tmp_path, "device")
+    press(dev, *["B"] * 6)  # the EU issuer's key: a warning 30 days before not-after
+    check(dev, tmp_path, "device-keys")
+    press(dev, "X")
+    check(dev, tmp_path, "rejected")
 
-        # what the panel recorded reached the hotline: seen + cannot-comply for notice 2
-        async def hotline():
-            server = ReceiptServer({DEV: dev.device_key})
-            await server.start(port=rport)
-            try:
-                assert await wait_for(lambda: any(e["kind"] == "cannot-comply" for e in server.entries),
-                                      timeout=60)
-                kinds = [(e["kind"], e.get("reason")) for e in server.entries if e["nid"] == (bytes([2]) * 16).hex()]
-                assert ("seen", None) in kinds
-                assert ("cannot-comply", "force-majeure") in kinds
-            finally:
-                await server.stop()
-        asyncio.run(hotline())
-    finally:
-        dev.stop()
+    # what the panel recorded reached the hotline: seen + cannot-comply for notice 2
+    async def hotline():
+        async with receipt_server(dev, rport) as server:
+            assert await wait_for(
+                lambda: any(e["kind"] == "cannot-comply" for e in server.entries), timeout=60
+            )
+            kinds = [
+                (e["kind"], e.get("reason"))
+                for e in server.entries
+                if e["nid"] == (bytes([2]) * 16).hex()
+            ]
+            assert ("seen", None) in kinds
+            assert ("cannot-comply", "force-majeure") in kinds
+
+    asyncio.run(hotline())
 
 
-def test_x_x_x_hold_x_records_removed_for_the_most_urgent(tmp_path):
+def test_x_x_x_hold_x_records_removed_for_the_most_urgent(start):
     rport = free_port()
-    dev = start(tmp_path, "flow", receipts_port=rport)
-    try:
-        later, _ = notice(EOKM, 5, ref="LATER", due=T0 + 9 * HOUR)
-        urgent, c = notice(EOKM, 6, ref="URGENT", due=T0 + HOUR // 2)
-        assert [r.code for r in post(dev, later, urgent)] == ["2.01", "2.01"]
-        press(dev, "X", "X", "X")
-        press(dev, "X")           # a short press on confirm records nothing
-        press(dev, "X!")
+    dev = start("flow", receipts_port=rport)
+    later, _ = notice(EOKM, 5, ref="LATER", due=T0 + 9 * HOUR)
+    urgent, c = notice(EOKM, 6, ref="URGENT", due=T0 + HOUR // 2)
+    assert [r.code for r in post(dev, later, urgent)] == ["2.01", "2.01"]
+    press(dev, "X", "X", "X")
+    press(dev, "X")  # a short press on confirm records nothing
+    press(dev, "X!")
 
-        async def hotline():
-            server = ReceiptServer({DEV: dev.device_key})
-            await server.start(port=rport)
-            try:
-                assert await wait_for(lambda: any(e["kind"] == "removed" for e in server.entries), 60)
-                await asyncio.sleep(0.5)
-                removed = [e for e in server.entries if e["kind"] == "removed"]
-                assert len(removed) == 1 and removed[0]["nid"] == c["id"].hex()
-                assert [e["seq"] for e in sorted(server.entries, key=lambda e: e["seq"])] == [1, 2, 3, 4]
-            finally:
-                await server.stop()
-        asyncio.run(hotline())
-    finally:
-        dev.stop()
+    async def hotline():
+        async with receipt_server(dev, rport) as server:
 
+            async def all_delivered():  # nothing more will be sent
+                return await outbox_len(dev) == 0
 
-def test_untrusted_clock(tmp_path):
-    dev = start(tmp_path, "untrusted", "--rtc-untrusted")
-    try:
-        assert post(dev, notice(EOKM, 1, ref="EOKM-2027-00001", due=T0 + 5 * HOUR)[0])[0].code == "2.01"
-        press(dev, "A")
-        dev.ctl("advance", "5")
-        check(dev, tmp_path, "untrusted-clock")
-    finally:
-        dev.stop()
+            assert await wait_for(all_delivered, 60)
+            removed = [e for e in server.entries if e["kind"] == "removed"]
+            assert len(removed) == 1 and removed[0]["nid"] == c["id"].hex()
+            assert [e["seq"] for e in sorted(server.entries, key=lambda e: e["seq"])] == [
+                1,
+                2,
+                3,
+                4,
+            ]
+
+    asyncio.run(hotline())
 
 
-def test_offline_hotline(tmp_path):
-    dead = free_port()        # nobody listens: the receipts cannot be delivered
-    dev = start(tmp_path, "offline", "--coap-ack-timeout-ms", "50", receipts_port=dead)
-    try:
-        assert post(dev, notice(EOKM, 1, ref="EOKM-2027-00001", due=T0 + 5 * HOUR)[0])[0].code == "2.01"
-        press(dev, "A")
-        asyncio.run(asyncio.sleep(5))     # 4 retransmissions at 50 ms doubling: given up
-        dev.ctl("advance", "5")
-        check(dev, tmp_path, "hotline-offline")
-    finally:
-        dev.stop()
+def test_untrusted_clock(start, tmp_path):
+    dev = start("untrusted", "--rtc-untrusted")
+    assert (
+        post(dev, notice(EOKM, 1, ref="EOKM-2027-00001", due=T0 + 5 * HOUR)[0])[0].code == "2.01"
+    )
+    press(dev, "A")
+    dev.ctl("advance", "5")
+    check(dev, tmp_path, "untrusted-clock")
+
+
+def test_offline_hotline(start, tmp_path):
+    dead = free_port()  # nobody listens: the receipts cannot be delivered
+    dev = start("offline", "--coap-ack-timeout-ms", "50", receipts_port=dead)
+    assert (
+        post(dev, notice(EOKM, 1, ref="EOKM-2027-00001", due=T0 + 5 * HOUR)[0])[0].code == "2.01"
+    )
+    press(dev, "A")
+    # 4 retransmissions at 50 ms doubling, then the delivery counts as failed
+    dev.wait_until(lambda st: st["hotline"] is False, timeout=30)
+    dev.ctl("advance", "5")
+    check(dev, tmp_path, "hotline-offline")
 
 
 @pytest.mark.parametrize("screen", ["list", "detail"])
-def test_dutch(tmp_path, screen):
-    dev = start(tmp_path, "nl-" + screen, "--lang", "nl")
-    try:
-        coses = [notice(EOKM, 1, ref="EOKM-2027-00001", due=T0 + 26 * HOUR,
-                        note="Graag binnen 24 uur verwijderen. Dank je wel!")[0],
-                 notice(EOKM, 2, ref="EOKM-2026-00399", iat=T0 - 90000, due=T0 - 2530)[0]]
-        assert [r.code for r in post(dev, *coses)] == ["2.01", "2.01"]
-        press(dev, "A")
-        dev.ctl("advance", "5")
-        if screen == "detail":
-            press(dev, "B", "X")
-        check(dev, tmp_path, "nl-" + screen)
-    finally:
-        dev.stop()
+def test_dutch(start, tmp_path, screen):
+    dev = start("nl-" + screen, "--lang", "nl")
+    coses = [
+        notice(
+            EOKM,
+            1,
+            ref="EOKM-2027-00001",
+            due=T0 + 26 * HOUR,
+            note="Graag binnen 24 uur verwijderen. Dank je wel!",
+        )[0],
+        notice(EOKM, 2, ref="EOKM-2026-00399", iat=T0 - 90000, due=T0 - 2530)[0],
+    ]
+    assert [r.code for r in post(dev, *coses)] == ["2.01", "2.01"]
+    press(dev, "A")
+    dev.ctl("advance", "5")
+    if screen == "detail":
+        press(dev, "B", "X")
+    check(dev, tmp_path, "nl-" + screen)

@@ -2,9 +2,13 @@
 import asyncio
 import json
 
+import pytest
+
 from meldbox_host.sim.paths import DEFAULT_HEAP
 
 from tests.host.e2e import Hotline, client, device, send
+
+pytestmark = pytest.mark.slow  # starts a simulated device
 
 
 def test_mem_reports_heap_within_the_default_budget(tmp_path):

@@ -1,18 +1,26 @@
-"""The panel's review images: every screen renders on MicroPython and converts to PNG;
-the committed fonts match their generator; docs/panel/ holds every scene."""
+"""The panel's review images: every scene (tests/shared/panel_scenes.py) renders on
+MicroPython and converts to PNG; docs/panel/ holds exactly these images, pixel for pixel
+(MELDBOX_UPDATE_PANEL_DOCS=1 rewrites them: look at every one before committing); the
+committed fonts match their generator."""
+import os
 import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tests" / "shared"))
 sys.path.insert(0, str(ROOT / "firmware" / "tools"))
+
+import panel_scenes  # noqa: E402
 
 import make_font  # noqa: E402
 import ui_render  # noqa: E402
+
+UPDATE = os.environ.get("MELDBOX_UPDATE_PANEL_DOCS") == "1"
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +30,7 @@ def rendered(tmp_path_factory):
 
 
 def expected_names():
-    return {n for n, _, _ in ui_render.scenes()} | {n for n, _, _ in ui_render.event_scenes()}
+    return {n for n, _, _ in panel_scenes.scenes()} | {n for n, _, _ in panel_scenes.event_scenes()}
 
 
 def test_committed_fonts_match_the_generator():
@@ -36,9 +44,19 @@ def test_every_scene_renders_at_panel_size(rendered):
         assert len(img.getcolors(65536)) >= 4, name + " is (nearly) blank"
 
 
-def test_review_images_are_committed_for_every_scene():
-    committed = {p.stem for p in (ROOT / "docs" / "panel").glob("*.png")}
+def test_review_images_are_what_the_firmware_draws(rendered):
+    docs = ROOT / "docs" / "panel"
+    if UPDATE:
+        for old in docs.glob("*.png"):
+            old.unlink()
+        for name, img in rendered.items():
+            img.save(docs / (name + ".png"), optimize=True)
+    committed = {p.stem for p in docs.glob("*.png")}
     assert committed == expected_names()
+    for name, img in sorted(rendered.items()):
+        want = Image.open(docs / (name + ".png")).convert("RGB")
+        diff = ImageChops.difference(img, want).getbbox()
+        assert diff is None, "docs/panel/%s.png differs from the rendering in %s" % (name, diff)
 
 
 def close(rgb, want, tol=8):
@@ -81,7 +99,7 @@ def test_panel_time_zone_matches_zoneinfo():
     for year in range(1996, 2100):
         for month in (3, 10):
             last = max(d for d in range(25, 32) if datetime.date(year, month, d).weekday() == 6)
-            switch = int(datetime.datetime(year, month, last, 1, tzinfo=datetime.timezone.utc).timestamp())
+            switch = int(datetime.datetime(year, month, last, 1, tzinfo=datetime.UTC).timestamp())
             times += [switch - 1, switch]
     code = ("from meldbox.ui import timefmt\n"
             "for t in %r:\n"

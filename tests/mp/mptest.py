@@ -4,8 +4,9 @@ Usage: micropython mptest.py [--list] path/to/mptest_x.py [name ...]
 
 A test module defines functions named test_*; it may also define cases(),
 returning a list of (name, callable) pairs for table-driven tests (vectors).
-Results go to stdout as lines the pytest plugin in tests/conftest.py reads:
-  @@MPTEST CASE <name>        (with --list)
+Results go to stdout as lines the pytest plugin in tests/conftest.py reads: first every
+test's name (so that one run both lists and runs them), then each result:
+  @@MPTEST CASE <name>        (only these with --list)
   @@MPTEST PASS <name> <ms>
   @@MPTEST FAIL <name>        followed by the traceback, then @@MPTEST END
 """
@@ -55,13 +56,12 @@ def main(argv):
     args = [a for a in argv if a != "--list"]
     mod = load(args[0])
     wanted = args[1:]
-    tests = collect(mod)
+    tests = [(name, fn) for name, fn in collect(mod) if not wanted or name in wanted]
+    for name, _ in tests:
+        print(MARK, "CASE", name)
+    if list_only:
+        return
     for name, fn in tests:
-        if list_only:
-            print(MARK, "CASE", name)
-            continue
-        if wanted and name not in wanted:
-            continue
         t0 = time.ticks_ms()
         try:
             fn()

@@ -61,7 +61,7 @@ def address(nic):
 
 def ntp_time(host):
     """POSIX seconds from `host` (blocks for up to NTP_TIMEOUT_S plus the DNS lookup)."""
-    import ntptime     # micropython-lib, installed by `make deploy` (firmware/package.json)
+    import ntptime  # micropython-lib, installed by `make deploy` (firmware/package.json)
     ntptime.host = host
     ntptime.timeout = NTP_TIMEOUT_S
     t = ntptime.time()

@@ -5,7 +5,9 @@ taken the command in: a press after the panel has handled it, an advance after t
 clock moved and the panel redrew, a snapshot after the panel's pixels are current.
 Commands: {"cmd": "press", "button": "A", "hold_ms": 100}, {"cmd": "advance",
 "seconds": 60}, {"cmd": "snapshot"}, {"cmd": "stop"}, {"cmd": "ping"}, and, beyond
-SIMULATOR.md, {"cmd": "mem"}: the heap in use after a collection and its high-water mark.
+SIMULATOR.md, {"cmd": "mem"}: the heap in use after a collection and its high-water mark,
+and {"cmd": "status"}: whether the last receipt delivery reached its hotline (None before
+the first) and how many receipts wait in the outbox, so that tests can wait for a state.
 """
 import asyncio
 import gc
@@ -74,6 +76,11 @@ class Control:
         if cmd == "mem":
             gc.collect()
             return {"ok": True, "alloc": gc.mem_alloc(), "free": gc.mem_free(), "peak": heap.peak}
+        if cmd == "status":
+            await self.app.settle()
+            outbox = self.app.outbox
+            return {"ok": True, "hotline": outbox.hotline_ok if outbox is not None else None,
+                    "outbox": self.app.store.outbox_len()}
         if cmd == "stop":
             return {"ok": True, "stopping": True}
         return {"ok": False, "error": "unknown command %r" % cmd}

@@ -1,6 +1,7 @@
 """The simulator's panel: a display (meldbox/ui/rgb565.py's protocol) whose pixels live
 in a file, as in the panel's own memory on a board."""
 
+
 class FileDisplay:
     """A display whose pixels live in a file (big-endian RGB565, row-major, no header):
     the simulator's panel, readable by `sim-ctl snapshot` while the device runs."""
@@ -24,7 +25,7 @@ class FileDisplay:
         else:
             for r in range(h):
                 f.seek(((y + r) * self.width + x) * 2)
-                f.write(data[r * stride:(r + 1) * stride])
+                f.write(data[r * stride : (r + 1) * stride])
         f.flush()
 
     def close(self):

@@ -32,7 +32,9 @@ def wrap(f, s, first_w, next_w, out, tag):
     pos = 0
     for ch in s:
         if ch == "\n":
-            out.append(tag); out.append(start); out.append(pos)
+            out.append(tag)
+            out.append(start)
+            out.append(pos)
             start = brk = pos + 1
             w = wb = 0
             avail = next_w
@@ -41,11 +43,15 @@ def wrap(f, s, first_w, next_w, out, tag):
         cw = adv[f.index(ch)]
         if w + cw > avail and pos > start:
             if brk > start:
-                out.append(tag); out.append(start); out.append(brk)
+                out.append(tag)
+                out.append(start)
+                out.append(brk)
                 start = brk
                 w = wb
             else:
-                out.append(tag); out.append(start); out.append(pos)
+                out.append(tag)
+                out.append(start)
+                out.append(pos)
                 start = brk = pos
                 w = wb = 0
             avail = next_w
@@ -56,7 +62,9 @@ def wrap(f, s, first_w, next_w, out, tag):
             wb = 0
         pos += 1
     if pos > start or start == 0:
-        out.append(tag); out.append(start); out.append(pos)
+        out.append(tag)
+        out.append(start)
+        out.append(pos)
 
 
 class Doc:

@@ -2,6 +2,7 @@
 USB serial port. New trusted keys take effect only after someone presses A on the
 device's panel while it shows their fingerprints; this command prints the same
 fingerprints, so that the two can be compared."""
+import argparse
 import hashlib
 import ipaddress
 import json
@@ -11,7 +12,7 @@ import time
 from meldbox_host.sim.device import UsageError, provisioning
 
 
-def add_arguments(p):
+def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
     prov = sub.add_parser("provision", help="set device id, trusted keys, receipt URIs, network, language, time")
@@ -73,7 +74,7 @@ def _net(args):
     return net
 
 
-def settings(args):
+def settings(args: argparse.Namespace) -> dict:
     """The provision request's fields from the command line: the ones sim-device takes
     too (device id, trust, receipts, language, time zone) read as sim-device reads them,
     then network and time."""
@@ -130,7 +131,7 @@ def _print_info(a):
         print("network       %s" % json.dumps(a["net"], sort_keys=True))
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     from meldbox_host.provision.client import DeviceClient, DeviceError, LinkError
     try:
         request = settings(args) if args.action == "provision" else None

@@ -2,6 +2,8 @@
 import json
 import random
 import time
+from collections.abc import Callable
+from typing import Any
 
 import serial
 
@@ -24,7 +26,8 @@ class LinkError(Exception):
 
 
 class DeviceClient:
-    def __init__(self, port, baudrate=115200, timeout=ANSWER_TIMEOUT_S):
+    def __init__(self, port: str, baudrate: int = 115200,
+                 timeout: float = ANSWER_TIMEOUT_S) -> None:
         try:
             # the baud rate does not matter on USB CDC; it does on a UART adapter
             self.ser = serial.Serial(port, baudrate=baudrate, timeout=0.1, write_timeout=5)
@@ -36,7 +39,7 @@ class DeviceClient:
         self.decoder = Decoder()
         self.next_id = random.randrange(1, 1 << 30)
 
-    def close(self):
+    def close(self) -> None:
         self.ser.close()
 
     def __enter__(self):
@@ -51,8 +54,7 @@ class DeviceClient:
                 data = self.ser.read(self.ser.in_waiting or 1)
             except (serial.SerialException, OSError) as e:
                 raise LinkError("%s: %s" % (self.port, e)) from None
-            for item in self.decoder.feed(data):
-                yield item
+            yield from self.decoder.feed(data)
 
     def _no_answer(self):
         seen = self.decoder.noise + [self.decoder.pending_text()]
@@ -61,7 +63,8 @@ class DeviceClient:
                              "installed and running? (make deploy)" % self.port)
         return LinkError("no answer from %s within %d s: is a Meldbox on that port?" % (self.port, self.timeout))
 
-    def request(self, op, on_pending=None, **fields):
+    def request(self, op: str, on_pending: Callable[[dict], None] | None = None,
+                **fields: Any) -> dict:
         """Send one request and return the device's final answer (a dict with ok true).
         `on_pending(answer)` is called when the device asks for a press on its panel."""
         rid = self.next_id
@@ -99,8 +102,9 @@ class DeviceClient:
             else:
                 raise self._no_answer()
 
-    def info(self):
+    def info(self) -> dict:
         return self.request("info")
 
-    def provision(self, on_pending=None, **settings):
+    def provision(self, on_pending: Callable[[dict], None] | None = None,
+                  **settings: Any) -> dict:
         return self.request("provision", on_pending=on_pending, **settings)

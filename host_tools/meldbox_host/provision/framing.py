@@ -45,7 +45,7 @@ class Decoder:
         self.line = bytearray()
         self.noise = []
 
-    def feed(self, data: bytes):
+    def feed(self, data: bytes) -> list[bytes | FrameError]:
         out = []
         for b in data:
             if b == 0x0D:
@@ -65,6 +65,6 @@ class Decoder:
                 self.noise = (self.noise + [line.decode("utf-8", "replace")])[-5:]
         return out
 
-    def pending_text(self):
+    def pending_text(self) -> str:
         """A partial line with no newline yet (a REPL prompt '>>> ' never ends in one)."""
         return bytes(self.line).decode("utf-8", "replace")

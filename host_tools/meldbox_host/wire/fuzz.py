@@ -6,12 +6,14 @@ silence) and whether the device still answers afterwards.
 deterministic per seed); `run_fuzz(...)` sends them to a loopback target at a bounded
 rate, each with a bounded wait, within a bounded total time.
 """
+import argparse
 import ipaddress
 import json
 import random
 import socket
 import sys
 import time
+from typing import Any
 
 import cbor2
 from scapy.contrib.coap import CoAP
@@ -37,7 +39,7 @@ UNKNOWN_CRITICAL = (25, 29, 33, 37, 41, 61, 101, 1001, 2049, 64999)
 INVALID_UTF8 = (b"\xff", b"\xc0\x80", b"\xed\xa0\x80", b"\xe2\x82", b"ok\x80", b"\xf8\x88\x80\x80\x80")
 
 
-def classes(signed=False):
+def classes(signed: bool = False) -> tuple[str, ...]:
     return COAP_CLASSES + COSE_CLASSES + (SIGNED_CLASSES if signed else ())
 
 
@@ -376,7 +378,8 @@ MUTATIONS = {
 }
 
 
-def generate(seed, count, key=None, aud=None, iat=FUZZ_IAT):
+def generate(seed: int, count: int, key: Any = None, aud: str | None = None,
+             iat: int = FUZZ_IAT) -> list[tuple[str, bytes]]:
     """`count` (label, datagram) pairs, the same for the same arguments. Labels are
     'class:variant'; classes come round-robin in a seeded order, so every class of
     classes(signed=key is not None) appears once count reaches their number (a
@@ -396,7 +399,7 @@ def generate(seed, count, key=None, aud=None, iat=FUZZ_IAT):
     return out[:count]
 
 
-def mutation_class(label):
+def mutation_class(label: str) -> str:
     return label.split(":", 1)[0]
 
 
@@ -405,7 +408,7 @@ class NotLoopback(ValueError):
     pass
 
 
-def parse_target(text):
+def parse_target(text: str) -> tuple[str, int, socket.AddressFamily]:
     """'HOST:PORT' -> (ip, port); only loopback addresses may be fuzzed."""
     host, sep, port = text.rpartition(":")
     host = host.strip("[]")
@@ -443,7 +446,7 @@ def _exchange(sock, datagram, wait):
         sock.settimeout(left)
         try:
             data = sock.recv(2048)
-        except socket.timeout:
+        except TimeoutError:
             return outcome
         except ConnectionRefusedError:   # ICMP port unreachable: nobody listens
             return "unreachable"
@@ -472,7 +475,8 @@ def _free_mids(cases, n):
     return [mid for mid in range(0x10000) if mid not in used][:n]
 
 
-def probe(sock, wait=1.0, mids=(0xFFFF, 0xFFFE, 0xFFFD)):
+def probe(sock: socket.socket, wait: float = 1.0,
+          mids: tuple[int, ...] = (0xFFFF, 0xFFFE, 0xFFFD)) -> bool:
     """Is the device still answering? GET /.well-known/core, one try per mid."""
     for i, mid in enumerate(mids):
         datagram = bytes(CoAP(type=CON, code=GET, msg_id=mid, token=b"live%d" % i,
@@ -482,7 +486,9 @@ def probe(sock, wait=1.0, mids=(0xFFFF, 0xFFFE, 0xFFFD)):
     return False
 
 
-def run_fuzz(target, cases, rate=50.0, wait=0.3, max_seconds=120.0, probe_wait=1.0):
+def run_fuzz(target: tuple[str, int, socket.AddressFamily], cases: list[tuple[str, bytes]],
+             rate: float = 50.0, wait: float = 0.3, max_seconds: float = 120.0,
+             probe_wait: float = 1.0) -> dict:
     """Send `cases` ((label, datagram) pairs) to target (ip, port, family) -> report dict."""
     ip, port, family = target
     started = time.monotonic()
@@ -504,7 +510,8 @@ def run_fuzz(target, cases, rate=50.0, wait=0.3, max_seconds=120.0, probe_wait=1
     return make_report(results, alive_before, alive_after, time.monotonic() - started)
 
 
-def make_report(results, alive_before, alive_after, seconds):
+def make_report(results: list[tuple[str, int, str]], alive_before: bool, alive_after: bool,
+                seconds: float) -> dict:
     tally, by_class, accepted = {}, {}, []
     for label, _, outcome in results:
         tally[outcome] = tally.get(outcome, 0) + 1
@@ -516,10 +523,10 @@ def make_report(results, alive_before, alive_after, seconds):
             "alive_after": alive_after, "tally": dict(sorted(tally.items())),
             "by_class": {k: dict(sorted(v.items())) for k, v in sorted(by_class.items())},
             "accepted": accepted,
-            "cases": [{"label": l, "bytes": n, "outcome": o} for l, n, o in results]}
+            "cases": [{"label": lb, "bytes": n, "outcome": o} for lb, n, o in results]}
 
 
-def report_text(report):
+def report_text(report: dict) -> str:
     lines = ["sent %d datagrams in %.1f s to %s (seed %s)" % (
         report["sent"], report["seconds"], report.get("target", "?"), report.get("seed", "?")),
         "device answered before: %s, after: %s" % (
@@ -533,7 +540,7 @@ def report_text(report):
 
 
 # --- command line --------------------------------------------------------------------------------
-def add_arguments(p):
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", required=True, metavar="HOST:PORT", help="a loopback device address")
     p.add_argument("--count", type=int, required=True, metavar="N", help="datagrams to send (max %d)" % MAX_COUNT)
     p.add_argument("--seed", type=int, required=True, metavar="S")
@@ -547,7 +554,7 @@ def add_arguments(p):
                    help="wait per liveness probe (GET /.well-known/core) before and after")
 
 
-def run(args):
+def run(args: argparse.Namespace) -> int:
     try:
         if args.count < 0 or args.count > MAX_COUNT:
             raise ValueError("--count must be 0..%d" % MAX_COUNT)

@@ -13,13 +13,14 @@ Layers are declared with fields; CBOR items are decoded with cbor2, only CBOR he
 import datetime
 import io
 import struct
+from typing import Any
 
 import cbor2
+from scapy.config import conf
+from scapy.contrib.coap import CoAP, coap_codes
 from scapy.fields import Field, PacketLenField, PacketListField, StrLenField, XStrLenField
 from scapy.layers.inet import UDP
-from scapy.config import conf
 from scapy.packet import Packet, bind_bottom_up, bind_layers
-from scapy.contrib.coap import CoAP, coap_codes
 
 COAP_PORT = 5683
 CF_COSE_SIGN1 = b"\x12"           # 18, as scapy.contrib.coap keeps option values: bytes
@@ -29,7 +30,7 @@ TIME_CLAIMS = ("iat", "due", "at", "preserve")
 
 
 # --- CBOR heads -----------------------------------------------------------------------------
-def cbor_head(s):
+def cbor_head(s: bytes) -> tuple[int, int, int]:
     """(major type, argument, head length) of the CBOR item at the start of s.
     ValueError on a truncated head or an indefinite/reserved length."""
     if not s:
@@ -45,7 +46,7 @@ def cbor_head(s):
     return major, int.from_bytes(s[1:1 + n], "big"), 1 + n
 
 
-def encode_head(major, value):
+def encode_head(major: int, value: int) -> bytes:
     if value < 24:
         return bytes([major << 5 | value])
     for info, fmt in ((24, ">B"), (25, ">H"), (26, ">I"), (27, ">Q")):
@@ -118,7 +119,7 @@ class ClaimValueField(CBORItemField):
     def i2repr(self, pkt, x):
         text = _show(x)
         if pkt.key in TIME_CLAIMS and isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 1 << 37:
-            when = datetime.datetime.fromtimestamp(x, datetime.timezone.utc)
+            when = datetime.datetime.fromtimestamp(x, datetime.UTC)
             text += " (%s)" % when.strftime("%Y-%m-%d %H:%M:%SZ")
         return text
 
@@ -174,11 +175,11 @@ class _CBORMap(Packet):
         # An entry that did not decode stays a Raw packet in the list: skip it here.
         return [(e.key, e.value) for e in self.entries if isinstance(e, Claim)]
 
-    def as_dict(self):
+    def as_dict(self) -> dict:
         """The map as a dict (the last of duplicate keys wins, as in most decoders)."""
         return dict((k, v) for k, v in self._pairs() if _hashable(k))
 
-    def get(self, key, default=None):
+    def get(self, key: Any, default: Any = None) -> Any:
         for k, v in self._pairs():
             if k == key:
                 return v
@@ -222,11 +223,11 @@ class ProblemDetails(_CBORMap):
                    PacketListField("entries", [], ProblemEntry, count_from=lambda p: p.count)]
 
     @property
-    def title(self):
+    def title(self) -> Any:
         return self.get(-1)
 
     @property
-    def detail(self):
+    def detail(self) -> Any:
         return self.get(-2)
 
     def mysummary(self):
@@ -249,14 +250,14 @@ class COSESign1(Packet):
                    XStrLenField("signature", b"", length_from=lambda p: p.signature_len)]
 
     @property
-    def protected_map(self):
+    def protected_map(self) -> dict | None:
         try:
             return cbor2.loads(self.protected) if self.protected else {}
         except Exception:
             return None
 
     @property
-    def kid(self):
+    def kid(self) -> bytes | None:
         kid = (self.unprotected or {}).get(4) if isinstance(self.unprotected, dict) else None
         return kid if kid is not None else (self.protected_map or {}).get(4)
 
@@ -274,13 +275,13 @@ bind_bottom_up(CoAP, COSESign1, content_format=CF_COSE_SIGN1)
 bind_bottom_up(CoAP, ProblemDetails, content_format=CF_PROBLEM_DETAILS)
 
 
-def bind_port(port):
+def bind_port(port: int) -> None:
     """Dissect UDP traffic on another port (e.g. a simulator's) as CoAP too."""
     bind_layers(UDP, CoAP, dport=port)
     bind_layers(UDP, CoAP, sport=port)
 
 
-def dissect(datagram):
+def dissect(datagram: bytes) -> Packet:
     """A CoAP datagram (UDP payload bytes) -> CoAP packet with Meldbox layers below it,
     or a Raw packet when scapy.contrib.coap cannot read it (it raises on some truncated
     option headers; inside rdpcap scapy itself falls back to Raw the same way)."""
@@ -290,8 +291,9 @@ def dissect(datagram):
         return conf.raw_layer(load=bytes(datagram))
 
 
-def coap_datagram(code, payload=b"", content_format=None, path=(), mtype=0, msg_id=1,
-                  token=b"", options=()):
+def coap_datagram(code: int, payload: bytes = b"", content_format: int | None = None,
+                  path: tuple[str, ...] | list[str] = (), mtype: int = 0, msg_id: int = 1,
+                  token: bytes = b"", options: tuple | list = ()) -> bytes:
     """Build a CoAP datagram with scapy (for tests and captures). `code` is the wire
     value (2 = POST, 65 = 2.01, ...); `options` extra (number, bytes value) pairs."""
     opts = [(11, p.encode()) for p in path] + list(options)
@@ -308,7 +310,7 @@ def _path(coap):
                           if k in ("Uri-Path", 11))
 
 
-def summary(pkt):
+def summary(pkt: Packet) -> str:
     """One line for a CoAP packet (or a packet with a CoAP layer):
     'CON POST mid=0x0001 tok=ab /notices cf=18 | notice nl.eokm -> desk-1 id=...'"""
     if CoAP not in pkt:
@@ -332,6 +334,6 @@ def summary(pkt):
     return line
 
 
-def summaries(packets):
+def summaries(packets: Any) -> list[str]:
     """Summary lines for packets, e.g. from scapy's rdpcap(); non-CoAP packets too."""
     return [summary(p) for p in packets]

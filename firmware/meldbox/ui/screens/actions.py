@@ -4,8 +4,8 @@ holding X for a second. Only then is model.act called; the receipt's seq is the 
 A short X on the confirm screen, Y anywhere, or the notice leaving records nothing."""
 from meldbox.ui import chrome
 from meldbox.ui import palette as P
-from meldbox.ui.layout import Doc, ellipsize
 from meldbox.ui.chrome import first_host
+from meldbox.ui.layout import Doc, ellipsize
 from meldbox.ui.screens.base import TEXT_X, Screen
 
 KINDS = ("removed", "not-ours", "disputed", "cannot-comply")

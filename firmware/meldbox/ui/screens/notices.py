@@ -138,31 +138,34 @@ class ListScreen(Screen):
             c.text(body, ellipsize(body, host, chrome.W - 6 - x), x, y + 24, P.DIM)
 
     def tick(self, now):
-        p = self.p
-        ns = p.notices
+        ns = self.p.notices
         for r in range(ROWS):
             i = self.top + r
             if i >= len(ns):
                 break
-            v = ns[i]
-            lvl, big, word = countdown.describe(v, now, p.approx, p.lang)
-            old = self.cells[r]
-            if old is not None and old[0] == lvl and old[1] == big:
-                continue
-            y = self._row_y(r)
-            sel = i == self.sel
-            if old is None or old[0] != lvl:        # urgency changed: the whole row
-                p.paint(0, y, chrome.W, ROW_H, lambda c: self._draw_row(c, r, v, sel))
-                continue
-            bg = P.SEL if sel else P.BG
-            w = countdown.time_width(p.canvas, lvl, big)
-            if w == countdown.time_width(p.canvas, lvl, old[1]):    # same width: the digits
-                p.paint(CELL_X, y + 1, w, countdown.CELL_H,
-                        lambda c: countdown.redraw_time(c, CELL_X, y + 1, bg, lvl, big))
-            else:
-                p.paint(CELL_X, y + 1, CELL_W, countdown.CELL_H,
-                        lambda c: countdown.draw(c, CELL_X, y + 1, CELL_W, bg, lvl, big, word))
-            self.cells[r] = (lvl, big)
+            self._tick_row(r, ns[i], i == self.sel, now)
+
+    def _tick_row(self, r, v, sel, now):
+        """Repaint what time changed in visible row r: its countdown digits, or the
+        whole row when its urgency changed."""
+        p = self.p
+        lvl, big, word = countdown.describe(v, now, p.approx, p.lang)
+        old = self.cells[r]
+        if old is not None and old[0] == lvl and old[1] == big:
+            return
+        y = self._row_y(r)
+        if old is None or old[0] != lvl:        # urgency changed: the whole row
+            p.paint(0, y, chrome.W, ROW_H, lambda c: self._draw_row(c, r, v, sel))
+            return
+        bg = P.SEL if sel else P.BG
+        w = countdown.time_width(p.canvas, lvl, big)
+        if w == countdown.time_width(p.canvas, lvl, old[1]):    # same width: the digits
+            p.paint(CELL_X, y + 1, w, countdown.CELL_H,
+                    lambda c: countdown.redraw_time(c, CELL_X, y + 1, bg, lvl, big))
+        else:
+            p.paint(CELL_X, y + 1, CELL_W, countdown.CELL_H,
+                    lambda c: countdown.draw(c, CELL_X, y + 1, CELL_W, bg, lvl, big, word))
+        self.cells[r] = (lvl, big)
 
     # --- buttons ------------------------------------------------------------------------
     def button(self, name, kind):
