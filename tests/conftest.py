@@ -6,8 +6,10 @@ Each file is run once, when pytest collects it: the runner (tests/mp/mptest.py) 
 every test's name first, then the results, which the file's items then report."""
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,8 +25,19 @@ DEFAULT_HEAP = "256K"
 TIMEOUT_S = 600
 
 
+_scratch = []
+
+
+def scratch_dir():
+    """A folder of this pytest session for files firmware tests write (mptest.scratch):
+    two worktrees running the same test at once must not share a file in /tmp."""
+    if not _scratch:
+        _scratch.append(tempfile.mkdtemp(prefix="mptest-"))
+    return _scratch[0]
+
+
 def micropython_env(extra_paths=()):
-    env = dict(os.environ)
+    env = dict(os.environ, MPTEST_SCRATCH=scratch_dir())
     paths = [str(p) for p in extra_paths] + [str(FIRMWARE), str(MPTEST.parent), str(SHARED),
                                              ".frozen"]
     env["MICROPYPATH"] = os.pathsep.join(paths)
@@ -112,3 +125,8 @@ def pytest_pycollect_makemodule(module_path, parent):
     # A firmware test file named on the command line must not also be imported by CPython.
     if module_path.name.startswith("mptest_"):
         return _NotForCPython.from_parent(parent, path=module_path)
+
+
+def pytest_sessionfinish(session):
+    for folder in _scratch:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -3,7 +3,7 @@ missing, and how few pixels a one-second tick pushes (the display keeps every pi
 # heapsize: 1M
 import gc
 
-from mptest import eq
+from mptest import eq, scratch
 from panel_scenes import (  # noqa
     DAY,
     HOUR,
@@ -254,7 +254,7 @@ def test_doc_scrolls_a_long_notice():
 
 def test_file_display_places_rows():
     from boards.sim.display import FileDisplay
-    path = "/tmp/mptest_ui_panel.rgb565"
+    path = scratch("file_display.rgb565")
     fd = FileDisplay(path, 4, 3)
     fd.write(1, 1, 2, 2, memoryview(b"\x01\x02\x03\x04\x05\x06\x07\x08"))
     fd.write(0, 0, 4, 1, memoryview(b"\xaa" * 8))

@@ -187,7 +187,7 @@ def device_must_refuse(cose):
     return bool(notice_problems(claims))
 
 
-# --- generation ------------------------------------------------------------------------------------
+# --- generation ----------------------------------------------------------------------------------
 def test_deterministic_per_seed():
     assert fuzz.generate(5, 120) == fuzz.generate(5, 120)
     assert fuzz.generate(11, 400, KEY, AUD) == SIGNED
@@ -320,7 +320,7 @@ def test_cbor_classes_break_the_rule_they_name():
             assert flag in flags, (label, flags)
 
 
-# --- sending ----------------------------------------------------------------------------------------
+# --- sending -------------------------------------------------------------------------------------
 class Responder:
     """A scripted UDP peer: silent to bad versions, RST to token lengths over 8, an empty
     ACK then a separate CON 4.15 to a Content-Format other than 18, a piggybacked 4.00 to

@@ -10,6 +10,7 @@ test's name (so that one run both lists and runs them), then each result:
   @@MPTEST PASS <name> <ms>
   @@MPTEST FAIL <name>        followed by the traceback, then @@MPTEST END
 """
+import os
 import sys
 import time
 
@@ -23,6 +24,12 @@ def raises(exc_type, fn, *args, **kwargs):
     except exc_type as e:
         return e
     raise AssertionError("expected %s, nothing raised" % exc_type.__name__)
+
+
+def scratch(name):
+    """A path for a file the test writes: in the pytest session's own folder (the plugin
+    sets MPTEST_SCRATCH), so that parallel runs elsewhere cannot collide with it."""
+    return (os.getenv("MPTEST_SCRATCH") or "/tmp") + "/" + name
 
 
 def eq(a, b, what=""):

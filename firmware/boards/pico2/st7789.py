@@ -2,9 +2,10 @@
 
 Implements the UI's display protocol (meldbox/ui/rgb565.py): width, height and
 write(x, y, w, h, data) with big-endian RGB565 rows, which is the byte order this
-controller takes, so the bytes go to the panel as they are: set a window, then stream. Commands from the ST7789V
-datasheet: SWRESET 01, SLPOUT 11, COLMOD 3A (55 = 16 bit), MADCTL 36 (orientation),
-INVON 21 (IPS panels), NORON 13, DISPON 29, CASET 2A, RASET 2B, RAMWR 2C.
+controller takes, so the bytes go to the panel as they are: set a window, then stream.
+Commands from the ST7789V datasheet: SWRESET 01, SLPOUT 11, COLMOD 3A (55 = 16 bit),
+MADCTL 36 (orientation), INVON 21 (IPS panels), NORON 13, DISPON 29, CASET 2A, RASET 2B,
+RAMWR 2C.
 """
 import time
 
