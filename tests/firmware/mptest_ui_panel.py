@@ -292,23 +292,37 @@ def test_run_task_polls_buttons_and_ticks():
     sys.path.insert(0, ".frozen")       # asyncio is frozen into the unix port
     import asyncio
 
+    import time
+
     class Buttons:
         def __init__(self):
             self.queue = [[("B", "short")], [], [("X", "short")]]
+            self.polls = 0
 
         def poll(self, now_ms):
+            self.polls += 1
             return self.queue.pop(0) if self.queue else ()
 
     model, panel = make()
+    buttons = Buttons()
     ticks = []
     real_tick = panel.tick
     panel.tick = lambda: ticks.append(model.t) or real_tick()
 
+    async def until(state, ms=5000):
+        t0 = time.ticks_ms()
+        while not state():
+            assert time.ticks_diff(time.ticks_ms(), t0) < ms, "the panel task never got there"
+            await asyncio.sleep_ms(5)
+
     async def drive():
-        task = asyncio.create_task(panel.run(Buttons(), lambda: 0, poll_ms=5))
-        await asyncio.sleep_ms(30)
+        task = asyncio.create_task(panel.run(buttons, lambda: 0, poll_ms=5))
+        await until(lambda: buttons.polls >= 3)     # the queued presses are taken
+        eq(ticks, [])                               # the second has not changed
         model.t += 1
-        await asyncio.sleep_ms(30)
+        await until(lambda: ticks)
+        polls = buttons.polls
+        await until(lambda: buttons.polls >= polls + 3)     # a few rounds on: one tick only
         task.cancel()
 
     asyncio.run(drive())

@@ -3,6 +3,7 @@ Each refusal carries RFC 9290 problem details and leaves the store unchanged, wh
 the next valid notice's seq shows, before and after a reboot."""
 
 import socket
+import time
 
 import aiocoap
 import pytest
@@ -145,17 +146,23 @@ def test_every_error_row_answers_with_problem_details_and_changes_nothing(hotlin
 def test_a_flood_from_one_peer_gets_4_29_with_max_age(hotline, devices):
     dev = devices(hotline)
     codes = []
+    wkc = bytes([0xBB]) + b".well-known" + bytes([0x04]) + b"core"
+    deadline = time.monotonic() + 60
+    mid = 0
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(5)
-        wkc = bytes([0xBB]) + b".well-known" + bytes([0x04]) + b"core"
-        for mid in range(1000):
-            s.sendto(coap(1, 0x01, mid, b"\x07", wkc), dev.udp)
-        while True:
-            try:
-                reply, _ = s.recvfrom(4096)
-            except TimeoutError:
-                break
-            codes.append(response_code(reply))
-            if response_code(reply) == "4.29":
-                assert b"\xff" in reply  # problem details payload
+        # Bursts until the limit shows: on a loaded machine the device may take in one
+        # burst more slowly than its sustained rate, and then rightly answers them all.
+        while "4.29" not in codes and time.monotonic() < deadline:
+            for _ in range(400):
+                s.sendto(coap(1, 0x01, mid, b"\x07", wkc), dev.udp)
+                mid = (mid + 1) & 0xFFFF
+            s.settimeout(2)
+            while True:
+                try:
+                    reply, _ = s.recvfrom(4096)
+                except TimeoutError:
+                    break
+                codes.append(response_code(reply))
+                if response_code(reply) == "4.29":
+                    assert b"\xff" in reply  # problem details payload
     assert "2.05" in codes and "4.29" in codes, sorted(set(codes))

@@ -22,16 +22,26 @@ def test_2000_fuzz_datagrams_change_nothing(hotline, devices):
 
     cases = fuzz.generate(seed=7, count=2000, key=hotline.key, aud=DEV)
     assert len(cases) == 2000
-    report = fuzz.run_fuzz(
-        fuzz.parse_target("127.0.0.1:%d" % dev.udp[1]), cases, rate=100, wait=0.3, max_seconds=300
-    )
+    target = fuzz.parse_target("127.0.0.1:%d" % dev.udp[1])
+    report = fuzz.run_fuzz(target, cases, rate=100, wait=0.3, max_seconds=300)
     assert report["sent"] == 2000
     assert report["alive_before"] and report["alive_after"]
     assert report["accepted"] == [], report["accepted"][:10]
     assert dev.proc.poll() is None, "the device died"
-    # the signed notices with bad claims were refused for their claims, not dropped
-    outcomes = report["by_class"]["signed-bad-claims"]
-    assert set(outcomes) <= {"4.00", "4.03", "4.29"}, outcomes
+    # the signed notices with bad claims were refused for their claims, not dropped; on a
+    # loaded machine a verify may outlast the fuzzer's 0.3 s wait (silence, or an empty
+    # ACK before a separate response): those are asked again, with time to answer
+    signed = [
+        (case, outcome["outcome"])
+        for case, outcome in zip(cases, report["cases"])
+        if fuzz.mutation_class(case[0]) == "signed-bad-claims"
+    ]
+    assert signed
+    late = [case for case, outcome in signed if outcome in ("silence", "ACK")]
+    again = fuzz.run_fuzz(target, late, rate=10, wait=5.0, max_seconds=300) if late else None
+    outcomes = {o for _, o in signed if o not in ("silence", "ACK")}
+    outcomes |= {c["outcome"] for c in again["cases"]} if again else set()
+    assert outcomes <= {"4.00", "4.03", "4.29"}, outcomes
 
     async def after(ctx):
         st = await status(ctx, dev)
