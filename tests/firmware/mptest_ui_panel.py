@@ -291,7 +291,6 @@ def test_refused_messages_show_time_issuer_and_reason():
 def test_run_task_polls_buttons_and_ticks():
     sys.path.insert(0, ".frozen")       # asyncio is frozen into the unix port
     import asyncio
-
     import time
 
     class Buttons:

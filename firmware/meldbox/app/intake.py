@@ -68,7 +68,7 @@ def _claimed_issuer(raw, err):
     if isinstance(err, errors.TooLarge):
         return "?"
     try:
-        from meldbox.core import cose, cbor
+        from meldbox.core import cbor, cose
         claims = cbor.loads(cose.decode_sign1(raw).payload)
         iss = claims.get("iss") if isinstance(claims, dict) else None
         return iss if isinstance(iss, str) and len(iss) <= 64 else "?"

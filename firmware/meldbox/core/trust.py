@@ -78,7 +78,7 @@ class TrustStore:
 def fingerprint(public_key):
     """What the panel and the host tool show for a key: the first 16 bytes of its SHA-256
     in groups of four hex digits ('7f3a 91c2 ...'); the first 16 digits are its kid."""
-    from hashlib import sha256
     from binascii import hexlify
+    from hashlib import sha256
     h = hexlify(sha256(bytes(public_key)).digest()[:16]).decode()
     return " ".join(h[i:i + 4] for i in range(0, 32, 4))
