@@ -16,7 +16,7 @@ import framebuf
 from meldbox import heap
 from meldbox.ui import font as fonts
 
-BAND_BYTES = 320 * 24 // 2
+BAND_BYTES = heap.SIZES["ui.band"]     # 24 full-width rows, reserved at boot
 LINE_ROWS = 24          # tallest font cell
 
 

@@ -19,7 +19,7 @@ import framebuf
 
 from meldbox import heap
 
-STRIP_BYTES = 320 * 4 * 2     # four full-width rows per strip
+STRIP_BYTES = heap.SIZES["ui.strip"]     # four full-width rows, reserved at boot
 
 
 def rgb565(r, g, b):
