@@ -19,10 +19,13 @@ from meldbox.core import ed25519 as fw_ed25519  # noqa: E402  (the firmware modu
 from meldbox.core import sha512 as fw_sha512  # noqa: E402
 
 # Runs every case line of the data file: "V key message signature" prints 1 or 0,
-# "S seed message" the signature, "H fast message" the SHA-512 (hex fields, "-" empty).
+# "S seed message" the signature, "H path message" the SHA-512 (path 0 portable, 1 the
+# build's viper, 2 the viper on 32-bit halves; hex fields, "-" empty).
 SNIPPET = """
 import sys
-from meldbox.core import ed25519, sha512
+from meldbox.core import ed25519, sha512, sha512_w32
+
+PATHS = {"0": None, "1": sha512._FAST, "2": sha512_w32.compress}
 
 def field(text):
     return b"" if text == "-" else bytes.fromhex(text)
@@ -35,7 +38,7 @@ with open(sys.argv[1]) as f:
         elif kind == "S":
             print(ed25519.SigningKey(field(args[0])).sign(field(args[1])).hex())
         else:
-            print(sha512.sha512(field(args[1]), _fast=args[0] == "1").digest().hex())
+            print(sha512.sha512(field(args[1]), _fast=PATHS[args[0]]).digest().hex())
 """
 
 # A small reference of Edwards arithmetic (plain mod-p extended coordinates, as in
@@ -174,10 +177,10 @@ def test_cross_check_with_cryptography_and_hashlib():
     for i in range(300):
         n = rnd.randrange(1101)
         message = rnd.randbytes(n)
-        fast = i % 3 != 0  # a third on the portable path
-        lines.append("H %d %s" % (fast, _hex(message)))
+        path = i % 3  # a third each: portable, viper, viper on 32-bit halves
+        lines.append("H %d %s" % (path, _hex(message)))
         expected.append(hashlib.sha512(message).hexdigest())
-        what.append("SHA-512 of %d bytes (%s)" % (n, "viper" if fast else "portable"))
+        what.append("SHA-512 of %d bytes (path %d)" % (n, path))
 
     out = mphost.run(SNIPPET, data=("\n".join(lines) + "\n").encode(), timeout=300).split()
     assert len(out) == len(expected)
