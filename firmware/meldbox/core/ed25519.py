@@ -213,9 +213,12 @@ def _tables(x, y, n, width):
         tables.append(_table(x, y, 1 << (width - 2)))
         if len(tables) == n:
             return tables
-        P = [x, y, 1, x, y]
-        for _ in range(64):
-            _double(P)
+        if _W32:  # [2^64]P: P added at bit 64, then 64 doublings
+            P = _run([0] * 64 + [1], [[(y + x, y - x, _mul(_mul(x, y), _D2), 2)]])
+        else:
+            P = [x, y, 1, x, y]
+            for _ in range(64):
+                _double(P)
         w = _inv(P[2])
         x, y = _mul(P[0], w) % _P, _mul(P[1], w) % _P
 
