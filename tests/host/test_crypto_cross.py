@@ -20,10 +20,11 @@ from meldbox.core import sha512 as fw_sha512  # noqa: E402
 
 # Runs every case line of the data file: "V key message signature" prints 1 or 0,
 # "S seed message" the signature, "H path message" the SHA-512 (path 0 portable, 1 the
-# build's viper, 2 the viper on 32-bit halves; hex fields, "-" empty).
+# build's viper, 2 the viper on 32-bit halves; hex fields, "-" empty); "W 1" switches
+# Ed25519 to the 32-bit boards' path (ed25519_w32), "W 0" back; it prints nothing.
 SNIPPET = """
 import sys
-from meldbox.core import ed25519, sha512, sha512_w32
+from meldbox.core import ed25519, ed25519_w32, sha512, sha512_w32
 
 PATHS = {"0": None, "1": sha512._FAST, "2": sha512_w32.compress}
 
@@ -37,6 +38,8 @@ with open(sys.argv[1]) as f:
             print(1 if ed25519.verify(field(args[0]), field(args[1]), field(args[2])) else 0)
         elif kind == "S":
             print(ed25519.SigningKey(field(args[0])).sign(field(args[1])).hex())
+        elif kind == "W":
+            ed25519._W32 = ed25519_w32 if args[0] == "1" else None
         else:
             print(sha512.sha512(field(args[1]), _fast=PATHS[args[0]]).digest().hex())
 """
@@ -173,6 +176,15 @@ def test_cross_check_with_cryptography_and_hashlib():
         expected.append("1" if verdict else "0")
         what.append("small-order case %d" % i)
     assert verdicts == {True, False}, "the small-order cases should include both verdicts"
+
+    # Every signature and verdict so far (small-order cases included) again on the
+    # 32-bit boards' path (ed25519_w32 on viper limbs), which this build can run too.
+    count = len(lines)
+    lines.append("W 1")
+    lines.extend(lines[:count])
+    expected.extend(expected[:count])
+    what.extend(w + " (32-bit path)" for w in what[:count])
+    lines.append("W 0")
 
     for i in range(300):
         n = rnd.randrange(1101)
