@@ -5,13 +5,22 @@ from meldbox.compat import micropython
 from meldbox.core import fe25519
 
 _P = 2**255 - 19
-# One workspace: 16 elements of 80 bytes, and 40 words of product scratch. A slot is a
-# memoryview made once, so that no call allocates.
+
+
+@micropython.viper
+def _address(b: ptr8) -> uint:
+    return uint(b)
+
+
+# One workspace: 16 elements of 80 bytes, and 40 words of product scratch, never freed
+# (the module holds them; MicroPython's GC does not move objects). fe25519's functions
+# take each element as its address, an int: a memoryview would cost about 130
+# instructions a call to convert, a third of a call's cost on Cortex-M.
 _W = bytearray(80 * 16)
 _T = bytearray(160)
-_S = [memoryview(_W)[80 * i:80 * i + 80] for i in range(16)]
+_S = [_address(_W) + 80 * i for i in range(16)]
+_TA = _address(_T)
 _B32 = bytearray(32)
-_ONE = (1).to_bytes(32, "little")
 
 
 def _set(slot, v):
@@ -44,7 +53,7 @@ def run(steps, tables):
     add = fe25519.add
     sub = fe25519.sub
     load = fe25519.load
-    t = _T
+    t = _TA
     X, Y, Z, E, H, a, b, c, d, u, v, k, z = _S[:13]
     affine = [type(tb) is not list for tb in tables]
     tables = [_entries(tb) for tb in tables]
@@ -114,7 +123,7 @@ def run(steps, tables):
 def _sqr_times(o, x, n):
     # o = x^(2^n), n >= 1
     sqr = fe25519.sqr
-    t = _T
+    t = _TA
     sqr(o, x, t)
     while n > 1:
         sqr(o, o, t)
@@ -124,7 +133,7 @@ def _sqr_times(o, x, n):
 def pow58(w):
     # w^((p - 5) / 8) for the int w, by ref10's addition chain (as ed25519._decode).
     mul = fe25519.mul
-    t = _T
+    t = _TA
     x, w2, e = _S[13], _S[14], _S[15]
     a = _S[:8]
     _set(x, w)
