@@ -4,7 +4,7 @@ digest(), copy(); digest(data) in one call. Accepts bytes, bytearray and memoryv
 # unix port of the simulator, 64-bit boards) a @micropython.viper one does the rounds on
 # native words, in about 80 times fewer instructions than the portable one on Python
 # integers that CPython uses. 32-bit boards (Cortex-M) get a viper one on 32-bit halves
-# (sha512_w32.py, about 25 times fewer than the portable one there). Ed25519 hashes each
+# (sha512_w32.py, about 36 times fewer than the portable one there). Ed25519 hashes each
 # signed message, so this speed is a large part of a signature check
 # (bench/crypto-notes.md).
 import sys
