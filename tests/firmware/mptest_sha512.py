@@ -1,12 +1,13 @@
 """SHA-512 on MicroPython: FIPS 180-4 / NIST example vectors and digests at the block
-boundaries, for both compression functions (the viper one this 64-bit build uses and the
-portable one of 32-bit boards); incremental updates across block boundaries; the
+boundaries, for all three compression functions (the viper one on 64-bit words this 64-bit
+build uses, the viper one on 32-bit halves of Cortex-M boards, which gives the same results
+on any word size, and the portable one); incremental updates across block boundaries; the
 hashlib-style object's behaviour (digest mid-stream, copy, bytes-like input)."""
 import sys
 
 from mptest import eq
 
-from meldbox.core import sha512
+from meldbox.core import sha512, sha512_w32
 
 # NIST's examples for SHA-512 (FIPS 180-4 example messages).
 NIST = [
@@ -33,7 +34,7 @@ BOUNDARIES = [
     (256, "b7cef8198828f9e22bed31dcc4ae46d71b6ffa9a91e53a9351790575503182657876d10b308f96bd84119df72444732bd25e563be2e12ae7819fce709cb4a029"),
 ]
 
-PATHS = (("viper", True), ("portable", False))
+PATHS = (("viper", sha512._FAST), ("viper32", sha512_w32.compress), ("portable", None))
 
 
 def _message(n):
@@ -58,7 +59,8 @@ def test_viper_path_on_this_build():
     # The unix port here has 64-bit words: the fast path must be the one in use.
     eq(sys.maxsize > 2**32, True)
     eq(sha512._VIPER, True)
-    eq(sha512.sha512()._fast, True)
+    eq(sha512._FAST is sha512._compress_viper, True)
+    eq(sha512.sha512()._fast is sha512._compress_viper, True)
 
 
 def test_one_million_a():
@@ -72,7 +74,7 @@ def test_one_million_a():
 
 def test_incremental_equals_one_shot():
     data = _message(700)
-    for fast in (True, False):
+    for _, fast in PATHS:
         for n in (0, 1, 111, 112, 113, 127, 128, 129, 255, 256, 257, 700):
             whole = sha512.sha512(data[:n], _fast=fast).digest()
             for step in (1, 7, 64, 111, 127, 128, 129, 300):
@@ -85,7 +87,18 @@ def test_incremental_equals_one_shot():
 def test_paths_agree_on_every_length():
     data = _message(300)
     for n in range(300):
-        eq(sha512.sha512(data[:n], _fast=False).digest(), sha512.digest(data[:n]), "length %d" % n)
+        want = sha512.digest(data[:n])
+        eq(sha512.sha512(data[:n], _fast=None).digest(), want, "length %d" % n)
+        eq(sha512.sha512(data[:n], _fast=sha512_w32.compress).digest(), want, "length %d" % n)
+
+
+def test_paths_agree_on_carry_heavy_data():
+    # All-ones and pseudo-random blocks drive every 32-bit half sum through its carries.
+    data = b"\xff" * 640 + bytes((i * 2654435761 >> 7) & 255 for i in range(1000))
+    for n in (128, 640, 1024, 1640):
+        want = sha512.sha512(data[:n], _fast=None).digest()
+        eq(sha512.sha512(data[:n], _fast=sha512_w32.compress).digest(), want, "length %d" % n)
+        eq(sha512.digest(data[:n]), want, "length %d" % n)
 
 
 def test_bytes_like_input():
@@ -101,7 +114,7 @@ def test_bytes_like_input():
 
 def test_digest_mid_stream_and_copy():
     data = _message(400)
-    for fast in (True, False):
+    for _, fast in PATHS:
         h = sha512.sha512(data[:150], _fast=fast)
         eq(h.digest(), sha512.sha512(data[:150], _fast=fast).digest(), "first digest")
         eq(h.digest(), h.digest(), "digest twice")

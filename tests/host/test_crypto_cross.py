@@ -1,8 +1,9 @@
 """The firmware's SHA-512 and Ed25519, run on MicroPython, against CPython's hashlib and
 `cryptography` (OpenSSL): random keys, messages and one-bit alterations, signatures
 byte for byte, and keys or signatures carrying small-order points, where a fast check
-can drift from the RFC's equation. All MicroPython cases run in one process, the data
-passing through a file."""
+can drift from the RFC's equation, on both Ed25519 paths (the build's, and the 32-bit
+boards' viper one) and all three SHA-512 paths. All MicroPython cases run in one
+process, the data passing through a file."""
 import hashlib
 import random
 import sys
@@ -19,10 +20,14 @@ from meldbox.core import ed25519 as fw_ed25519  # noqa: E402  (the firmware modu
 from meldbox.core import sha512 as fw_sha512  # noqa: E402
 
 # Runs every case line of the data file: "V key message signature" prints 1 or 0,
-# "S seed message" the signature, "H fast message" the SHA-512 (hex fields, "-" empty).
+# "S seed message" the signature, "H path message" the SHA-512 (path 0 portable, 1 the
+# build's viper, 2 the viper on 32-bit halves; hex fields, "-" empty); "W 1" switches
+# Ed25519 to the 32-bit boards' path (ed25519_w32), "W 0" back; it prints nothing.
 SNIPPET = """
 import sys
-from meldbox.core import ed25519, sha512
+from meldbox.core import ed25519, ed25519_w32, sha512, sha512_w32
+
+PATHS = {"0": None, "1": sha512._FAST, "2": sha512_w32.compress}
 
 def field(text):
     return b"" if text == "-" else bytes.fromhex(text)
@@ -34,8 +39,10 @@ with open(sys.argv[1]) as f:
             print(1 if ed25519.verify(field(args[0]), field(args[1]), field(args[2])) else 0)
         elif kind == "S":
             print(ed25519.SigningKey(field(args[0])).sign(field(args[1])).hex())
+        elif kind == "W":
+            ed25519._W32 = ed25519_w32 if args[0] == "1" else None
         else:
-            print(sha512.sha512(field(args[1]), _fast=args[0] == "1").digest().hex())
+            print(sha512.sha512(field(args[1]), _fast=PATHS[args[0]]).digest().hex())
 """
 
 # A small reference of Edwards arithmetic (plain mod-p extended coordinates, as in
@@ -171,13 +178,22 @@ def test_cross_check_with_cryptography_and_hashlib():
         what.append("small-order case %d" % i)
     assert verdicts == {True, False}, "the small-order cases should include both verdicts"
 
+    # Every signature and verdict so far (small-order cases included) again on the
+    # 32-bit boards' path (ed25519_w32 on viper limbs), which this build can run too.
+    count = len(lines)
+    lines.append("W 1")
+    lines.extend(lines[:count])
+    expected.extend(expected[:count])
+    what.extend(w + " (32-bit path)" for w in what[:count])
+    lines.append("W 0")
+
     for i in range(300):
         n = rnd.randrange(1101)
         message = rnd.randbytes(n)
-        fast = i % 3 != 0  # a third on the portable path
-        lines.append("H %d %s" % (fast, _hex(message)))
+        path = i % 3  # a third each: portable, viper, viper on 32-bit halves
+        lines.append("H %d %s" % (path, _hex(message)))
         expected.append(hashlib.sha512(message).hexdigest())
-        what.append("SHA-512 of %d bytes (%s)" % (n, "viper" if fast else "portable"))
+        what.append("SHA-512 of %d bytes (path %d)" % (n, path))
 
     out = mphost.run(SNIPPET, data=("\n".join(lines) + "\n").encode(), timeout=300).split()
     assert len(out) == len(expected)

@@ -7,6 +7,8 @@ public_key(). How it is made fast, and why the fast check is exact: bench/crypto
 # Nothing here is constant-time. Verification handles public data only. Signing makes
 # receipts; its timing depends on the secret nonce and scalar, which is acceptable for a
 # device on a hoster's network but would not be on a shared CPU (see the notes).
+import sys
+
 from meldbox.compat import const, micropython
 from meldbox.core import sha512 as _sha512
 
@@ -22,6 +24,15 @@ _M64 = const(0xFFFFFFFFFFFFFFFF)
 _B_WIDTH = const(6)  # wNAF width for B's tables: 16 odd multiples each
 _V_WIDTH = const(5)  # wNAF width for A's and R's: 8 odd multiples each
 _CACHE_KEYS = const(2)  # public keys whose tables are kept
+
+# On 32-bit builds big ints are slow and viper's words are 32 bits: ed25519_w32 runs the
+# scalar multiplication loop and the square root on viper field elements (same results).
+_W32 = None
+if sys.implementation.name == "micropython" and sys.maxsize <= 0xFFFFFFFF:
+    try:
+        from meldbox.core import ed25519_w32 as _W32
+    except (ImportError, SyntaxError, ValueError):  # a build without the viper emitter
+        pass
 
 # Field elements are ints, not kept in [0, p): a product is folded with 2^255 = 19
 # (mod p), (t & M) + (t >> 255) * 19, four cheap operations that cost less than one `%`
@@ -76,13 +87,17 @@ def _decode(s):
     v3 = _mul(_mul(v, v), v)
     w = _mul(_mul(u, v3), _mul(v3, v))  # u*v^7
     w2 = _mul(w, w)
-    t = _mul(_sqr_times(w2, 2), w)  # w^9
-    a = [_mul(_sqr_times(_mul(t, w2), 1), t)]  # w^(2^5 - 1) = (w^11)^2 * w^9
-    # a[i+1] = a[-1]^(2^n) * a[k]: exponents 2^10-1, 2^20-1, 2^40-1, 2^50-1, 2^100-1,
-    # 2^200-1, 2^250-1; then (2^250-1) * 4 + 1 = 2^252 - 3 = (p-5)/8.
-    for n, k in ((5, 0), (10, 1), (20, 2), (10, 1), (50, 4), (100, 5), (50, 4)):
-        a.append(_mul(_sqr_times(a[-1], n), a[k]))
-    x = _mul(_mul(u, v3), _mul(_sqr_times(a[-1], 2), w))
+    if _W32:
+        x = _W32.pow58(w)
+    else:
+        t = _mul(_sqr_times(w2, 2), w)  # w^9
+        a = [_mul(_sqr_times(_mul(t, w2), 1), t)]  # w^(2^5 - 1) = (w^11)^2 * w^9
+        # a[i+1] = a[-1]^(2^n) * a[k]: exponents 2^10-1, 2^20-1, 2^40-1, 2^50-1, 2^100-1,
+        # 2^200-1, 2^250-1; then (2^250-1) * 4 + 1 = 2^252 - 3 = (p-5)/8.
+        for n, k in ((5, 0), (10, 1), (20, 2), (10, 1), (50, 4), (100, 5), (50, 4)):
+            a.append(_mul(_sqr_times(a[-1], n), a[k]))
+        x = _mul(_sqr_times(a[-1], 2), w)
+    x = _mul(_mul(u, v3), x)
     c = (_mul(v, _mul(x, x)) - u) % _P  # v*x^2 - u: 0, or -2u when x needs sqrt(-1)
     if c:
         if (c + 2 * u) % _P:
@@ -198,9 +213,12 @@ def _tables(x, y, n, width):
         tables.append(_table(x, y, 1 << (width - 2)))
         if len(tables) == n:
             return tables
-        P = [x, y, 1, x, y]
-        for _ in range(64):
-            _double(P)
+        if _W32:  # [2^64]P: P added at bit 64, then 64 doublings
+            P = _run([0] * 64 + [1], [[(y + x, y - x, _mul(_mul(x, y), _D2), 2)]])
+        else:
+            P = [x, y, 1, x, y]
+            for _ in range(64):
+                _double(P)
         w = _inv(P[2])
         x, y = _mul(P[0], w) % _P, _mul(P[1], w) % _P
 
@@ -231,6 +249,8 @@ def _schedule(steps, k, width, slot, negate=False):
 def _run(steps, tables):
     # Sum of 2^i times the entries marked in steps[i], one doubling per bit, high bits
     # first. A table is a list of entries or a bytearray of affine entries of 96 bytes.
+    if _W32:
+        return _W32.run(steps, tables)
     P = [0, 1, 1, 0, 1]
     i = len(steps) - 1
     while i >= 0 and not steps[i]:

@@ -1,10 +1,12 @@
 """SHA-512 (FIPS 180-4), which MicroPython's hashlib lacks: sha512(data) with update(),
 digest(), copy(); digest(data) in one call. Accepts bytes, bytearray and memoryview."""
-# Two compression functions give the same results. Where a machine word has 64 bits (the
+# Three compression functions give the same results. Where a machine word has 64 bits (the
 # unix port of the simulator, 64-bit boards) a @micropython.viper one does the rounds on
 # native words, in about 80 times fewer instructions than the portable one on Python
-# integers that 32-bit boards and CPython use. Ed25519 hashes each signed message, so this speed is a
-# large part of a signature check (bench/crypto-notes.md).
+# integers that CPython uses. 32-bit boards (Cortex-M) get a viper one on 32-bit halves
+# (sha512_w32.py, about 36 times fewer than the portable one there). Ed25519 hashes each
+# signed message, so this speed is a large part of a signature check
+# (bench/crypto-notes.md).
 import sys
 
 from meldbox.compat import micropython
@@ -81,12 +83,13 @@ def _compress_ints(state, data, off, nblocks):
         nblocks -= 1
 
 
-# The viper path keeps 64-bit words in bytearrays as native (little-endian) pairs of
-# 32-bit halves, since viper has no 64-bit pointer; viper uint arithmetic wraps at 64 bits.
-_VIPER = (sys.implementation.name == "micropython" and sys.maxsize > 0xFFFFFFFF
-          and sys.byteorder == "little")
+# The viper paths keep 64-bit words in bytearrays as native (little-endian) pairs of
+# 32-bit halves, since viper has no 64-bit pointer; viper uint arithmetic wraps at 64 bits
+# on 64-bit builds.
+_VIPER = sys.implementation.name == "micropython" and sys.byteorder == "little"
+_FAST = None  # the compression function of the viper path this build uses, if any
 
-if _VIPER:
+if _VIPER and sys.maxsize > 0xFFFFFFFF:
     @micropython.viper
     def _compress_viper(st, data, off: int, nblocks: int, wk, kk):
         S = ptr32(st)
@@ -152,6 +155,14 @@ if _VIPER:
             off += 128
             nblocks -= 1
 
+    _FAST = _compress_viper
+elif _VIPER:
+    try:
+        from meldbox.core.sha512_w32 import compress as _FAST
+    except (ImportError, SyntaxError, ValueError):  # a build without the viper emitter
+        pass
+
+if _VIPER:
     def _native(words):
         # big-endian words -> native little-endian words
         out = bytearray(len(words))
@@ -170,7 +181,8 @@ class sha512:
     digest_size = 64
     block_size = _BLOCK
 
-    def __init__(self, data=b"", _fast=_VIPER):
+    def __init__(self, data=b"", _fast=_FAST):
+        # _fast: a viper compression function (tests choose), None for the portable one.
         self._fast = _fast
         if _fast:
             self._state = bytearray(_IV_NATIVE)
@@ -184,7 +196,7 @@ class sha512:
 
     def _compress(self, data, off, nblocks):
         if self._fast:
-            _compress_viper(self._state, data, off, nblocks, _W, _K_NATIVE)
+            self._fast(self._state, data, off, nblocks, _W, _K_NATIVE)
         else:
             _compress_ints(self._state, data, off, nblocks)
 
