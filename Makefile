@@ -10,6 +10,8 @@ PORT ?= /dev/ttyACM0
 #   APT_PACKAGES += name ...
 # `make system` installs what is missing when run as root, else prints the one apt-get line.
 APT_PACKAGES :=
+# The ledger's PostgreSQL tests start a throwaway server (initdb + pg_ctl).
+APT_PACKAGES += postgresql
 
 .PHONY: setup system test demo bench firmware deploy clean
 
