@@ -47,9 +47,9 @@ class FakeHotline:
         self.key = protocol.HotlineKey.generate(iss)
         self.iss = iss
 
-    def notice(self, aud, iat=1800000000, due=None, **kw):
+    def notice(self, aud, iat=1800000000, **kw):
         claims = protocol.build_notice(self.iss, aud, ["https://x.example/%s" % next(_db_names)],
-                                       iat=iat, due=due if due is not None else iat + 86400, **kw)
+                                       iat=iat, **kw)
         return claims, protocol.sign(claims, self.key.private_key)
 
     def withdraw(self, aud, notice_id, iat=1800000000):
