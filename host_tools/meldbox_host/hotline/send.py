@@ -249,7 +249,8 @@ def run(args):
     book = None
     try:
         if args.db:
-            book = SendRecord(args.db, cose_bytes, args.hoster, args.device_key)
+            book = SendRecord(args.db, cose_bytes, args.hoster, args.device_key,
+                              device_base(args.device))
             args.device_key = book.device_key
     except (ValueError, OSError, ImportError) as exc:
         print("meldbox hotline send: ledger %s: %s" % (args.db, exc), file=sys.stderr)
@@ -276,7 +277,7 @@ class SendRecord:
     """What `send --db` writes: the message (before its answer is known, so a crash while
     waiting still leaves the send on record), then the answer and the verified receipt."""
 
-    def __init__(self, target, cose_bytes, hoster, device_key):
+    def __init__(self, target, cose_bytes, hoster, device_key, uri=None):
         from meldbox_host import ledger
         self.claims = protocol.peek_claims(cose_bytes)
         if not self.claims or not all(isinstance(self.claims.get(k), (str, bytes))
@@ -287,9 +288,10 @@ class SendRecord:
         dev = self.claims["aud"]
         pinned = self.ledger.devices().get(dev)
         if device_key is not None:
-            self.ledger.pin_device(dev, device_key, hoster)
+            self.ledger.pin_device(dev, device_key, hoster, uri)
         elif pinned is not None:
             device_key = pinned["pub"]
+            self.ledger.pin_device(dev, device_key, hoster, uri)
         self.device_key = device_key
         self.ledger.record_sent(self.claims, cose_bytes, hoster)
 

@@ -28,6 +28,8 @@ import aiocoap.resource
 
 from meldbox_host import ledger as ledger_mod
 from meldbox_host import protocol
+from meldbox_host.hotline import send as send_mod
+from meldbox_host.hotline import watch as watch_mod
 
 Answer = namedtuple("Answer", "code payload content_format")
 RECEIPTS_PATH = ("receipts",)
@@ -299,6 +301,23 @@ def add_arguments(p):
     p.add_argument("--db", metavar="PATH|postgresql://...",
                    help="the ledger: an SQLite file (created if missing) or a PostgreSQL URL")
     p.add_argument("--log", metavar="FILE.jsonl", help="also append each new receipt as a JSON line")
+    add_watch_arguments(p)
+
+
+def add_watch_arguments(p):
+    p.add_argument("--device-uri", action="append", default=[], metavar="DEV=coap://HOST:PORT",
+                   help="where a device answers (for re-sends and /status); `hotline send --db` "
+                        "records it too")
+    p.add_argument("--renotify-after", type=int, default=watch_mod.DEFAULT_RENOTIFY_AFTER,
+                   metavar="SECONDS", help="re-send an overdue notice (no removed receipt) when "
+                   "it was last sent this long ago (default 24 h; 0: never)")
+    p.add_argument("--status-every", type=int, default=watch_mod.DEFAULT_STATUS_EVERY,
+                   metavar="SECONDS", help="GET each device's /status this often (0: never)")
+    p.add_argument("--silent-after", type=int, default=watch_mod.DEFAULT_SILENT_AFTER,
+                   metavar="SECONDS", help="flag a device not heard from (status or receipt) "
+                   "for this long")
+    p.add_argument("--watch-every", type=float, default=watch_mod.DEFAULT_TICK, metavar="SECONDS",
+                   help="how often to look for overdue notices and silent devices")
 
 
 def parse_devices(values):
@@ -330,33 +349,47 @@ def run(args):
     try:
         devices = parse_devices(args.device)
         hosters = parse_pairs(args.hoster, "--hoster")
+        uris = {dev: send_mod.device_base(uri)
+                for dev, uri in parse_pairs(args.device_uri, "--device-uri").items()}
         if not args.db and not args.log:
             raise ValueError("give --db (the ledger) or --log (a JSON-lines file), or both")
         if not args.db and not devices:
             raise ValueError("give at least one --device (or a --db that has devices pinned)")
-    except ValueError as exc:
+    except (ValueError, send_mod.UsageError) as exc:
         print("meldbox hotline serve: %s" % exc, file=sys.stderr)
         return 2
     try:
-        asyncio.run(_serve(devices, hosters, args))
+        asyncio.run(_serve(devices, hosters, uris, args))
     except (OSError, ledger_mod.PinConflict) as exc:
         print("meldbox hotline serve: %s" % exc, file=sys.stderr)
         return 1
     return 0
 
 
-async def _serve(devices, hosters, args):
+async def _serve(devices, hosters, uris, args):
     ledger = ledger_mod.open_ledger(args.db) if args.db else None
     try:
         server = ReceiptServer(devices, args.log, out=sys.stdout, ledger=ledger, hosters=hosters)
+        for dev, uri in uris.items():
+            if dev not in server.devices:
+                raise OSError("--device-uri %s: not a known device" % dev)
+            if ledger is not None:
+                ledger.pin_device(dev, server.devices[dev], uri=uri)
         port = await server.start(args.host, args.port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        tasks = []
+        if ledger is not None:
+            watcher = watch_mod.Watcher(ledger, args.renotify_after, args.status_every,
+                                        args.silent_after, out=sys.stdout)
+            tasks.append(asyncio.ensure_future(watcher.run(args.watch_every, stop)))
         print(json.dumps({"event": "ready", "host": args.host, "port": port}), flush=True)
         try:
             await stop.wait()
+            for task in tasks:
+                await task
         finally:
             await server.stop()
     finally:

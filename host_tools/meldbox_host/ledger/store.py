@@ -69,9 +69,9 @@ class Ledger:
         rows = self.db.execute("SELECT hoster FROM devices WHERE dev = ?", (dev,))
         return rows[0][0] if rows else dev
 
-    def record_status_try(self, dev, answered):
+    def record_status_try(self, dev, answered, when=None):
         """A /status (or ping) attempt: when it answered, and when it was last tried."""
-        now = self.now()
+        now = self.now() if when is None else int(when)
         with self.db.transaction():
             if answered:
                 self.db.execute("UPDATE devices SET status_ok = ?, status_tried = ? WHERE dev = ?",
