@@ -12,6 +12,8 @@ PORT ?= /dev/ttyACM0
 APT_PACKAGES :=
 # The ledger's PostgreSQL tests start a throwaway server (initdb + pg_ctl).
 APT_PACKAGES += postgresql
+# The dashboard test renders the page in headless Chromium.
+APT_PACKAGES += chromium
 
 .PHONY: setup system test demo bench firmware deploy clean
 

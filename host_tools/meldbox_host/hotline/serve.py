@@ -30,6 +30,7 @@ from meldbox_host import ledger as ledger_mod
 from meldbox_host import protocol
 from meldbox_host.hotline import send as send_mod
 from meldbox_host.hotline import watch as watch_mod
+from meldbox_host.hotline import web as web_mod
 
 Answer = namedtuple("Answer", "code payload content_format")
 RECEIPTS_PATH = ("receipts",)
@@ -301,6 +302,11 @@ def add_arguments(p):
     p.add_argument("--db", metavar="PATH|postgresql://...",
                    help="the ledger: an SQLite file (created if missing) or a PostgreSQL URL")
     p.add_argument("--log", metavar="FILE.jsonl", help="also append each new receipt as a JSON line")
+    p.add_argument("--web", metavar="HOST:PORT",
+                   help="also serve the read-only dashboard there (e.g. 127.0.0.1:8080; needs --db)")
+    p.add_argument("--web-token", metavar="TOKEN",
+                   help="needed to bind the dashboard beyond loopback; clients send it as "
+                        "'Authorization: Bearer TOKEN' or ?token=TOKEN")
     add_watch_arguments(p)
 
 
@@ -355,19 +361,25 @@ def run(args):
             raise ValueError("give --db (the ledger) or --log (a JSON-lines file), or both")
         if not args.db and not devices:
             raise ValueError("give at least one --device (or a --db that has devices pinned)")
+        if args.web and not args.db:
+            raise ValueError("--web shows the ledger: give --db too")
+        web = web_mod.parse_listen(args.web) if args.web else None
+        if web and not web_mod.is_loopback(web[0]) and not args.web_token:
+            raise ValueError("--web %s is beyond loopback: give --web-token too" % args.web)
     except (ValueError, send_mod.UsageError) as exc:
         print("meldbox hotline serve: %s" % exc, file=sys.stderr)
         return 2
     try:
-        asyncio.run(_serve(devices, hosters, uris, args))
+        asyncio.run(_serve(devices, hosters, uris, web, args))
     except (OSError, ledger_mod.PinConflict) as exc:
         print("meldbox hotline serve: %s" % exc, file=sys.stderr)
         return 1
     return 0
 
 
-async def _serve(devices, hosters, uris, args):
+async def _serve(devices, hosters, uris, web, args):
     ledger = ledger_mod.open_ledger(args.db) if args.db else None
+    dashboard = None
     try:
         server = ReceiptServer(devices, args.log, out=sys.stdout, ledger=ledger, hosters=hosters)
         for dev, uri in uris.items():
@@ -385,7 +397,11 @@ async def _serve(devices, hosters, uris, args):
             watcher = watch_mod.Watcher(ledger, args.renotify_after, args.status_every,
                                         args.silent_after, out=sys.stdout)
             tasks.append(asyncio.ensure_future(watcher.run(args.watch_every, stop)))
-        print(json.dumps({"event": "ready", "host": args.host, "port": port}), flush=True)
+        ready = {"event": "ready", "host": args.host, "port": port}
+        if web is not None:
+            dashboard = web_mod.Dashboard(args.db, web[0], web[1], args.web_token).start()
+            ready["web"] = dashboard.url
+        print(json.dumps(ready), flush=True)
         try:
             await stop.wait()
             for task in tasks:
@@ -393,5 +409,7 @@ async def _serve(devices, hosters, uris, args):
         finally:
             await server.stop()
     finally:
+        if dashboard is not None:
+            dashboard.stop()
         if ledger is not None:
             ledger.close()

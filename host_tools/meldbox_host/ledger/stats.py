@@ -98,8 +98,8 @@ def _share(part, whole):
     return None if not whole else round(part / whole, 4)
 
 
-def build_report(ledger, now, since=None, hoster=None):
-    """The whole report as plain data (what --format json prints)."""
+def collect_facts(ledger, now, since=None, hoster=None):
+    """NoticeFacts for every notice sent (since `since`, of `hoster`)."""
     messages = ledger.messages(since=since, hoster=hoster)
     notices = [m for m in messages if m["t"] == "notice"]
     # withdraws may be sent after `since`: look them up without the filter
@@ -112,8 +112,24 @@ def build_report(ledger, now, since=None, hoster=None):
     for r in ledger.receipts():
         if r["nid"] is not None:
             by_notice[(r["iss"], r["nid"])].append(r)
-    facts = [NoticeFacts(m, by_notice.get((m["iss"], m["id"]), []),
-                         withdrawn_at.get((m["iss"], m["id"])), now) for m in notices]
+    return [NoticeFacts(m, by_notice.get((m["iss"], m["id"]), []),
+                        withdrawn_at.get((m["iss"], m["id"])), now) for m in notices]
+
+
+def removal_times(facts):
+    """{hoster: sorted times to removed (s)} of the notices not withdrawn."""
+    out = {}
+    for f in facts:
+        times = out.setdefault(f.message["hoster"], [])
+        if not f.withdrawn and f.duration("removed") is not None:
+            times.append(f.duration("removed"))
+    return {h: sorted(v) for h, v in out.items()}
+
+
+def build_report(ledger, now, since=None, hoster=None, facts=None):
+    """The whole report as plain data (what --format json prints)."""
+    if facts is None:
+        facts = collect_facts(ledger, now, since, hoster)
     per_hoster, per_device = defaultdict(list), defaultdict(list)
     for f in facts:
         per_hoster[f.message["hoster"]].append(f)
