@@ -5,6 +5,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from meldbox_host.ledger import open_ledger
+
 MELDBOX = Path(sys.executable).with_name("meldbox")
 
 
@@ -21,3 +23,13 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "7 receipts at the hotline" in text
     assert Image.open(out / "panel.png").size == (320, 240)
     assert len((out / "receipts.jsonl").read_text().splitlines()) == 7
+    # it ends with the report of its own ledger and the dashboard's address
+    report = text[text.index("$ meldbox hotline report --db"):]
+    hoster_row = [ln.split() for ln in report.splitlines() if ln.startswith("nl.hoster-a ")][0]
+    assert hoster_row[1:3] == ["1", "4"]                # one device, four notices
+    assert "Chain findings (0)" in report and "Overdue now (0" in report
+    assert "dashboard: http://127.0.0.1:8080/" in text.splitlines()[-2]
+    ledger = open_ledger(out / "ledger.sqlite")
+    assert ledger.count("receipts") == 7 and ledger.count("messages") == 5
+    assert [r["kind"] for r in ledger.receipts()][-1] == "withdrawn"
+    ledger.close()
