@@ -15,7 +15,7 @@ APT_PACKAGES += postgresql
 # The dashboard test renders the page in headless Chromium.
 APT_PACKAGES += chromium
 
-.PHONY: setup system test demo bench firmware deploy clean
+.PHONY: setup system test demo bench fleet firmware deploy clean
 
 setup: system $(STAMP)
 
@@ -48,6 +48,12 @@ demo: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/fleet.py
+
+# 50 simulated devices and one hotline with its ledger, on SQLite and on PostgreSQL;
+# writes its section of docs/bench-results.md (also the last part of `make bench`).
+fleet: setup
+	$(BIN)/python bench/fleet.py
 
 firmware: setup
 	$(BIN)/python firmware/build.py

@@ -179,3 +179,17 @@ def test_a_resend_counts_and_keeps_the_first_send_time(ledger_target):
     [m] = ledger.messages()
     assert (m["sent_at"], m["last_sent"], m["sends"]) == (100, 200, 2)
     ledger.close()
+
+
+def test_a_device_pinned_later_by_another_process_is_trusted(ledger_target):
+    dev, hotline = FakeChainDevice(), FakeHotline()
+    ledger = open_ledger(ledger_target)
+    server = ReceiptServer({}, ledger=ledger, err=_Sink())
+    cose = dev.receipt("delivered", hotline.notice(dev.dev))
+    assert server.handle(cose, 18).code == aiocoap.UNAUTHORIZED
+    other = open_ledger(ledger_target)       # e.g. `hotline send --db` pinning the device
+    other.pin_device(dev.dev, dev.pub, "hoster-a")
+    other.close()
+    assert server.handle(cose, 18).code == aiocoap.CHANGED
+    assert [f["kind"] for f in ledger.findings()] == ["unknown-device"]
+    ledger.close()

@@ -170,12 +170,12 @@ class ReceiptServer:
         except protocol.ReceiptError as exc:
             raise Refused(aiocoap.BAD_REQUEST, "Bad Request", "%s: %s" % (exc.reason, exc),
                           exc.reason) from None
-        kid = protocol.sign1_kid(sign1)
-        if kid is not None:
-            dev = self._by_kid.get(kid)
-        else:
-            claimed = (protocol.peek_claims(payload) or {}).get("dev")
-            dev = claimed if isinstance(claimed, str) and claimed in self.devices else None
+        dev = self._known_signer(sign1, payload)
+        if dev is None and self.ledger is not None:
+            # pinned since this server started (`hotline send --db` in another process)
+            for pinned, info in self.ledger.devices().items():
+                self._trust(pinned, info["pub"])
+            dev = self._known_signer(sign1, payload)
         if dev is None:
             raise Refused(aiocoap.UNAUTHORIZED, "Unauthorized",
                           "unknown-key: the receipt's key is not one of a known device",
@@ -217,6 +217,13 @@ class ReceiptServer:
                 except (ValueError, KeyError, TypeError) as exc:
                     print("meldbox hotline serve: %s line %d skipped: %s" % (log_path, n, exc),
                           file=self.err)
+
+    def _known_signer(self, sign1, payload):
+        kid = protocol.sign1_kid(sign1)
+        if kid is not None:
+            return self._by_kid.get(kid)
+        claimed = (protocol.peek_claims(payload) or {}).get("dev")
+        return claimed if isinstance(claimed, str) and claimed in self.devices else None
 
     # --- CoAP --------------------------------------------------------------------------------
     async def start(self, host="127.0.0.1", port=0):

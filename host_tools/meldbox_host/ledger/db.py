@@ -60,7 +60,9 @@ class SqliteDatabase(Database):
 
     @contextlib.contextmanager
     def transaction(self, exclusive=False):
-        self._conn.execute("BEGIN IMMEDIATE" if exclusive else "BEGIN")
+        # IMMEDIATE: take the write lock first, so a read-then-write transaction waits for
+        # another writer (busy timeout) instead of failing when that writer commits
+        self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self
         except BaseException:
