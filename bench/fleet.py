@@ -217,7 +217,8 @@ def run_fleet(target, backend, n_devices, n_notices, log):
                 ledger.pin_device(d.dev_id, d.device_key, d.hoster, d.addr)
             dark = fleet.devices[-1]
             live = [d for d in fleet.devices if d is not dark]
-            log("%d devices up in %.0f s; sending %d notices" % (n_devices, out["boot_s"], n_notices))
+            log("%d devices up in %.0f s; sending %d notices"
+                % (n_devices, out["boot_s"], n_notices))
             cpu0, t0 = cpu_seconds(serve.pid), time.perf_counter()
             rows0 = ledger.count("messages") + ledger.count("receipts")
             records = asyncio.run(send_all(fleet, ledger, n_notices, dark, log))

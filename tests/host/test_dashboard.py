@@ -88,14 +88,16 @@ def test_ranked_table_and_live_overdue_list_in_chromium(tmp_path):
     ledger = open_ledger(db)
     notices = {}
     for ref, host, due in (("SLOW-1", "slowhost", now - 4000), ("SLOW-2", "slowhost", now - 3600),
-                           ("FAST-1", "fasthost", now - 3500), ("SILENT-1", "silenthost", now - 3000)):
+                           ("FAST-1", "fasthost", now - 3500),
+                           ("SILENT-1", "silenthost", now - 3000)):
         dev = devs[host]
         ledger.pin_device(dev.dev, dev.pub, host)
         notices[ref] = hotline.notice(dev.dev, iat=now - 7200, due=due, ref=ref)
         ledger.record_sent(*notices[ref], sent_at=now - 7200)
     ledger.close()
     proc = subprocess.Popen([str(MELDBOX), "hotline", "serve", "--port", "0", "--db", db,
-                             "--web", "127.0.0.1:0", "--renotify-after", "0", "--status-every", "0"],
+                             "--web", "127.0.0.1:0", "--renotify-after", "0",
+                             "--status-every", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready = json.loads(proc.stdout.readline())
@@ -147,7 +149,8 @@ def test_beyond_loopback_needs_a_token(tmp_path):
         assert refused.value.code == 401
         ok = urllib.request.urlopen(board.url + "report.json?token=s3cret", timeout=10)
         assert json.loads(ok.read())["hosters"] == []
-        req = urllib.request.Request(board.url + "live", headers={"Authorization": "Bearer s3cret"})
+        req = urllib.request.Request(board.url + "live",
+                                     headers={"Authorization": "Bearer s3cret"})
         assert b'id="overdue"' in urllib.request.urlopen(req, timeout=10).read()
     finally:
         board.stop()

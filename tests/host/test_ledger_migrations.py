@@ -31,7 +31,8 @@ def _check_upgraded(target):
         assert ledger.schema_before == 1
         assert schema.current_version(ledger.db) == schema.VERSION == 2
         assert "sends" in ledger.db.table_columns("messages")
-        assert [(r["seq"], r["kind"]) for r in ledger.receipts()] == [(1, "delivered"), (2, "seen")]
+        assert [(r["seq"], r["kind"]) for r in ledger.receipts()] == [(1, "delivered"),
+                                                                       (2, "seen")]
         assert [f["kind"] for f in ledger.findings()] == ["unknown-device"]
         assert ledger.devices()[VECTORS["device_id"]]["hoster"] == "hoster-a"
         # the pinned key and the chain carry on: receipts 3 and 4 link to the old ones

@@ -56,7 +56,8 @@ def run(args):
     try:
         ledger = ledger_mod.open_ledger(args.db)
     except Exception as exc:   # sqlite3/psycopg errors: say which ledger, not a traceback
-        print("meldbox hotline report: cannot open ledger %s: %s" % (args.db, exc), file=sys.stderr)
+        print("meldbox hotline report: cannot open ledger %s: %s" % (args.db, exc),
+              file=sys.stderr)
         return 1
     try:
         now = int(time.time()) if args.now is None else args.now
@@ -134,11 +135,13 @@ def _table(headers, rows):
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
+def _med_p90(row, phase):
+    return "%s / %s" % (duration(row[phase + "_median_s"]), duration(row[phase + "_p90_s"]))
+
+
 def _figures(row, first):
-    return first + [row["notices"],
-                    "%s / %s" % (duration(row["delivered_median_s"]), duration(row["delivered_p90_s"])),
-                    "%s / %s" % (duration(row["seen_median_s"]), duration(row["seen_p90_s"])),
-                    "%s / %s" % (duration(row["removed_median_s"]), duration(row["removed_p90_s"])),
+    return first + [row["notices"], _med_p90(row, "delivered"), _med_p90(row, "seen"),
+                    _med_p90(row, "removed"),
                     percent(row["removed_in_time_share"]), percent(row["not_ours_share"]),
                     percent(row["disputed_share"]), percent(row["cannot_comply_share"]),
                     row["overdue"], row["untrusted_clock"]]
@@ -168,8 +171,8 @@ def render_table(report):
         parts.append(_table(["hoster", "answer", "reason", "notices"], reasons))
     parts.append("\nOverdue now (%d, oldest deadline first):" % len(report["overdue"]))
     if report["overdue"]:
-        parts.append(_table(["hoster", "device", "ref", "deadline (UTC)", "overdue by", "last receipt",
-                             "sends"],
+        parts.append(_table(["hoster", "device", "ref", "deadline (UTC)", "overdue by",
+                             "last receipt", "sends"],
                             [[o["hoster"], o["dev"], o["ref"], utc(o["deadline"]),
                               duration(o["overdue_s"]), o["last"], o["sends"]]
                              for o in report["overdue"]]))

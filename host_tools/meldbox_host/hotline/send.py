@@ -169,7 +169,8 @@ def add_arguments(p):
     p.add_argument("--save-cose", metavar="FILE", help="also write the signed bytes to FILE")
     p.add_argument("--db", metavar="PATH|postgresql://...",
                    help="record what was sent and the receipt that came back in this ledger "
-                        "(the device key pinned there verifies the receipt if --device-key is not given)")
+                        "(the device key pinned there verifies the receipt if --device-key "
+                        "is not given)")
     p.add_argument("--hoster", metavar="NAME", help="the hosting provider the device belongs to")
 
 

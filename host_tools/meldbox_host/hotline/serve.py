@@ -101,7 +101,8 @@ class ReceiptServer:
                           protocol.CF_PROBLEM_DETAILS)
         except LedgerUnavailable as exc:
             # not committed, so not acknowledged: the device keeps it and retries
-            print("meldbox hotline serve: ledger write failed: %s" % exc, file=self.err, flush=True)
+            print("meldbox hotline serve: ledger write failed: %s" % exc, file=self.err,
+                  flush=True)
             return Answer(aiocoap.SERVICE_UNAVAILABLE,
                           protocol.encode_problem("Service Unavailable", "ledger write failed"),
                           protocol.CF_PROBLEM_DETAILS)
@@ -308,9 +309,11 @@ def add_arguments(p):
                    help="the hosting provider a device belongs to (default: its id)")
     p.add_argument("--db", metavar="PATH|postgresql://...",
                    help="the ledger: an SQLite file (created if missing) or a PostgreSQL URL")
-    p.add_argument("--log", metavar="FILE.jsonl", help="also append each new receipt as a JSON line")
+    p.add_argument("--log", metavar="FILE.jsonl",
+                   help="also append each new receipt as a JSON line")
     p.add_argument("--web", metavar="HOST:PORT",
-                   help="also serve the read-only dashboard there (e.g. 127.0.0.1:8080; needs --db)")
+                   help="also serve the read-only dashboard there "
+                        "(e.g. 127.0.0.1:8080; needs --db)")
     p.add_argument("--web-token", metavar="TOKEN",
                    help="needed to bind the dashboard beyond loopback; clients send it as "
                         "'Authorization: Bearer TOKEN' or ?token=TOKEN")

@@ -27,7 +27,8 @@ def pg_bin():
     on_path = shutil.which("initdb")
     if on_path:
         return os.path.dirname(os.path.realpath(on_path))
-    raise PostgresUnavailable("no initdb: install Debian's postgresql package (make setup as root)")
+    raise PostgresUnavailable("no initdb: install Debian's postgresql package "
+                              "(make setup as root)")
 
 
 def _free_port():

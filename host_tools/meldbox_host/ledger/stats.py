@@ -61,7 +61,8 @@ class NoticeFacts:
         self.overdue = (not self.closed and self.deadline is not None and self.deadline < now)
         self.decided = (not self.withdrawn and self.deadline is not None
                         and (removed is not None or self.deadline < now))
-        self.in_time = removed is not None and self.deadline is not None and removed <= self.deadline
+        self.in_time = (removed is not None and self.deadline is not None
+                        and removed <= self.deadline)
 
     def duration(self, phase):
         when = self.times.get(phase)

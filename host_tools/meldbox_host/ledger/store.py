@@ -48,7 +48,8 @@ class Ledger:
             rows = self.db.execute("SELECT pub, hoster FROM devices WHERE dev = ?", (dev,))
             if not rows:
                 self.db.execute("INSERT INTO devices (dev, pub, hoster, uri, added)"
-                                " VALUES (?, ?, ?, ?, ?)", (dev, pub, hoster or dev, uri, self.now()))
+                                " VALUES (?, ?, ?, ?, ?)",
+                                (dev, pub, hoster or dev, uri, self.now()))
                 return
             if bytes(rows[0][0]) != pub:
                 raise PinConflict("device %s is pinned in the ledger with key %s, not %s"
@@ -171,7 +172,8 @@ class Ledger:
         if after is not None and after[1] != h:
             problems.append("seq %d does not point at this receipt" % (seq + 1))
         if problems:
-            return protocol.ChainResult(protocol.CHAIN_FORK, dev, seq, "; ".join(problems), missing)
+            return protocol.ChainResult(protocol.CHAIN_FORK, dev, seq, "; ".join(problems),
+                                        missing)
         if missing:
             return protocol.ChainResult(protocol.CHAIN_GAP, dev, seq, "missing seq %s"
                                         % protocol._ranges(missing), missing)
@@ -188,9 +190,11 @@ class Ledger:
             link = "mismatch"
             self._finding("checkpoint-mismatch",
                           "checkpoint seq %d names pruned seq %d with a hash other than the "
-                          "receipt held" % (receipt["seq"], pseq), dev, receipt["seq"], None, received)
+                          "receipt held" % (receipt["seq"], pseq),
+                          dev, receipt["seq"], None, received)
         self.db.execute("INSERT INTO checkpoints (dev, seq, pseq, ph, link) VALUES (?, ?, ?, ?, ?)"
-                        " ON CONFLICT (dev, seq) DO NOTHING", (dev, receipt["seq"], pseq, ph, link))
+                        " ON CONFLICT (dev, seq) DO NOTHING",
+                        (dev, receipt["seq"], pseq, ph, link))
 
     def _check_nh(self, receipt, cose_bytes, received):
         if receipt.get("nid") is None or receipt.get("iss") is None:
@@ -205,7 +209,8 @@ class Ledger:
     def record_finding(self, kind, detail, dev=None, seq=None, cose_bytes=None, found=None):
         """Bad input or a chain problem, kept once however often it is seen."""
         with self.db.transaction():
-            self._finding(kind, detail, dev, seq, cose_bytes, self.now() if found is None else found)
+            self._finding(kind, detail, dev, seq, cose_bytes,
+                          self.now() if found is None else found)
 
     def _finding(self, kind, detail, dev, seq, cose_bytes, found):
         fingerprint = hashlib.sha256(json.dumps(
@@ -262,7 +267,8 @@ class Ledger:
         """{dev: [seq, ...]}: seqs below each device's newest receipt that never arrived."""
         out = {}
         for dev, in self.db.execute("SELECT DISTINCT dev FROM receipts ORDER BY dev"):
-            seqs = {r[0] for r in self.db.execute("SELECT seq FROM receipts WHERE dev = ?", (dev,))}
+            seqs = {r[0] for r in self.db.execute("SELECT seq FROM receipts WHERE dev = ?",
+                                                  (dev,))}
             missing = [s for s in range(1, max(seqs)) if s not in seqs]
             if missing:
                 out[dev] = missing
