@@ -27,7 +27,10 @@ def test_demo_runs_end_to_end(tmp_path):
     report = text[text.index("$ meldbox hotline report --db"):]
     hoster_row = [ln.split() for ln in report.splitlines() if ln.startswith("nl.hoster-a ")][0]
     assert hoster_row[1:3] == ["1", "4"]                # one device, four notices
-    assert "Chain findings (0)" in report and "Overdue now (0" in report
+    findings = report[report.index("Chain findings"):]
+    # a receipt that overtook another under load leaves a closed gap; none may stay open
+    assert ", 0 open)" in findings.splitlines()[0], findings
+    assert "Overdue now (0" in report
     assert "dashboard: http://127.0.0.1:8080/" in text.splitlines()[-2]
     ledger = open_ledger(out / "ledger.sqlite")
     assert ledger.count("receipts") == 7 and ledger.count("messages") == 5

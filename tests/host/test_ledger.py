@@ -7,6 +7,7 @@ import pytest
 from meldbox_host import protocol
 from meldbox_host.hotline.serve import ReceiptServer
 from meldbox_host.ledger import PinConflict, open_ledger
+from meldbox_host.ledger.stats import build_report
 from tests.host.ledger_helpers import (BACKENDS, FakeChainDevice, FakeHotline,  # noqa: F401
                                        ledger_target, postgres_server)
 
@@ -91,6 +92,9 @@ def test_gaps_and_forks_are_findings_and_the_receipts_are_kept(ledger_target):
     assert ledger.open_gaps() == {dev.dev: [2]}
     server.handle(r2, 18)                       # the gap closes; its finding stays on record
     assert ledger.open_gaps() == {}
+    report = build_report(ledger, 1800000000)
+    assert sorted((f["kind"], f["open"]) for f in report["findings"]) == [("fork", True),
+                                                                          ("gap", False)]
     assert [r["seq"] for r in ledger.receipts()] == [1, 2, 3]
     assert ledger.receipts()[0]["kind"] == "delivered"   # the fork did not take seq 1's row
     ledger.close()

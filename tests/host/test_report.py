@@ -113,12 +113,14 @@ def test_filters_and_formats(ledger_target, capsys):
     assert json.loads(rows[1]["reasons"]) == {"cannot_comply": {"force-majeure": 1}}
     assert [r["ref"] for r in csv.DictReader(io.StringIO(overdue))] == [
         "B-5", "A-4", "B-4", "A-LATE"]
-    assert [r["kind"] for r in csv.DictReader(io.StringIO(findings))] == ["gap"]
+    assert [(r["kind"], r["open"]) for r in csv.DictReader(io.StringIO(findings))] == [
+        ("gap", "1")]
     cli.main(["hotline", "report", "--db", ledger_target, "--now", str(NOW)])
     table = capsys.readouterr().out
     assert table.index("hoster-a") < table.index("hoster-b")
     assert "10m00s / 2h00m" in table and "Overdue now (4, oldest deadline first)" in table
     assert "force-majeure" in table and "Receipts never received (seqs): nl.b.desk 7" in table
+    assert "Chain findings (1, 1 open)" in table
 
 
 def test_helpers():

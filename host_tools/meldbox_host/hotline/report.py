@@ -92,9 +92,10 @@ def render_csv(report):
         w.writerow([o["hoster"], o["dev"], o["ref"], o["id"], o["deadline"], o["overdue_s"],
                     o["last"], o["sends"]])
     out.write("\n")
-    w.writerow(["finding_id", "found", "kind", "dev", "seq", "detail"])
+    w.writerow(["finding_id", "found", "kind", "dev", "seq", "open", "detail"])
     for f in report["findings"]:
-        w.writerow([f["id"], f["found"], f["kind"], f["dev"], f["seq"], f["detail"]])
+        w.writerow([f["id"], f["found"], f["kind"], f["dev"], f["seq"], int(f["open"]),
+                    f["detail"]])
     return out.getvalue()
 
 
@@ -176,11 +177,13 @@ def render_table(report):
                             [[o["hoster"], o["dev"], o["ref"], utc(o["deadline"]),
                               duration(o["overdue_s"]), o["last"], o["sends"]]
                              for o in report["overdue"]]))
-    parts.append("\nChain findings (%d):" % len(report["findings"]))
+    parts.append("\nChain findings (%d, %d open):" % (
+        len(report["findings"]), sum(f["open"] for f in report["findings"])))
     if report["findings"]:
-        parts.append(_table(["found (UTC)", "kind", "device", "seq", "detail"],
+        parts.append(_table(["found (UTC)", "kind", "device", "seq", "state", "detail"],
                             [[utc(f["found"]), f["kind"], f["dev"] or "-", f["seq"] or "-",
-                              f["detail"][:80]] for f in report["findings"]]))
+                              "open" if f["open"] else "closed", f["detail"][:80]]
+                             for f in report["findings"]]))
     if report["open_gaps"]:
         parts.append("Receipts never received (seqs): " + "; ".join(
             "%s %s" % (dev, _ranges(seqs)) for dev, seqs in sorted(report["open_gaps"].items())))

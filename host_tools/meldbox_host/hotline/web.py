@@ -99,8 +99,9 @@ def live_html(report):
                                          e(o["last"]), o["sends"])
         for o in report["overdue"])
     findings = "".join(
-        "<tr><td>%s</td><td class=kind>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>"
-        % (e(utc(f["found"])), e(f["kind"]), e(f["dev"]), e(f["seq"]), e(f["detail"]))
+        "<tr><td>%s</td><td class=kind>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>"
+        % (e(utc(f["found"])), e(f["kind"]), e(f["dev"]), e(f["seq"]),
+           "open" if f["open"] else "closed", e(f["detail"]))
         for f in reversed(report["findings"][-200:]))
     return ('<p class=stamp>updated %s UTC</p>'
             '<h2>Overdue now (<span id="overdue-count">%d</span>)</h2>'
@@ -109,7 +110,7 @@ def live_html(report):
             '</thead><tbody>%s</tbody></table>'
             '<h2>Chain findings (<span id="findings-count">%d</span>)</h2>'
             '<table id="findings"><thead><tr><th>found (UTC)</th><th>kind</th><th>device</th>'
-            '<th>seq</th><th>detail</th></tr></thead><tbody>%s</tbody></table>'
+            '<th>seq</th><th>state</th><th>detail</th></tr></thead><tbody>%s</tbody></table>'
             % (utc(report["generated"]), len(report["overdue"]), overdue,
                len(report["findings"]), findings))
 

@@ -142,6 +142,10 @@ def build_report(ledger, now, since=None, hoster=None, facts=None):
     for f in findings:
         finding_counts[f["dev"]][f["kind"]] += 1
     gaps = ledger.open_gaps()
+    for f in findings:
+        # a gap closes when its missing receipts arrive (late, or out of order); the
+        # finding stays on record, marked closed
+        f["open"] = f["kind"] != "gap" or any(s < f["seq"] for s in gaps.get(f["dev"], ()))
     hosters = []
     for name, group in per_hoster.items():
         row = dict(hoster=name, devices=len({f.message["dev"] for f in group}), **summarise(group))
