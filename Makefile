@@ -10,8 +10,12 @@ PORT ?= /dev/ttyACM0
 #   APT_PACKAGES += name ...
 # `make system` installs what is missing when run as root, else prints the one apt-get line.
 APT_PACKAGES :=
+# The ledger's PostgreSQL tests start a throwaway server (initdb + pg_ctl).
+APT_PACKAGES += postgresql
+# The dashboard test renders the page in headless Chromium.
+APT_PACKAGES += chromium
 
-.PHONY: setup system lint test test-fast demo bench firmware deploy clean
+.PHONY: setup system lint test test-fast demo bench fleet firmware deploy clean
 
 setup: system $(STAMP)
 
@@ -55,6 +59,12 @@ demo: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/fleet.py
+
+# 50 simulated devices and one hotline with its ledger, on SQLite and on PostgreSQL;
+# writes its section of docs/bench-results.md (also the last part of `make bench`).
+fleet: setup
+	$(BIN)/python bench/fleet.py
 
 firmware: setup
 	$(BIN)/python firmware/build.py

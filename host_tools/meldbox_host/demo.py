@@ -4,7 +4,8 @@ A hotline (keys made here, pycose + aiocoap) and a simulated device (the real fi
 the MicroPython unix port): notices go in (one already overdue, one EU one-hour order, a
 drill), signed receipts come back and reach the hotline's receipt endpoint, staff open and
 resolve the most urgent notice on the panel, one notice is withdrawn, and the panel is
-saved as a PNG.
+saved as a PNG. Everything sent and received goes into a ledger (OUT/ledger.sqlite); the
+demo ends with `meldbox hotline report` of that ledger and the dashboard's address.
 """
 import argparse
 import asyncio
@@ -15,12 +16,17 @@ import sys
 import time
 from pathlib import Path
 
+from meldbox_host import ledger as ledger_mod
 from meldbox_host import protocol
+from meldbox_host.hotline import report as report_mod
 from meldbox_host.hotline.send import get_status, post_notice
 from meldbox_host.hotline.serve import ReceiptServer
+from meldbox_host.ledger import stats
 from meldbox_host.sim import ctl
 
 DEV = "nl.hoster-a.desk-1"
+HOSTER = "nl.hoster-a"
+DASHBOARD = "127.0.0.1:8080"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -56,10 +62,10 @@ class DemoDevice:
             return self.proc.wait()
 
 
-async def demo(out, lang):
+async def demo(out, lang, ledger):
     eokm = protocol.HotlineKey.generate("nl.eokm")
     atkm = protocol.HotlineKey.generate("eu.atkm")
-    server = ReceiptServer({}, log_path=str(out / "receipts.jsonl"))
+    server = ReceiptServer({}, log_path=str(out / "receipts.jsonl"), ledger=ledger)
     port = await server.start(port=0)
     say("hotline: receipt endpoint on coap://127.0.0.1:%d/receipts" % port)
     flags = ["--device-id", DEV, "--lang", lang]
@@ -67,7 +73,8 @@ async def demo(out, lang):
         flags += ["--trust", "%s=%s" % (key.iss, key.public.hex()),
                   "--receipts", "%s=coap://127.0.0.1:%d/receipts" % (key.iss, port)]
     device = DemoDevice(out / "device", flags)
-    server.add_device(DEV, device.key)
+    server.add_device(DEV, device.key, HOSTER)
+    ledger.pin_device(DEV, device.key, HOSTER, device.uri)
     say("device: %s on %s, key %s..." % (DEV, device.uri, device.ready["device_key"][:16]))
     try:
         now = int(time.time())
@@ -89,7 +96,9 @@ async def demo(out, lang):
             urls = fields.pop("urls")
             claims = protocol.build_notice(key.iss, DEV, urls, **fields)
             cose = protocol.sign(claims, key.private_key)
+            ledger.record_sent(claims, cose)
             reply = await post_notice(device.uri, cose)
+            ledger.record_answer(claims["iss"], claims["id"], reply.code)
             receipt = protocol.verify_receipt(reply.payload, device.key)
             sent[label] = claims
             say("hotline -> device: %-42s %s, receipt seq %d (%s)" % (label, reply.code, receipt["seq"], receipt["kind"]))
@@ -104,7 +113,9 @@ async def demo(out, lang):
         say("panel: staff open the most urgent notice and record 'removed' (X, X, X, hold X)")
 
         withdraw = protocol.build_withdraw("nl.eokm", DEV, sent["EOKM drill"]["id"])
-        reply = await post_notice(device.uri, protocol.sign(withdraw, eokm.private_key))
+        withdraw_cose = protocol.sign(withdraw, eokm.private_key)
+        ledger.record_sent(withdraw, withdraw_cose)
+        reply = await post_notice(device.uri, withdraw_cose)
         say("hotline -> device: %-42s %s" % ("withdraw of the drill", reply.code))
 
         status = await get_status(device.uri)
@@ -133,6 +144,16 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(out)
     out.mkdir(parents=True)
     started = time.monotonic()
-    got = asyncio.run(demo(out, args.lang))
-    say("demo done in %.1f s: %d receipts at the hotline, files in %s" % (time.monotonic() - started, got, out))
+    db = out / "ledger.sqlite"
+    ledger = ledger_mod.open_ledger(db)
+    try:
+        got = asyncio.run(demo(out, args.lang, ledger))
+        say("demo done in %.1f s: %d receipts at the hotline, files in %s"
+            % (time.monotonic() - started, got, out))
+        say("\n$ meldbox hotline report --db %s" % db)
+        say(report_mod.render_table(stats.build_report(ledger, int(time.time()))).rstrip())
+    finally:
+        ledger.close()
+    say("\ndashboard: http://%s/ once you run\n  %s hotline serve --port 0 --db %s --web %s"
+        % (DASHBOARD, Path(sys.executable).with_name("meldbox"), db, DASHBOARD))
     return 0

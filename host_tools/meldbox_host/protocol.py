@@ -36,7 +36,7 @@ MAX_COSE_BYTES = 8192
 ZERO_HASH = bytes(32)
 CATEGORIES = ("csam", "terror", "other")
 RECEIPT_KINDS = ("delivered", "seen", "removed", "not-ours", "disputed", "cannot-comply",
-                 "withdrawn", "status")
+                 "withdrawn", "status", "checkpoint")
 CLOCK_SOURCES = ("rtc", "ntp", "hotline", "untrusted")
 WITHIN_MIN, WITHIN_MAX = 60, 2592000
 DEFAULT_DUE_IN = 24 * 3600   # EOKM's expectation: removal within 24 h of the notice
@@ -90,7 +90,13 @@ def public_bytes(key: Any) -> bytes:
 
 
 def chain_hash(cose_bytes: bytes) -> bytes:
-    """SHA-256 of a receipt's COSE bytes: the next receipt's `prev` (also a message's `nh`)."""
+    """SHA-256 of a receipt's COSE bytes: the next receipt's `prev`."""
+    return hashlib.sha256(cose_bytes).digest()
+
+
+def notice_hash(cose_bytes: bytes) -> bytes:
+    """A message's `nh` as receipts carry it. The one place every host tool computes it
+    (docs/PROTOCOL.md 4); today the SHA-256 of the message's COSE bytes."""
     return hashlib.sha256(cose_bytes).digest()
 
 
@@ -376,7 +382,11 @@ def check_receipt_claims(claims: dict) -> dict:
     # status receipt (seq >= 1) that names the ping like every other answer does.
     if claims["seq"] == 0 and kind != "status":
         raise BadClaims("seq 0 is for status receipts only")
-    if claims["seq"] != 0:
+    if kind == "checkpoint":
+        # written before the device prunes its log: names the newest receipt pruned
+        _need(claims, "pseq", int, lambda v: 0 < v < claims["seq"])
+        _need(claims, "ph", bytes, lambda v: len(v) == 32)
+    elif claims["seq"] != 0:
         _need(claims, "iss", str)
         _need(claims, "nid", bytes)
         _need(claims, "nh", bytes, lambda v: len(v) == 32)
@@ -393,8 +403,8 @@ def verify_receipt(cose_bytes: bytes, device_public_key: Any) -> dict:
 
 
 def receipt_answers(receipt: dict, message_bytes: bytes, message_id: bytes | None = None) -> bool:
-    """True when a receipt names this message: nh is its SHA-256, nid its id (if known)."""
-    if receipt.get("nh") != chain_hash(message_bytes):
+    """True when a receipt names this message: its notice_hash, and its id (if known)."""
+    if receipt.get("nh") != notice_hash(message_bytes):
         return False
     return message_id is None or receipt.get("nid") == message_id
 

@@ -1,4 +1,4 @@
-"""`meldbox hotline ACTION`: dispatch to keygen, send, status and serve."""
+"""`meldbox hotline ACTION`: dispatch to keygen, send, status, serve and report."""
 import importlib
 
 ACTIONS = {
@@ -11,6 +11,8 @@ ACTIONS = {
                "GET a device's /status and show its signed status receipt"),
     "serve": ("meldbox_host.hotline.serve", "add_arguments", "run",
               "receive receipts from devices, verify them and keep their chains"),
+    "report": ("meldbox_host.hotline.report", "add_arguments", "run",
+               "per hoster and device: time to removal, answers, overdue notices, findings"),
 }
 
 

@@ -167,6 +167,11 @@ def add_arguments(p):
     p.add_argument("--id", type=_hex_bytes(), metavar="IDHEX", help="message id (default: random 16 bytes)")
     p.add_argument("--iat", type=int, metavar="POSIX", help="issued-at (default: now)")
     p.add_argument("--save-cose", metavar="FILE", help="also write the signed bytes to FILE")
+    p.add_argument("--db", metavar="PATH|postgresql://...",
+                   help="record what was sent and the receipt that came back in this ledger "
+                        "(the device key pinned there verifies the receipt if --device-key "
+                        "is not given)")
+    p.add_argument("--hoster", metavar="NAME", help="the hosting provider the device belongs to")
 
 
 def add_status_arguments(p):
@@ -239,17 +244,70 @@ def run(args):
     except (UsageError, OSError, ValueError) as exc:
         print("meldbox hotline send: %s" % exc, file=sys.stderr)
         return EXIT_USAGE
-    sent = {"bytes": len(cose_bytes), "nh": protocol.chain_hash(cose_bytes).hex()}
+    sent = {"bytes": len(cose_bytes), "nh": protocol.notice_hash(cose_bytes).hex()}
     if message_id is not None:
         sent["id"] = message_id.hex()
+    book = None
     try:
-        reply = asyncio.run(post_notice(args.device, cose_bytes, args.timeout))
-    except NoAnswer as exc:
-        print(json.dumps({"sent": sent, "error": str(exc)}))
-        return EXIT_NO_ANSWER
-    out, status = describe_reply(reply, args.device_key, cose_bytes, message_id)
-    print(json.dumps(dict(sent=sent, **out)))
-    return status
+        if args.db:
+            book = SendRecord(args.db, cose_bytes, args.hoster, args.device_key,
+                              device_base(args.device))
+            args.device_key = book.device_key
+    except (ValueError, OSError, ImportError) as exc:
+        print("meldbox hotline send: ledger %s: %s" % (args.db, exc), file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        try:
+            reply = asyncio.run(post_notice(args.device, cose_bytes, args.timeout))
+        except NoAnswer as exc:
+            if book:
+                book.sent(None)
+            print(json.dumps({"sent": sent, "error": str(exc)}))
+            return EXIT_NO_ANSWER
+        out, status = describe_reply(reply, args.device_key, cose_bytes, message_id)
+        if book:
+            out["ledger"] = book.sent(reply, out if out.get("verified") else None)
+        print(json.dumps(dict(sent=sent, **out)))
+        return status
+    finally:
+        if book:
+            book.close()
+
+
+class SendRecord:
+    """What `send --db` writes: the message (before its answer is known, so a crash while
+    waiting still leaves the send on record), then the answer and the verified receipt."""
+
+    def __init__(self, target, cose_bytes, hoster, device_key, uri=None):
+        from meldbox_host import ledger
+        self.claims = protocol.peek_claims(cose_bytes)
+        if not self.claims or not all(isinstance(self.claims.get(k), (str, bytes))
+                                      for k in ("iss", "id", "aud", "t")):
+            raise ValueError("the message has no iss/id/aud/t to record")
+        self.cose = cose_bytes
+        self.ledger = ledger.open_ledger(target)
+        dev = self.claims["aud"]
+        pinned = self.ledger.devices().get(dev)
+        if device_key is not None:
+            self.ledger.pin_device(dev, device_key, hoster, uri)
+        elif pinned is not None:
+            device_key = pinned["pub"]
+            self.ledger.pin_device(dev, device_key, hoster, uri)
+        self.device_key = device_key
+        self.ledger.record_sent(self.claims, cose_bytes, hoster)
+
+    def sent(self, reply, described=None):
+        """Record the answer (None: no answer) and a verified receipt -> a short summary."""
+        if reply is not None:
+            self.ledger.record_answer(self.claims["iss"], self.claims["id"], reply.code)
+        new = False
+        if described is not None:
+            receipt = protocol.verify_receipt(reply.payload, self.device_key)
+            new = self.ledger.record_receipt(receipt, reply.payload)
+        return {"recorded": True, "receipt_new": new}
+
+    def close(self):
+        self.ledger.close()
 
 
 def run_status(args):
