@@ -72,7 +72,8 @@ class Control:
                     "format": "rgb565be"}
         if cmd == "mem":
             gc.collect()
-            return {"ok": True, "alloc": gc.mem_alloc(), "free": gc.mem_free(), "peak": heap.peak}
+            return {"ok": True, "alloc": gc.mem_alloc(), "free": gc.mem_free(), "peak": heap.peak,
+                    "largest": heap.largest_free()}
         if cmd == "stop":
             return {"ok": True, "stopping": True}
         return {"ok": False, "error": "unknown command %r" % cmd}
