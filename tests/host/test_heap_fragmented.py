@@ -10,6 +10,7 @@ import pytest
 from tests.host.e2e import Hotline, client, device, nh, protocol, send
 
 MAX_MESSAGE = 8192
+FILE_OBJECT = 512
 
 
 def notice_of_exactly(hotline, size):
@@ -40,4 +41,6 @@ def test_fragmented_heap_still_takes_an_8192_byte_notice_from_a_fresh_key(tmp_pa
                 await ctx.shutdown()
         asyncio.run(scenario())
         mem = json.loads(dev.ctl("mem").stdout)
-        assert mem["largest"] > 0 and mem["alloc"] + mem["free"] <= 256 * 1024
+        # a littlefs file object (about 430 bytes, store/flash.py) still finds a hole
+        assert FILE_OBJECT <= mem["largest"] <= mem["free"], mem
+        assert mem["alloc"] + mem["free"] <= 256 * 1024
