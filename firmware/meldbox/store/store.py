@@ -19,6 +19,11 @@ metadata commit is written). Segments share flash blocks between records; a file
 receipt would take a whole 4 KiB block each. Everything else is derived by `apply`, which is
 idempotent and re-run at boot for records newer than `head` (a power cut between the
 commit and the end of apply loses nothing). Nothing is acknowledged before the commit.
+
+Boot never stops on one bad record: a record whose apply raises is quarantined (counted in
+`quarantined`, its seq in the file `quarantine`, the chain head moved past it, its receipt
+still queued for its issuer), and bytes after the last whole record of the current segment
+(an append that failed half-way) are cut off (`torn_tail`) before anything is appended.
 """
 import os
 import struct
@@ -44,6 +49,7 @@ NOT_PAUSED = -0x80000000
 PAUSED_MAX = 0x7FFFFFFF     # 68 years either way: any real countdown
 DEADLINE_MAX = 0xFFFFFFFF
 SEGMENT_RECORDS = 32
+QUARANTINE_KEPT = 16        # seqs of quarantined records remembered (the count goes on)
 
 
 def applied_claims(msg):
@@ -107,7 +113,11 @@ class Store:
         self.index = take_buffer("store.index", INDEX_BYTES)
         self.active = 0             # records in use in self.index
         self._outbox_n = 0
+        self.torn_tail = 0          # bytes of a failed append dropped at boot
+        # records that could not be applied (see replay): [count, [newest seqs]]
+        self.quarantined = self.read_cbor(root + "/quarantine", [0, []])[0]
         self.replay()
+        self._repair_tail()
         self._rebuild_index()
         self._outbox_n = 0
         for folder in os.ilistdir(root + "/o"):
@@ -155,14 +165,52 @@ class Store:
         return head[0], head[1]
 
     def _find_record(self, f, seq):
-        """Position f at the record of seq in its segment; its length, or None."""
+        """Position f at the record of seq in its segment; its length, or None. A record
+        cut short (its length runs past the end of the segment: an append that failed
+        half-way) is not there."""
+        size = f.seek(0, 2)
+        f.seek(0)
         header = bytearray(8)
+        pos = 0
         while f.readinto(header) == 8:
             rseq, length = struct.unpack("<II", header)
+            pos += 8 + length
+            if pos > size:
+                return None
             if rseq == seq:
                 return length
             f.seek(length, 1)
         return None
+
+    def _repair_tail(self):
+        """After replay every whole record is applied: bytes after the last one in the
+        current segment are a failed append. Rewrite the segment without them, so the
+        next record is appended where readers look for it."""
+        path = self._segment(self.seq + 1)
+        try:
+            size = os.stat(path)[6]
+        except OSError:
+            return
+        end = 0
+        header = bytearray(8)
+        with open(path, "rb") as f:
+            while f.readinto(header) == 8:
+                rseq, length = struct.unpack("<II", header)
+                if rseq > self.seq or end + 8 + length > size:
+                    break
+                end += 8 + length
+                f.seek(end)
+        if end == size:
+            return
+        self.torn_tail = size - end
+        buf = bytearray(256)
+        with open(path, "rb") as src, open(self._tmp, "wb") as dst:
+            left = end
+            while left:
+                n = src.readinto(memoryview(buf)[:min(left, len(buf))])
+                dst.write(memoryview(buf)[:n])
+                left -= n
+        os.rename(self._tmp, path)
 
     def _open_record(self, seq):
         if seq < 1:
@@ -240,12 +288,44 @@ class Store:
             self.unapplied = False
 
     def replay(self):
-        """Apply log records newer than head (after a power cut between commit and apply)."""
+        """Apply log records newer than head (after a power cut between commit and apply).
+        A record that cannot be applied (a bug, or a message that cannot be stored) is
+        quarantined: counted, its seq kept in `quarantine`, the chain head moved past it,
+        so the device still boots and its chain goes on; the record stays in the log."""
         while True:
-            rec = self.record(self.seq + 1)
+            seq = self.seq + 1
+            rec = self.record(seq)
             if rec is None:
                 return
-            self.apply(self.seq + 1, rec)
+            try:
+                self.apply(seq, rec)
+            except MemoryError:
+                raise
+            except Exception as e:
+                self._quarantine(seq, rec, e)
+
+    def _quarantine(self, seq, rec, err):
+        import sys
+        print("meldbox: record %d quarantined:" % seq, file=sys.stderr)
+        sys.print_exception(err, sys.stderr)
+        from meldbox.core import receipts
+        seqs = self.read_cbor(self.root + "/quarantine", [0, []])[1]
+        seqs.append(seq)
+        self.quarantined += 1
+        self.write_atomic(self.root + "/quarantine",
+                          cbor.dumps([self.quarantined, seqs[-QUARANTINE_KEPT:]]))
+        try:                            # still deliver its receipt to its issuer
+            iss = receipts.decode(rec["r"]).get("iss")
+            if iss is not None:
+                folder = self._outbox_folder(iss)
+                _mkdir(folder)
+                if not _exists("%s/%d" % (folder, seq)):
+                    self.write_atomic("%s/%d" % (folder, seq), b"")
+                    self._outbox_n += 1
+        except Exception:
+            pass
+        self.seq, self.head_hash = seq, receipts.chain_hash(rec["r"])
+        self.write_atomic(self.root + "/head", cbor.dumps([self.seq, self.head_hash]))
 
     # --- derived state ------------------------------------------------------------------
     def apply(self, seq, rec, claims=None):
