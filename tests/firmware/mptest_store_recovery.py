@@ -73,3 +73,33 @@ def test_a_record_cut_short_at_the_end_of_the_log_boots_and_is_dropped():
     s3 = Store(MOUNT + "/mb")
     eq((s3.seq, s3.torn_tail, s3.active_count()), (4, 0, 4))
     chain_ok(s3)
+
+
+def test_a_withdraw_before_its_notice_closes_the_notice_as_it_arrives():
+    from meldbox.store.store import message_key
+    base.fresh()
+    s = Store(MOUNT + "/mb")
+    raw, c = base.notice(5)
+    raww, cw = base.withdraw(1, c["id"])
+    wseq, _ = base.deliver(s, raww, cw, kind="withdrawn")      # the withdraw overtook it
+    eq(s.notice(message_key("nl.eokm", c["id"])), None)
+    seq, _ = base.deliver(s, raw, c)
+    n = s.notice(message_key("nl.eokm", c["id"]))
+    eq((n["state"], n["last"], s.active_count()), ("withdrawn", wseq, 0))
+    other_raw, other = base.notice(6)
+    base.deliver(s, other_raw, other)                           # others are not touched
+    eq(s.active_count(), 1)
+    base.fresh(keep=True)
+    s2 = Store(MOUNT + "/mb")
+    eq((s2.active_count(), s2.notice(message_key("nl.eokm", c["id"]))["state"]),
+       (1, "withdrawn"))
+
+
+def test_early_withdraws_are_bounded():
+    from meldbox.store import store as store_module
+    base.fresh()
+    s = Store(MOUNT + "/mb")
+    for i in range(store_module.EARLY_WITHDRAWS + 5):
+        raww, cw = base.withdraw(i, b"never-%03d" % i)
+        base.deliver(s, raww, cw, kind="withdrawn")
+    eq(len(s.read_cbor(MOUNT + "/mb/early")), store_module.EARLY_WITHDRAWS)

@@ -22,6 +22,8 @@ class Ledger:
         """Sign, chain and commit a receipt; returns (seq, receipt COSE bytes).
         claims: the message's claims as the store applies them (Store.commit)."""
         self.store.catch_up()
+        if kind != "delivered":     # intake checked a notice against the larger reserve
+            self.store.check_space(notice=False)
         gc.collect()        # the commit opens files: start from a tidy heap
         seq = self.store.seq + 1
         cose = receipts.build(self.key, self.kid, self.dev, seq, self.store.head_hash, kind,

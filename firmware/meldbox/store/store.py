@@ -39,6 +39,12 @@ ZERO_HASH = bytes(32)
 # Refuse new notices (5.03) when less than this many bytes are free: closing notices
 # and delivering receipts must still have room to be written.
 RESERVE_BYTES = 64 * 1024
+# Below this, nothing at all is written (a receipt with an 8 KiB message, its derived files
+# and littlefs's copy-on-write of the metadata they touch fit well within it).
+MIN_FREE_BYTES = 32 * 1024
+# Withdraws that arrived before their notice, remembered so the notice is closed as it
+# arrives: [key, seq] of the newest EARLY_WITHDRAWS in the file `early`.
+EARLY_WITHDRAWS = 64
 MAX_ACTIVE = 1000
 # Active-notice index record: 8-byte key, deadline (unsigned seconds: until 2106),
 # seconds left when paused (NOT_PAUSED while the countdown runs).
@@ -345,7 +351,11 @@ class Store:
                 if "replaces" in claims:
                     self._close_notice(message_key(iss, claims["replaces"]), "replaced", seq)
             elif kind == "withdrawn":
-                self._close_notice(message_key(iss, claims["ref"]), "withdrawn", seq)
+                ref = message_key(iss, claims["ref"])
+                if self.notice(ref) is None:
+                    self._remember_early_withdraw(ref, seq)
+                else:
+                    self._close_notice(ref, "withdrawn", seq)
         elif nid is not None:
             self._panel_event(message_key(iss, nid), kind, seq, fields)
         if iss is not None:
@@ -392,6 +402,22 @@ class Store:
         if not _exists(self._notice_path(key, "c")):
             self.write_atomic(self._notice_path(key), cbor.dumps(notice))
             self._index_put(key, deadline)
+            withdrawn = self._early_withdraw(key)
+            if withdrawn is not None:           # its withdraw came first: closed at once
+                self._close_notice(key, "withdrawn", withdrawn)
+
+    def _remember_early_withdraw(self, key, seq):
+        early = self.read_cbor(self.root + "/early", [])
+        if [key, seq] not in early:             # apply runs again after a power cut
+            early.append([key, seq])
+            self.write_atomic(self.root + "/early", cbor.dumps(early[-EARLY_WITHDRAWS:]))
+
+    def _early_withdraw(self, key):
+        """seq of a withdraw of `key` that came before the notice, or None."""
+        for k, seq in self.read_cbor(self.root + "/early", []):
+            if k == key:
+                return seq
+        return None
 
     def notice(self, key):
         """Summary of a notice (active or closed), or None."""
@@ -567,11 +593,14 @@ class Store:
             pass
 
     # --- capacity ---------------------------------------------------------------------
-    def check_space(self):
+    def check_space(self, notice=True):
+        """Raise StoreFull when flash is short: a new notice needs RESERVE_BYTES free,
+        every other receipt (withdraw, ping, panel) MIN_FREE_BYTES, so closing notices
+        keeps working after new ones are refused, and no append ever meets a full disk."""
         st = os.statvfs(self.root)
         free = st[0] * st[3]
-        if free < RESERVE_BYTES:
+        if free < (RESERVE_BYTES if notice else MIN_FREE_BYTES):
             raise StoreFull("flash nearly full: %d bytes free" % free)
-        if self.active_count() >= MAX_ACTIVE:
+        if notice and self.active_count() >= MAX_ACTIVE:
             raise StoreFull("%d active notices, at most %d" % (self.active_count(), MAX_ACTIVE))
 
