@@ -18,17 +18,26 @@ if _rom:
 
 from meldbox import heap  # noqa: E402
 
-def _has_serial_link(state_dir):
+def _settings(state_dir):
     import json
     with open(state_dir + "/sim.json") as f:
-        return bool(json.load(f).get("serial"))
+        return json.load(f)
 
 
-heap.reserve(serial=_has_serial_link(sys.argv[1]))   # first, while the heap is one piece
+_sim = _settings(sys.argv[1])
+_serial = bool(_sim.get("serial"))
+heap.reserve(serial=_serial)   # first, while the heap is one piece
+if _sim.get("fragment_heap"):
+    heap.fragment(_sim["fragment_heap"])    # a test: boot on a heap full of holes
+del _sim
 from meldbox.ui import font  # noqa: E402
 
 font.preload()     # then the fonts, also long-lived and large
 
+# A module the app imports late (the simulator's control task) is imported now, while the heap is tidy: an import allocates its module's dict
+# and names in one piece, which a heap of small holes may not have later. (Provisioning
+# is imported by the app itself after a collection, meldbox/app/main.py.)
+import boards.sim.control  # noqa: E402, F401
 from boards.sim.board import SimBoard  # noqa: E402
 from meldbox.app.main import run  # noqa: E402
 

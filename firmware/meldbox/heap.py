@@ -30,6 +30,48 @@ def take(name, size):
     return buf if buf is not None and len(buf) == size else bytearray(size)
 
 
+def largest_free():
+    """The largest block the heap can hand out now, in bytes (a bisection of trial
+    allocations: total free memory says nothing about a 1.2 KiB littlefs file buffer)."""
+    import gc
+    gc.collect()
+    lo, hi = 0, gc.mem_free()
+    while hi - lo > 16:
+        mid = (lo + hi) // 2
+        try:
+            probe = bytearray(mid)
+            del probe
+            lo = mid
+        except MemoryError:
+            hi = mid
+    return lo
+
+
+_ballast = []
+
+
+FRAGMENT_BYTES = 24 * 1024
+
+
+def fragment(hole):
+    """Simulator test knob (sim-device --fragment-heap BYTES): a worst case before boot.
+    FRAGMENT_BYTES of blocks of `hole` bytes, every other one freed at once, so boot's
+    long-lived objects land in between; the rest is freed once boot is done (boot_done),
+    and the device runs on a stretch of islands and holes."""
+    import gc
+    freed = []
+    for _ in range(FRAGMENT_BYTES // (2 * hole)):
+        _ballast.append(bytearray(hole))
+        freed.append(bytearray(hole))
+    del freed
+    gc.collect()
+
+
+def boot_done():
+    """Boot has placed its long-lived objects: let go of the ballast (see fragment)."""
+    del _ballast[:]
+
+
 # The high-water mark of the heap, sampled where it peaks (after a message is decoded
 # and verified, while all its pieces are alive) and reported in status receipts.
 peak = 0

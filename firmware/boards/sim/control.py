@@ -75,7 +75,8 @@ class Control:
                     "format": "rgb565be"}
         if cmd == "mem":
             gc.collect()
-            return {"ok": True, "alloc": gc.mem_alloc(), "free": gc.mem_free(), "peak": heap.peak}
+            return {"ok": True, "alloc": gc.mem_alloc(), "free": gc.mem_free(), "peak": heap.peak,
+                    "largest": heap.largest_free()}
         if cmd == "status":
             await self.app.settle()
             outbox = self.app.outbox

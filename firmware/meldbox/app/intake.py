@@ -3,9 +3,12 @@
 `receive` either returns (CoAP code, receipt) after the receipt is durable, or raises a
 ProtocolError having changed nothing.
 """
+import gc
+
 from meldbox import heap
 from meldbox.core import errors
 from meldbox.core.messages import verify_message
+from meldbox.store.store import applied_claims
 
 CREATED = 0x41   # 2.01
 CHANGED = 0x44   # 2.04
@@ -24,7 +27,14 @@ class Intake:
 
     def receive(self, raw, state=None):
         try:
-            return self._receive(raw, state)
+            try:
+                return self._receive(raw, state)
+            except MemoryError:
+                # The first attempt's objects are garbage now: collect them all and try
+                # once more (nothing was committed, or a commit is found by the retry and
+                # answered with its stored receipt). A second MemoryError means 5.03.
+                gc.collect()
+                return self._receive(raw, state)
         except errors.ProtocolError as e:
             if self.rejected is not None:
                 self.rejected.add(self.clock.now(), _claimed_issuer(raw, e), e)
@@ -48,7 +58,8 @@ class Intake:
             self.store.check_space()
         kind = RECEIPT_KIND[msg.t]
         seq, receipt = self.ledger.record(kind, iss=msg.iss, nid=msg.id, nh=msg.nh, message=raw,
-                                          state=state() if (kind == "status" and state) else None)
+                                          state=state() if (kind == "status" and state) else None,
+                                          claims=applied_claims(msg))
         if self.on_event is not None:
             try:
                 self.on_event(msg, seq)

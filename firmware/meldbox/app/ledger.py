@@ -18,15 +18,18 @@ class Ledger:
         self.listeners = []  # called with (seq, kind) after each durable receipt
 
     def record(self, kind, iss=None, nid=None, nh=None, message=None, reason=None,
-               note=None, state=None):
-        """Sign, chain and commit a receipt; returns (seq, receipt COSE bytes)."""
+               note=None, state=None, claims=None):
+        """Sign, chain and commit a receipt; returns (seq, receipt COSE bytes).
+        claims: the message's claims as the store applies them (Store.commit)."""
         self.store.catch_up()
+        if kind != "delivered":     # intake checked a notice against the larger reserve
+            self.store.check_space(notice=False)
         gc.collect()        # the commit opens files: start from a tidy heap
         seq = self.store.seq + 1
         cose = receipts.build(self.key, self.kid, self.dev, seq, self.store.head_hash, kind,
                               self.clock.now(), self.clock.source(), iss=iss, nid=nid, nh=nh,
                               reason=reason, note=note, state=state)
-        self.store.commit(seq, cose, message)
+        self.store.commit(seq, cose, message, claims)
         for listener in self.listeners:
             listener(seq, kind)
         return seq, cose

@@ -132,6 +132,7 @@ class App:
                  self.panel.run(Buttons(board.read_buttons), board.ticks_ms)] + board.tasks(self)
         if link is not None:
             tasks.append(provision.run(self, link))
+        heap.boot_done()
         # Collect often rather than when the heap is full: garbage then never spreads long-
         # lived objects over the whole heap, which keeps free space in large blocks (a
         # Block1 body, a littlefs file buffer) on a small heap.

@@ -210,8 +210,11 @@ class PanelModel:
     def message_event(self, msg):
         """(event, view) for the panel after a message was taken in, or None."""
         if msg.t == "notice":
+            key = message_key(msg.iss, msg.id)
+            if self.store.index_position(key) < 0:  # its withdraw came first: closed
+                return None
             event = "replaced" if msg.replaces is not None else "new"
-            return event, self.view(message_key(msg.iss, msg.id))
+            return event, self.view(key)
         if msg.t == "withdraw":
             view = self.view(message_key(msg.iss, msg.ref))
             return ("withdrawn", view) if view is not None else None

@@ -19,6 +19,11 @@ metadata commit is written). Segments share flash blocks between records; a file
 receipt would take a whole 4 KiB block each. Everything else is derived by `apply`, which is
 idempotent and re-run at boot for records newer than `head` (a power cut between the
 commit and the end of apply loses nothing). Nothing is acknowledged before the commit.
+
+Boot never stops on one bad record: a record whose apply raises is quarantined (counted in
+`quarantined`, its seq in the file `quarantine`, the chain head moved past it, its receipt
+still queued for its issuer), and bytes after the last whole record of the current segment
+(an append that failed half-way) are cut off (`torn_tail`) before anything is appended.
 """
 import os
 import struct
@@ -34,6 +39,12 @@ ZERO_HASH = bytes(32)
 # Refuse new notices (5.03) when less than this many bytes are free: closing notices
 # and delivering receipts must still have room to be written.
 RESERVE_BYTES = 64 * 1024
+# Below this, nothing at all is written (a receipt with an 8 KiB message, its derived files
+# and littlefs's copy-on-write of the metadata they touch fit well within it).
+MIN_FREE_BYTES = 32 * 1024
+# Withdraws that arrived before their notice, remembered so the notice is closed as it
+# arrives: [key, seq] of the newest EARLY_WITHDRAWS in the file `early`.
+EARLY_WITHDRAWS = 64
 MAX_ACTIVE = 1000
 # Active-notice index record: 8-byte key, deadline (unsigned seconds: until 2106),
 # seconds left when paused (NOT_PAUSED while the countdown runs).
@@ -44,6 +55,26 @@ NOT_PAUSED = -0x80000000
 PAUSED_MAX = 0x7FFFFFFF     # 68 years either way: any real countdown
 DEADLINE_MAX = 0xFFFFFFFF
 SEGMENT_RECORDS = 32
+QUARANTINE_KEPT = 16        # seqs of quarantined records remembered (the count goes on)
+
+
+def applied_claims(msg):
+    """The claims `apply` uses, from a verified message (core/messages.py), so a commit
+    need not decode the notice a second time (kilobytes of strings mid-commit)."""
+    if msg.t == "withdraw":
+        return {"ref": msg.ref}
+    if msg.t != "notice":
+        return None
+    claims = {"iat": msg.iat, "cat": msg.cat, "ref": msg.ref,
+              "items": [{"url": msg.items[0].url}]}
+    for name in ("due", "within", "replaces", "preserve"):
+        value = getattr(msg, name)
+        if value is not None:
+            claims[name] = value
+    for flag in ("test", "nodisclose"):
+        if getattr(msg, flag):
+            claims[flag] = True
+    return claims
 
 
 def message_key(iss, mid):
@@ -88,7 +119,11 @@ class Store:
         self.index = take_buffer("store.index", INDEX_BYTES)
         self.active = 0             # records in use in self.index
         self._outbox_n = 0
+        self.torn_tail = 0          # bytes of a failed append dropped at boot
+        # records that could not be applied (see replay): [count, [newest seqs]]
+        self.quarantined = self.read_cbor(root + "/quarantine", [0, []])[0]
         self.replay()
+        self._repair_tail()
         self._rebuild_index()
         self._outbox_n = 0
         for folder in os.ilistdir(root + "/o"):
@@ -136,14 +171,52 @@ class Store:
         return head[0], head[1]
 
     def _find_record(self, f, seq):
-        """Position f at the record of seq in its segment; its length, or None."""
+        """Position f at the record of seq in its segment; its length, or None. A record
+        cut short (its length runs past the end of the segment: an append that failed
+        half-way) is not there."""
+        size = f.seek(0, 2)
+        f.seek(0)
         header = bytearray(8)
+        pos = 0
         while f.readinto(header) == 8:
             rseq, length = struct.unpack("<II", header)
+            pos += 8 + length
+            if pos > size:
+                return None
             if rseq == seq:
                 return length
             f.seek(length, 1)
         return None
+
+    def _repair_tail(self):
+        """After replay every whole record is applied: bytes after the last one in the
+        current segment are a failed append. Rewrite the segment without them, so the
+        next record is appended where readers look for it."""
+        path = self._segment(self.seq + 1)
+        try:
+            size = os.stat(path)[6]
+        except OSError:
+            return
+        end = 0
+        header = bytearray(8)
+        with open(path, "rb") as f:
+            while f.readinto(header) == 8:
+                rseq, length = struct.unpack("<II", header)
+                if rseq > self.seq or end + 8 + length > size:
+                    break
+                end += 8 + length
+                f.seek(end)
+        if end == size:
+            return
+        self.torn_tail = size - end
+        buf = bytearray(256)
+        with open(path, "rb") as src, open(self._tmp, "wb") as dst:
+            left = end
+            while left:
+                n = src.readinto(memoryview(buf)[:min(left, len(buf))])
+                dst.write(memoryview(buf)[:n])
+                left -= n
+        os.rename(self._tmp, path)
 
     def _open_record(self, seq):
         if seq < 1:
@@ -198,9 +271,10 @@ class Store:
             for p in parts:
                 f.write(p)
 
-    def commit(self, seq, receipt, message=None):
+    def commit(self, seq, receipt, message=None, claims=None):
         """Make a receipt (and the message it answers) durable, then apply it.
-        Returns only after the record is on flash."""
+        Returns only after the record is on flash. `claims`: what apply needs of the
+        message's claims (applied_claims), when the caller has them decoded already."""
         if seq != self.seq + 1:
             raise ValueError("receipt seq %d does not follow %d" % (seq, self.seq))
         rec = {"r": receipt}
@@ -210,7 +284,7 @@ class Store:
         # Durable from here. Should deriving the files below fail (out of memory), the
         # record is applied from the log before anything else is read or written.
         self.unapplied = True
-        self.apply(seq, rec)
+        self.apply(seq, rec, claims)
         self.unapplied = False
 
     def catch_up(self):
@@ -220,15 +294,47 @@ class Store:
             self.unapplied = False
 
     def replay(self):
-        """Apply log records newer than head (after a power cut between commit and apply)."""
+        """Apply log records newer than head (after a power cut between commit and apply).
+        A record that cannot be applied (a bug, or a message that cannot be stored) is
+        quarantined: counted, its seq kept in `quarantine`, the chain head moved past it,
+        so the device still boots and its chain goes on; the record stays in the log."""
         while True:
-            rec = self.record(self.seq + 1)
+            seq = self.seq + 1
+            rec = self.record(seq)
             if rec is None:
                 return
-            self.apply(self.seq + 1, rec)
+            try:
+                self.apply(seq, rec)
+            except MemoryError:
+                raise
+            except Exception as e:
+                self._quarantine(seq, rec, e)
+
+    def _quarantine(self, seq, rec, err):
+        import sys
+        print("meldbox: record %d quarantined:" % seq, file=sys.stderr)
+        sys.print_exception(err, sys.stderr)
+        from meldbox.core import receipts
+        seqs = self.read_cbor(self.root + "/quarantine", [0, []])[1]
+        seqs.append(seq)
+        self.quarantined += 1
+        self.write_atomic(self.root + "/quarantine",
+                          cbor.dumps([self.quarantined, seqs[-QUARANTINE_KEPT:]]))
+        try:                            # still deliver its receipt to its issuer
+            iss = receipts.decode(rec["r"]).get("iss")
+            if iss is not None:
+                folder = self._outbox_folder(iss)
+                _mkdir(folder)
+                if not _exists("%s/%d" % (folder, seq)):
+                    self.write_atomic("%s/%d" % (folder, seq), b"")
+                    self._outbox_n += 1
+        except Exception:
+            pass
+        self.seq, self.head_hash = seq, receipts.chain_hash(rec["r"])
+        self.write_atomic(self.root + "/head", cbor.dumps([self.seq, self.head_hash]))
 
     # --- derived state ------------------------------------------------------------------
-    def apply(self, seq, rec):
+    def apply(self, seq, rec, claims=None):
         from meldbox.core import receipts, cose
         receipt = rec["r"]
         fields = receipts.decode(receipt)
@@ -238,14 +344,18 @@ class Store:
             key = message_key(iss, nid)
             t = {"delivered": "notice", "withdrawn": "withdraw", "status": "ping"}[kind]
             self._put_message(key, t, fields["nh"], seq)
-            if kind == "delivered":
+            if claims is None and kind in ("delivered", "withdrawn"):
                 claims = cbor.loads(cose.decode_sign1(rec["m"]).payload)
+            if kind == "delivered":
                 self._open_notice(key, seq, fields, claims)
                 if "replaces" in claims:
                     self._close_notice(message_key(iss, claims["replaces"]), "replaced", seq)
             elif kind == "withdrawn":
-                claims = cbor.loads(cose.decode_sign1(rec["m"]).payload)
-                self._close_notice(message_key(iss, claims["ref"]), "withdrawn", seq)
+                ref = message_key(iss, claims["ref"])
+                if self.notice(ref) is None:
+                    self._remember_early_withdraw(ref, seq)
+                else:
+                    self._close_notice(ref, "withdrawn", seq)
         elif nid is not None:
             self._panel_event(message_key(iss, nid), kind, seq, fields)
         if iss is not None:
@@ -292,6 +402,22 @@ class Store:
         if not _exists(self._notice_path(key, "c")):
             self.write_atomic(self._notice_path(key), cbor.dumps(notice))
             self._index_put(key, deadline)
+            withdrawn = self._early_withdraw(key)
+            if withdrawn is not None:           # its withdraw came first: closed at once
+                self._close_notice(key, "withdrawn", withdrawn)
+
+    def _remember_early_withdraw(self, key, seq):
+        early = self.read_cbor(self.root + "/early", [])
+        if [key, seq] not in early:             # apply runs again after a power cut
+            early.append([key, seq])
+            self.write_atomic(self.root + "/early", cbor.dumps(early[-EARLY_WITHDRAWS:]))
+
+    def _early_withdraw(self, key):
+        """seq of a withdraw of `key` that came before the notice, or None."""
+        for k, seq in self.read_cbor(self.root + "/early", []):
+            if k == key:
+                return seq
+        return None
 
     def notice(self, key):
         """Summary of a notice (active or closed), or None."""
@@ -467,11 +593,14 @@ class Store:
             pass
 
     # --- capacity ---------------------------------------------------------------------
-    def check_space(self):
+    def check_space(self, notice=True):
+        """Raise StoreFull when flash is short: a new notice needs RESERVE_BYTES free,
+        every other receipt (withdraw, ping, panel) MIN_FREE_BYTES, so closing notices
+        keeps working after new ones are refused, and no append ever meets a full disk."""
         st = os.statvfs(self.root)
         free = st[0] * st[3]
-        if free < RESERVE_BYTES:
+        if free < (RESERVE_BYTES if notice else MIN_FREE_BYTES):
             raise StoreFull("flash nearly full: %d bytes free" % free)
-        if self.active_count() >= MAX_ACTIVE:
+        if notice and self.active_count() >= MAX_ACTIVE:
             raise StoreFull("%d active notices, at most %d" % (self.active_count(), MAX_ACTIVE))
 

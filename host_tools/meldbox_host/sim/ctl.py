@@ -26,7 +26,7 @@ def add_arguments(p):
     adv.add_argument("seconds", type=int)
     snap = sub.add_parser("snapshot", help="write the panel's pixels as a PNG")
     snap.add_argument("file")
-    sub.add_parser("mem", help="the device's heap (beyond SIMULATOR.md): in use after a collection, free, high-water")
+    sub.add_parser("mem", help="the device's heap (beyond SIMULATOR.md): in use after a collection, free, high-water, largest free block")
 
 
 def _control(state):
@@ -80,9 +80,10 @@ def snapshot(state, png_path):
 
 
 def mem(state):
-    """The device's heap after a collection: {"alloc", "free", "peak"} in bytes."""
+    """The device's heap after a collection: {"alloc", "free", "peak", "largest"} in bytes
+    (largest: the biggest block one allocation can get now)."""
     reply = send_command(state, {"cmd": "mem"})
-    return {k: reply[k] for k in ("alloc", "free", "peak")}
+    return {k: reply[k] for k in ("alloc", "free", "peak", "largest")}
 
 
 def run(args):

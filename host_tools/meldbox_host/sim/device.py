@@ -44,6 +44,9 @@ def add_arguments(p):
                    help="make the board's random numbers (and so the device key) reproducible")
     p.add_argument("--coap-ack-timeout-ms", type=int, metavar="MS",
                    help="RFC 7252 ACK_TIMEOUT for the device's own requests (default 2000)")
+    p.add_argument("--fragment-heap", type=int, metavar="BYTES",
+                   help="(tests) boot on a fragmented heap: blocks of BYTES, every other one "
+                        "freed before boot and the rest after it")
     p.add_argument("--serial-link", metavar="PATH",
                    help="expose the device's USB serial port as a pseudo-terminal at PATH "
                         "(for `meldbox device provision --port PATH`)")
@@ -149,6 +152,7 @@ def start(args, state, link=None):
             "serial": link.device_path if link else None,
             "clock_at": args.clock_at, "rtc_untrusted": args.rtc_untrusted,
             "rng_seed": args.rng_seed, "coap_ack_timeout_ms": args.coap_ack_timeout_ms,
+            "fragment_heap": args.fragment_heap,
         }
         write_json(state / "sim.json", settings)
         env = dict(os.environ, MICROPYPATH=".frozen")
