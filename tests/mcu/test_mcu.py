@@ -105,7 +105,7 @@ def panel_hash(png):
     from PIL import Image
     img = Image.open(png).convert("RGB")
     out = bytearray()
-    for r, g, b in img.getdata():
+    for r, g, b in img.get_flattened_data():
         v = ((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3)
         out += bytes((v >> 8, v & 0xFF))
     return hashlib.sha256(out).hexdigest()
