@@ -106,10 +106,14 @@ class Qemu:
         head, _, self.buf = self.buf.partition(marker)
         return head
 
-    def run(self, code, timeout=300, on_line=None):
-        """Run `code` in the raw REPL: (stdout, traceback text or '')."""
+    def start(self, code):
+        """Start `code` in the raw REPL; read its output with read_until()."""
         self.write(code.encode() + b"\x04")
         self.read_until(b"OK", 30)
+
+    def run(self, code, timeout=300, on_line=None):
+        """Run `code` in the raw REPL: (stdout, traceback text or '')."""
+        self.start(code)
         out = self.read_until(b"\x04", timeout, on_line)
         err = self.read_until(b"\x04>", 30)
         return out.decode(errors="replace").replace("\r\n", "\n"), err.decode(errors="replace")

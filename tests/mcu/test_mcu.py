@@ -166,3 +166,82 @@ PANEL_CHECKS = (["screen list-empty", "post p0.bin", "screen list-one"]
 def test_golden_screens(tmp_path_factory, name):
     results, output = run_scenario(tmp_path_factory, "mcu_panel", panel_data())
     result(results, output, name)
+
+
+# --- notice -> receipt flow: dedup, Block1, outbox -------------------------------------------------
+def _keys_and_notice():
+    from tests.host.test_panel_golden import ATKM, EOKM, HOUR, T0, notice
+    return ATKM, EOKM, HOUR, T0, notice
+
+
+def _provisioning(with_receipts=True):
+    from tests.host.e2e import DEV
+    ATKM, EOKM, HOUR, T0, notice = _keys_and_notice()
+    prov = {"dev": DEV, "trust": [{"iss": EOKM.iss, "key": EOKM.public.hex()}]}
+    if with_receipts:
+        prov["receipts"] = {EOKM.iss: "coap://%s:%d/receipts" % tuple(RECEIPT_PEER)}
+    return prov
+
+
+def flow_data():
+    ATKM, EOKM, HOUR, T0, notice = _keys_and_notice()
+    urls = ["https://files.example.net/u/%d/%s.jpg" % (i, "x" * 80) for i in range(60)]
+    large = notice(EOKM, 31, ref="EOKM-2027-BIG", due=T0 + HOUR, urls=urls)[0]
+    assert 4096 < len(large) <= 8192
+    meta = {"clock_at": T0, "receipt_peer": RECEIPT_PEER, "provisioning": _provisioning()}
+    return {"flow.json": json.dumps(meta).encode(), "large.bin": large,
+            "small.bin": notice(EOKM, 30, ref="EOKM-2027-SMALL", due=T0 + HOUR)[0]}
+
+
+FLOW_CHECKS = ["duplicate CON gets the same answer and changes nothing",
+               "notice over Block1 taken in", "receipts delivered to the hotline's endpoint"]
+
+
+@pytest.mark.parametrize("name", FLOW_CHECKS)
+def test_flow(tmp_path_factory, name):
+    results, output = run_scenario(tmp_path_factory, "mcu_flow", flow_data())
+    result(results, output, name)
+
+
+# --- power cut at a flash write ----------------------------------------------------------------------
+RECEIPT_RE = re.compile(r"@@RECEIPT_A ([0-9a-f]+)")
+
+
+def cut_data(cut_after):
+    ATKM, EOKM, HOUR, T0, notice = _keys_and_notice()
+    meta = {"clock_at": T0, "cut_after": cut_after, "provisioning": _provisioning(False)}
+    data = {"cut.json": json.dumps(meta).encode()}
+    for n, name in ((41, "a"), (42, "b"), (43, "c")):
+        data[name + ".bin"] = notice(EOKM, n, ref="EOKM-CUT-%d" % n, due=T0 + HOUR)[0]
+    return data
+
+
+@pytest.mark.parametrize("cut_after", [1, 3, 6])
+def test_power_cut_at_a_flash_write(tmp_path, cut_after):
+    data = cut_data(cut_after)
+    image = qemu.romfs(qemu.target_files("mcu_device", "mcu_cut", data=data),
+                       tmp_path / "cut.romfs")
+    target = qemu.Qemu(image, workdir=tmp_path)
+    flash = tmp_path / "flash.bin"
+    try:
+        target.start(qemu.boot_code("mcu_cut"))
+        before = target.read_until(b"@@CUT", 600).decode(errors="replace")
+        target.save_flash(flash)
+    finally:
+        target.close()
+    assert "@@NO_CUT" not in before, before
+    results = parse_results(before.replace("\r\n", "\n"))
+    result(results, before, "notice A acknowledged before the cut")
+    data["receipt_a.bin"] = unhexlify(RECEIPT_RE.search(before).group(1))
+    image = qemu.romfs(qemu.target_files("mcu_device", "mcu_recover", data=data),
+                       tmp_path / "recover.romfs")
+    target = qemu.Qemu(image, flash=flash, workdir=tmp_path)
+    try:
+        out, err = target.run(qemu.boot_code("mcu_recover"), timeout=600)
+    finally:
+        target.close()
+    results = parse_results(out)
+    for name in ("acknowledged notice survives the cut",
+                 "notice cut mid-write is whole or absent, chain intact",
+                 "intake goes on after the cut"):
+        result(results, out + err, name)
