@@ -75,9 +75,13 @@ class Qemu:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         self.buf = b""
-        self.read_until(b">>> ", 60)
-        self.write(b"\x01")                     # raw REPL
-        self.read_until(b"raw REPL; CTRL-B to exit\r\n>", 30)
+        try:
+            self.read_until(b">>> ", 60)
+            self.write(b"\x01")                     # raw REPL
+            self.read_until(b"raw REPL; CTRL-B to exit\r\n>", 30)
+        except BaseException:
+            self.close()
+            raise
 
     def write(self, data):
         self.proc.stdin.write(data)
