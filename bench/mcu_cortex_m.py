@@ -70,7 +70,7 @@ def main():
     m = re.search(r"max free sz: (\d+)", out.split("@@MEMINFO", 1)[-1])
     if m:
         print("@@BENCH " + json.dumps({
-            "name": "largest free block with %d active notices" % ACTIVE,
+            "name": "largest free block with %d active notices" % (ACTIVE + 1),
             "value": int(m.group(1)) * BLOCK_BYTES, "unit": "bytes",
             "note": "micropython.mem_info() max free sz, after a collection"}))
     if err.strip() or "@@MEMINFO" not in out:
