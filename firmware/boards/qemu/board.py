@@ -82,7 +82,7 @@ class QemuBoard:
         self.buzzer = Buzzer()
         self.display = None
         self.app = None
-        self.coap_timing = {}
+        self.ready_info = None   # what the app reported when it began to serve CoAP
 
     # --- clock ----------------------------------------------------------------------------
     def rtc_time(self):
