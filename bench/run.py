@@ -1,7 +1,8 @@
 """`make bench`: run every benchmark and write docs/bench-results.md.
 
 bench/mp_*.py run on the MicroPython unix port (the firmware on MICROPYPATH; a
-`# heapsize: N` line sets the heap), bench/host_*.py on CPython. Each prints lines
+`# heapsize: N` line sets the heap), bench/host_*.py on CPython, bench/mcu_*.py on CPython
+driving the Cortex-M image under QEMU (their section is headed "Cortex-M"). Each prints lines
 `@@BENCH {"name": ..., "value": ..., "unit": ..., "note": ...}`; the table keeps them in
 file order, with the date and the machine, so that figures are compared like with like.
 """
@@ -56,7 +57,7 @@ def run_one(path):
 
 def main(argv):
     only = argv[1:]
-    files = sorted(p for p in BENCH.glob("*.py") if p.name.startswith(("mp_", "host_")))
+    files = sorted(p for p in BENCH.glob("*.py") if p.name.startswith(("mp_", "host_", "mcu_")))
     if only:
         files = [p for p in files if any(o in p.name for o in only)]
     lines = ["# Benchmark results", "",
@@ -68,7 +69,8 @@ def main(argv):
     for path in files:
         print("running", path.name, flush=True)
         rows = run_one(path)
-        lines += ["## %s" % path.name, "", "| measure | value | unit | note |", "|---|---|---|---|"]
+        title = ("Cortex-M (QEMU, instructions): " if path.name.startswith("mcu_") else "") + path.name
+        lines += ["## %s" % title, "", "| measure | value | unit | note |", "|---|---|---|---|"]
         for r in rows:
             failed |= r["value"] == "FAILED"
             value = r["value"]

@@ -28,9 +28,10 @@ PACKAGE_JSON = FIRMWARE / "package.json"
 DEFAULT_OUT = ROOT / "build" / "firmware"
 BIN = Path(sys.executable).parent
 # What the board needs: the appliance and the reference board's support, not the
-# simulator's board, its entry point, this script or the host-side tools.
+# simulator's or QEMU's board (the QEMU image adds its own through $(PORT_DIR), see
+# build_mcu.py), the simulator's entry point, this script or the host-side tools.
 PACKAGES = ("meldbox", "boards")
-EXCLUDED = ("boards/sim/",)
+EXCLUDED = ("boards/sim/", "boards/qemu/")
 
 
 def pins_source(table):

@@ -31,7 +31,7 @@ def expected_modules():
     for package in ("meldbox", "boards"):
         for path in (FIRMWARE / package).rglob("*.py"):
             rel = path.relative_to(FIRMWARE).as_posix()
-            if not rel.startswith("boards/sim/"):
+            if not rel.startswith(("boards/sim/", "boards/qemu/")):   # not the board's
                 found.append("lib/" + rel[:-3] + ".mpy")
     return sorted(found)
 
@@ -48,6 +48,7 @@ def test_every_board_module_is_compiled_for_the_boards_cpu(board_build):
     assert sorted(info["modules"]) == expected_modules()
     assert "lib/boards/pico2/board.mpy" in info["modules"]
     assert not (out / "lib" / "boards" / "sim").exists()
+    assert not (out / "lib" / "boards" / "qemu").exists()
     assert not (out / "lib" / "sim_main.mpy").exists()
     native = 0
     for rel in info["modules"]:
