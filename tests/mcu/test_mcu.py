@@ -16,6 +16,9 @@ import pytest
 from tests.conftest import parse_results
 from tests.mcu import qemu
 
+# Needs the Cortex-M image (`make test` and `make test-mcu` build it): not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = json.loads((ROOT / "tests" / "data" / "notices.json").read_text())
 INTAKE_CODE = {"notice": "2.01", "withdraw": "2.04", "ping": "2.04"}
