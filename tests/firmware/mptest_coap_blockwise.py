@@ -14,7 +14,10 @@ from meldbox.coap import MAX_BODY, REASSEMBLY_IDLE_MS
 from meldbox.coap import message as m
 from meldbox.coap.blockwise import (BadBlock, BlockIncomplete, BodyTooLarge, NoSlot,
                                     Reassembler)
-from meldbox.coap.endpoint import Dedup, Endpoint, RateLimiter, Response, problem
+from meldbox.coap.dedup import Dedup
+from meldbox.coap.endpoint import Endpoint
+from meldbox.coap.ratelimit import RateLimiter
+from meldbox.coap.resource import Response, problem
 from meldbox.core import errors
 
 
@@ -228,8 +231,10 @@ def test_rate_table_is_bounded_and_forgets_idle_peers_first():
     rate.take("c")               # table full: "idle" goes, "a" (empty bucket) stays
     eq(sorted(rate.table), ["a", "b", "c"])
     eq(rate.take("a"), 1)
-    rate.take("d")               # nothing idle: the oldest entry goes
-    eq(len(rate.table), 3)
+    eq(rate.take("d"), 0)        # nothing idle: "d" shares the strangers' bucket
+    eq(rate.take("e"), 0)
+    eq(rate.take("f"), 1)        # ... whose burst of 2 is spent: no fresh allowance
+    eq(sorted(rate.table), ["*", "a", "b", "c"])
 
 
 # --- the endpoint over an in-memory transport -------------------------------------------------------

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MICROPYTHON = Path(sys.executable).with_name("micropython")
 SERVER = Path(__file__).with_name("coap_test_server.py")
 ANNOUNCE = b"meldbox-coap-test-server"
-BURST = 20            # the server's rate limit: 20 requests at once per peer,
+BURST = 200           # the server's rate limit: 200 requests at once per source address,
 PER_S = 2             # then 2 per second
 ACK_TIMEOUT_MS = 200  # the device's own CON requests retransmit after 200-300 ms
 MAX_RETRANSMIT = 2
@@ -78,13 +78,18 @@ def message(mtype, code, mid, token=b"", path=None, payload=b"", options=()):
     return m.encode()
 
 
+_next_host = [1]
+
+
 class Peer:
-    """A raw UDP socket: one CoAP peer (its own rate-limit bucket and message ids)."""
+    """A raw UDP socket on its own loopback address 127.0.0.N (N > 1): one CoAP peer with
+    its own rate-limit bucket (counted per source address) and message ids."""
 
     def __init__(self, server):
         self.addr = server.addr
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        _next_host[0] = _next_host[0] % 250 + 1
+        self.sock.bind(("127.0.0.%d" % (_next_host[0] + 1), 0))
 
     def send(self, data):
         self.sock.sendto(data, self.addr)
@@ -391,9 +396,10 @@ def test_rate_limit_is_4_29_with_max_age(peer):
     codes, max_ages = [], []
     for i in range(BURST + 15):
         peer.send(message(NON, aiocoap.GET, 0x8000 + i, b"r", "/count"))
-    for _ in range(BURST + 15):
+    while True:
         raw = peer.recv(timeout=2)
-        assert raw is not None
+        if raw is None:
+            break
         resp = aiocoap.Message.decode(raw)
         codes.append(resp.code)
         if resp.code == aiocoap.TOO_MANY_REQUESTS:
@@ -401,7 +407,9 @@ def test_rate_limit_is_4_29_with_max_age(peer):
             assert problem_of(resp)[-1] == "Too Many Requests"
     served = codes.count(aiocoap.CONTENT)
     assert BURST <= served <= BURST + 2, codes
-    assert len(max_ages) == len(codes) - served and all(a >= 1 for a in max_ages)
+    # A 4.29 at most once a second; the rest of a flood is not answered at all.
+    assert 1 <= len(max_ages) <= 2 and all(a >= 1 for a in max_ages), codes
+    assert len(codes) == served + len(max_ages)
     # Another peer is not limited by this one.
     other = Peer(type("S", (), {"addr": peer.addr})())
     try:

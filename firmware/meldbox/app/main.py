@@ -28,11 +28,7 @@ ROOT = MOUNT + "/meldbox"
 PANEL_W, PANEL_H = 320, 240
 SLOW_VERIFY_MS = 700    # above this, answer CON requests with an empty ACK first
 CONTENT_FORMAT_COSE_SIGN1 = 18
-# Per-peer request rate: a hotline may send a burst of notices back to back (sustained
-# intake is about 60/s on the unix port), a flooding peer gets 4.29.
-RATE_BURST = 200
 GC_THRESHOLD_MIN = 8192
-RATE_PER_S = 100
 
 
 class App:
@@ -96,7 +92,8 @@ class App:
         try:
             host, port, path = coap_uri.parse(uri)
             peer = coap_uri.resolve(host, port)
-            resp = await self.endpoint.request(peer, "POST", path, payload, CONTENT_FORMAT_COSE_SIGN1)
+            resp = await self.endpoint.client.request(peer, "POST", path, payload,
+                                                      CONTENT_FORMAT_COSE_SIGN1)
         except Exception:   # unreachable, timeout, bad URI: all mean "not delivered yet"
             return False
         return (resp.code >> 5) == 2
@@ -123,15 +120,19 @@ class App:
             "/notices": NoticesResource(self.intake, self.state, lambda: self.verify_ms > SLOW_VERIFY_MS),
             "/status": StatusResource(self.ledger, self.state),
         }
-        self.endpoint = Endpoint(sock, resources, rate=(RATE_BURST, RATE_PER_S),
-                                 **getattr(board, "coap_timing", {}))
+        # The rate limit is coap/__init__.py's (one definition, per source address).
+        self.endpoint = Endpoint(sock, resources, **getattr(board, "coap_timing", {}))
         self.outbox = Outbox(self.store, self._send_receipt, self.config["receipts"])
         self.ledger.listeners.append(self.outbox.poke)
         self.panel = Panel(self.model, board.make_display(PANEL_W, PANEL_H), board.led, board.buzzer)
         tasks = [self.endpoint.run(), self.outbox.run(),
                  self.panel.run(Buttons(board.read_buttons), board.ticks_ms)] + board.tasks(self)
         if link is not None:
-            tasks.append(provision.run(self, link))
+            tasks.append(provision.run(provision.AppDevice(
+                config=lambda: self.config, apply=self.reconfigure, set_time=board.set_time,
+                panel=lambda: self.panel, state=self.state, clock=self.clock,
+                public_key=self.signing_key.public, board_name=board.name,
+                heap_budget=board.heap_budget), link))
         # Collect often rather than when the heap is full: garbage then never spreads long-
         # lived objects over the whole heap, which keeps free space in large blocks (a
         # Block1 body, a littlefs file buffer) on a small heap.

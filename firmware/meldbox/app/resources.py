@@ -2,7 +2,7 @@
 import gc
 
 from meldbox.core import errors
-from meldbox.coap.endpoint import Response, error_response, problem
+from meldbox.coap.resource import Response, error_response, problem
 
 CONTENT_FORMAT_COSE_SIGN1 = 18
 CONTENT = 0x45   # 2.05

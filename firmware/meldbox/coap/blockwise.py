@@ -1,4 +1,5 @@
-"""Block1 reassembly of request bodies (RFC 7959 section 2.3 and 2.5).
+"""Block-wise transfers (RFC 7959): Block1 reassembly of request bodies (section 2.3
+and 2.5) and Block2 slicing of large responses (section 2.4).
 
 A transfer is keyed by peer, method, path and Request-Tag. Blocks must arrive in order
 (NUM times the block size equals the bytes received so far; the client may switch to
@@ -10,7 +11,8 @@ from time import ticks_add, ticks_diff
 from meldbox import heap
 from meldbox.coap import (MAX_BODY, REASSEMBLY_IDLE_MS, REASSEMBLY_SLOTS,
                           REASSEMBLY_SLOTS_PER_PEER)
-from meldbox.coap.message import block_fields, block_size
+from meldbox.coap.message import BLOCK2, SIZE2, block_fields, block_size, block_value
+from meldbox.coap.resource import Response, problem
 from meldbox.core import errors
 
 OUT_OF_MEMORY_MAX_AGE = 5    # seconds; a retry after the next garbage collection may fit
@@ -33,15 +35,34 @@ class BadBlock(errors.MalformedError):
     reason = "bad-block"
 
 
-class NoSlot(errors.ProtocolError):
+class NoSlot(errors.Busy):
     """5.03: all reassembly slots are taken; Max-Age says when one frees up."""
-    code = errors.SERVICE_UNAVAILABLE
-    reason = "busy"
-    title = "Service Unavailable"
 
-    def __init__(self, detail, max_age):
-        super().__init__(detail)
-        self.max_age = max_age
+
+def block2(msg, resp, extra, max_szx):
+    """The block of `resp` that request `msg` asks for (its Block2 option; the first
+    when it has none), appending Block2 and Size2 to `extra`; `resp` itself when it fits
+    one block of SZX `max_szx` and no block was asked for."""
+    payload = resp.payload
+    requested = msg.uint(BLOCK2)
+    num, szx = 0, max_szx
+    if requested is not None:
+        num, _, szx = block_fields(requested)
+        if szx == 7:
+            return problem(errors.BAD_REQUEST, "Bad Request", "Block2 SZX 7 is reserved")
+        szx = min(szx, max_szx)
+    size = block_size(szx)
+    if requested is None and len(payload) <= size:
+        return resp
+    start = num * size
+    if num and start >= len(payload):
+        return problem(errors.BAD_OPTION, "Bad Option", "Block2 %d is past the end" % num)
+    part = Response(resp.code, payload[start:start + size], resp.content_format, resp.max_age)
+    part.options = resp.options
+    extra.append((BLOCK2, block_value(num, start + size < len(payload), szx)))
+    if num == 0 or msg.get(SIZE2) is not None:
+        extra.append((SIZE2, len(payload)))
+    return part
 
 
 class _Slot:

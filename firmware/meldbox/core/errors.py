@@ -13,13 +13,16 @@ BAD_OPTION = 0x82             # 4.02
 FORBIDDEN = 0x83              # 4.03
 NOT_FOUND = 0x84              # 4.04
 METHOD_NOT_ALLOWED = 0x85     # 4.05
+NOT_ACCEPTABLE = 0x86         # 4.06
 CONFLICT = 0x89               # 4.09
 REQUEST_ENTITY_INCOMPLETE = 0x88  # 4.08
+PRECONDITION_FAILED = 0x8C    # 4.12
 REQUEST_ENTITY_TOO_LARGE = 0x8D   # 4.13
 UNSUPPORTED_CONTENT_FORMAT = 0x8F  # 4.15
 TOO_MANY_REQUESTS = 0x9D      # 4.29
 INTERNAL_SERVER_ERROR = 0xA0  # 5.00
 SERVICE_UNAVAILABLE = 0xA3    # 5.03
+PROXYING_NOT_SUPPORTED = 0xA5  # 5.05
 
 
 def code_text(code):
@@ -153,3 +156,55 @@ class StoreFull(ProtocolError):
     reason = "store-full"
     title = "Service Unavailable"
     max_age = 600     # Max-Age of the 5.03: staff need time to close notices
+
+
+# --- the CoAP request layer's own refusals (coap/endpoint.py) ---------------------------
+class BadOption(ProtocolError):
+    code = BAD_OPTION
+    reason = "bad-option"
+    title = "Bad Option"
+
+
+class NotFound(ProtocolError):
+    code = NOT_FOUND
+    reason = "not-found"
+    title = "Not Found"
+
+
+class MethodNotAllowed(ProtocolError):
+    code = METHOD_NOT_ALLOWED
+    reason = "method-not-allowed"
+    title = "Method Not Allowed"
+
+
+class PreconditionFailed(ProtocolError):
+    code = PRECONDITION_FAILED
+    reason = "precondition-failed"
+    title = "Precondition Failed"
+
+
+class ProxyingNotSupported(ProtocolError):
+    code = PROXYING_NOT_SUPPORTED
+    reason = "no-proxy"
+    title = "Proxying Not Supported"
+
+
+class TooManyRequests(ProtocolError):
+    code = TOO_MANY_REQUESTS
+    reason = "rate-limited"
+    title = "Too Many Requests"
+
+    def __init__(self, detail, max_age):
+        super().__init__(detail)
+        self.max_age = max_age
+
+
+class Busy(ProtocolError):
+    """5.03 for a passing shortage (memory, slots); Max-Age says when to try again."""
+    code = SERVICE_UNAVAILABLE
+    reason = "busy"
+    title = "Service Unavailable"
+
+    def __init__(self, detail, max_age):
+        super().__init__(detail)
+        self.max_age = max_age
