@@ -36,7 +36,7 @@ class Intake:
         msg = verify_message(raw, self.trust, self.ledger.dev, self.clock.now(), self.clock.trusted())
         heap.sample()
         self.store.catch_up()
-        self.clock.observe_iat(msg.iat)
+        self.clock.observe_iat(msg.iat, msg.iss)
         code = CREATED if msg.t == "notice" else CHANGED
         known = self.store.message(msg.iss, msg.id)
         if known is not None:

@@ -39,8 +39,8 @@ class App:
         self.config = configuration.apply_provisioning(self.store, board.provisioning())
         self.signing_key = ed25519.SigningKey(self.store.device_seed(board.urandom))
         self.verify_ms = self._self_test()
-        self.clock = Clock(board)
         self.trust = TrustStore.from_list(self.config["trust"])
+        self.clock = Clock(board, self.trust)
         self.ledger = Ledger(self.store, self.signing_key, cose.kid_of(self.signing_key.public),
                              self.config["dev"], self.clock)
         self.rejected = Rejected()
@@ -55,7 +55,7 @@ class App:
         """Apply provisioning at run time (serial provisioning, after the panel confirmed)."""
         self.config = configuration.apply_provisioning(self.store, prov)
         self.trust = TrustStore.from_list(self.config["trust"])
-        self.intake.trust = self.trust
+        self.intake.trust = self.clock.trust = self.trust
         self.ledger.dev = self.config["dev"]
         if self.outbox is not None:
             self.outbox.uris = self.config["receipts"]

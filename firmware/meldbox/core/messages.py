@@ -13,6 +13,10 @@ from meldbox.core import cbor, cose, ed25519, errors
 
 MAX_COSE_BYTES = 8192
 MAX_FUTURE_IAT = 300          # seconds an iat may lead the device's trusted time
+# Every time field is a POSIX time in this range (2020-01-01 to 2100-01-01): a claim in
+# milliseconds, or near 2^64, is refused before it can reach the clock or a deadline.
+TIME_MIN = 1577836800
+TIME_MAX = 4102444800
 WITHIN_MIN = 60
 WITHIN_MAX = 2592000          # 30 days
 MAX_ITEMS = 64
@@ -125,7 +129,7 @@ def parse_claims(claims, now, clock_trusted=True):
     msg.id = _bstr_sized(claims, "id", ID_MIN, ID_MAX)
     msg.iss = _required(claims, "iss", str)
     msg.aud = _required(claims, "aud", str)
-    msg.iat = _uint(claims, "iat")
+    msg.iat = _time(claims, "iat")
     if clock_trusted and msg.iat > now + MAX_FUTURE_IAT:
         raise errors.ClaimsError("iat %d is %d s ahead of device time %d, at most %d"
                                  % (msg.iat, msg.iat - now, now, MAX_FUTURE_IAT))
@@ -143,7 +147,7 @@ def _notice(claims, msg):
                                  % ("both" if has_due else "neither"))
     msg.due = msg.within = None
     if has_due:
-        msg.due = _uint(claims, "due")
+        msg.due = _time(claims, "due")
         if msg.due <= msg.iat:
             raise errors.ClaimsError("due %d not after iat %d" % (msg.due, msg.iat))
     else:
@@ -166,7 +170,7 @@ def _notice(claims, msg):
     msg.redress = _optional(claims, "redress", str)
     msg.replaces = _optional(claims, "replaces", bytes)
     msg.nodisclose = _optional(claims, "nodisclose", bool, False)
-    msg.preserve = _uint(claims, "preserve") if "preserve" in claims else None
+    msg.preserve = _time(claims, "preserve") if "preserve" in claims else None
     msg.test = _optional(claims, "test", bool, False)
 
 
@@ -224,6 +228,14 @@ def _uint(claims, key):
     value = _required(claims, key, int)
     if value < 0:
         raise errors.ClaimsError("%s %d is negative" % (key, value))
+    return value
+
+
+def _time(claims, key):
+    value = _uint(claims, key)
+    if not TIME_MIN <= value <= TIME_MAX:
+        raise errors.ClaimsError("%s %d is not a POSIX time in seconds from %d to %d"
+                                 % (key, value, TIME_MIN, TIME_MAX))
     return value
 
 
