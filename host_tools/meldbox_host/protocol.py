@@ -88,8 +88,17 @@ def public_bytes(key):
 
 
 def chain_hash(cose_bytes):
-    """SHA-256 of a receipt's COSE bytes: the next receipt's `prev` (also a message's `nh`)."""
+    """SHA-256 of a receipt's COSE bytes: the next receipt's `prev`."""
     return hashlib.sha256(cose_bytes).digest()
+
+
+def notice_hash(cose_bytes):
+    """A message's `nh` (PROTOCOL.md 2): SHA-256 of the deterministic CBOR array
+    [protected, payload, signature] of its COSE_Sign1, what the signature covers. The tag
+    and the unprotected header are left out: a re-wrapped copy has the same nh."""
+    s = decode_sign1(cose_bytes)
+    return hashlib.sha256(cbor2.dumps([s.protected_bytes, s.payload, s.signature],
+                                      canonical=True)).digest()
 
 
 class HotlineKey(namedtuple("HotlineKey", "iss private_key")):
@@ -385,8 +394,8 @@ def verify_receipt(cose_bytes, device_public_key):
 
 
 def receipt_answers(receipt, message_bytes, message_id=None):
-    """True when a receipt names this message: nh is its SHA-256, nid its id (if known)."""
-    if receipt.get("nh") != chain_hash(message_bytes):
+    """True when a receipt names this message: its nh (notice_hash), nid its id (if known)."""
+    if receipt.get("nh") != notice_hash(message_bytes):
         return False
     return message_id is None or receipt.get("nid") == message_id
 

@@ -285,7 +285,7 @@ def test_full_notice_fields():
     eq(msg.due, None, "due")
     eq(msg.kid, cose.kid_of(KEY.public), "kid")
     eq(msg.raw, raw, "raw")
-    eq(msg.nh, hashlib.sha256(raw).digest(), "nh")
+    eq(msg.nh, _nh(raw), "nh")
     eq(len(msg.items), 3)
     assert isinstance(msg.items[0], Item)
     eq([(i.url, i.ip, i.sha256) for i in msg.items],
@@ -310,12 +310,18 @@ def test_withdraw_accepted():
        ("withdraw", b"\x22" * 8, ISS, DEV, NOW - 60, ID))
 
 
+def _nh(raw):
+    """nh as PROTOCOL.md 2 defines it: SHA-256 of [protected, payload, signature]."""
+    s = cose.decode_sign1(raw)
+    return hashlib.sha256(cbor.dumps([s.protected_bytes, bytes(s.payload), s.signature])).digest()
+
+
 def test_ping_accepted():
     raw = sign(ping())
     msg = check(raw)
     assert isinstance(msg, Ping)
     eq((msg.t, msg.id, msg.iss, msg.aud, msg.iat), ("ping", b"\x33" * 12, ISS, DEV, NOW))
-    eq(msg.nh, hashlib.sha256(raw).digest())
+    eq(msg.nh, _nh(raw))
 
 
 # --- section 3 refusals and limits, one case each ------------------------------------

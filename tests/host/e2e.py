@@ -1,7 +1,6 @@
 """Shared pieces of the end-to-end tests: a hotline (pycose + aiocoap through
 meldbox_host) talking to a real simulated device."""
 import asyncio
-import hashlib
 import time
 
 import aiocoap
@@ -68,7 +67,7 @@ async def status(ctx, dev):
 
 
 def nh(cose):
-    return hashlib.sha256(cose).digest()
+    return protocol.notice_hash(cose)
 
 
 async def wait_for(predicate, timeout=30, step=0.1):

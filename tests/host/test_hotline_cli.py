@@ -64,7 +64,7 @@ class FakeDevice:
         claims = P.peek_claims(cose)
         fields = {"v": 1, "t": "receipt", "dev": DEVICE_ID, "seq": 1, "prev": bytes(32),
                   "kind": "delivered" if claims["t"] == "notice" else "withdrawn",
-                  "iss": claims["iss"], "nid": claims["id"], "nh": P.chain_hash(cose),
+                  "iss": claims["iss"], "nid": claims["id"], "nh": P.notice_hash(cose),
                   "at": 1800000060, "clock": "ntp"}
         return P.sign(fields, DEVICE_SEED)
 
@@ -153,7 +153,7 @@ def test_send_notice_prints_verified_receipt(keyfile, capsys):
     assert out["code"] == "2.01" and out["verified"] is True and out["answers_request"] is True
     assert out["receipt"]["kind"] == "delivered" and out["receipt"]["nid"] == "0102030405060708"
     method, cf, payload = device.requests[0]
-    assert cf == 18 and out["sent"]["nh"] == P.chain_hash(payload).hex()
+    assert cf == 18 and out["sent"]["nh"] == P.notice_hash(payload).hex()
     key = P.load_key(keyfile)
     _, claims = P.verify_sign1(payload, key.public)
     assert claims == {"v": 1, "t": "notice", "id": bytes.fromhex("0102030405060708"), "iss": "nl.eokm",

@@ -7,7 +7,6 @@ size (4.13), COSE structure (4.00), alg (4.01), kid: unknown (4.01), revoked or 
 Claims come before iss/aud so that a message is only judged on who it names once it is
 known to be well formed.
 """
-import hashlib
 
 from meldbox.core import cbor, cose, ed25519, errors
 
@@ -28,7 +27,8 @@ ITEM_KEYS = ("url", "ip", "sha256")
 
 
 class Message:
-    """Fields every message has. `raw` is the exact bytes received, `nh` their SHA-256."""
+    """Fields every message has. `raw` is the exact bytes received, `nh` the hash of what
+    their signature covers (cose.notice_hash)."""
     __slots__ = ("t", "id", "iss", "aud", "iat", "kid", "raw", "nh")
 
 
@@ -75,7 +75,7 @@ def verify_message(cose_bytes, trust, device_id, now, clock_trusted=True):
         raise errors.WrongAudience("aud %s is not this device (%r)" % (short(msg.aud), device_id))
     msg.kid = sign1.kid
     msg.raw = raw
-    msg.nh = hashlib.sha256(raw).digest()
+    msg.nh = cose.notice_hash(sign1)
     return msg
 
 

@@ -239,7 +239,7 @@ def run(args):
     except (UsageError, OSError, ValueError) as exc:
         print("meldbox hotline send: %s" % exc, file=sys.stderr)
         return EXIT_USAGE
-    sent = {"bytes": len(cose_bytes), "nh": protocol.chain_hash(cose_bytes).hex()}
+    sent = {"bytes": len(cose_bytes), "nh": protocol.notice_hash(cose_bytes).hex()}
     if message_id is not None:
         sent["id"] = message_id.hex()
     try:
