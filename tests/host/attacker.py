@@ -149,25 +149,34 @@ class Peer:
         except (socket.timeout, ConnectionRefusedError):
             return None
 
-    def exchange(self, data, timeout=10.0):
-        """Send a CON, retransmitting a few times as a client would; the reply to it."""
+    def exchange(self, data, timeout=20.0):
+        """Send a CON, retransmitting a few times as a client would; the response to it
+        (piggybacked, or separate after an empty ACK, which a slow device sends)."""
         mid = int.from_bytes(data[2:4], "big")
+        token = data[4:4 + (data[0] & 15)]
         deadline = time.monotonic() + timeout
-        wait = 1.0
+        wait, acked = 1.0, False
         while time.monotonic() < deadline:
-            self.send(data)
-            end = min(deadline, time.monotonic() + wait)
+            if not acked:
+                self.send(data)
+            end = deadline if acked else min(deadline, time.monotonic() + wait)
             while time.monotonic() < end:
                 raw = self.recv(max(0.01, end - time.monotonic()))
                 if raw is None:
                     break
                 reply = Reply(raw)
-                if reply.mid == mid and reply.mtype in (ACK, RST):
+                if reply.mid == mid and reply.mtype == ACK and reply.code == 0:
+                    acked = True                    # the response follows separately
+                elif reply.mid == mid and reply.mtype in (ACK, RST):
+                    return reply
+                elif acked and reply.token == token and reply.mtype in (CON, NON):
+                    if reply.mtype == CON:
+                        self.send(coap(ACK, 0, reply.mid))
                     return reply
             wait *= 2
         raise AssertionError("no reply within %g s" % timeout)
 
-    def post(self, cose, timeout=10.0):
+    def post(self, cose, timeout=20.0):
         token = os.urandom(4)
         return self.exchange(request(POST, "/notices", self.next_mid(), token, cose, 18),
                              timeout)

@@ -427,7 +427,7 @@ def test_if_none_match_is_4_12(peer):
 def test_server_bookkeeping_stays_bounded(server):
     resp = request(server, aiocoap.GET, "/stats")
     stats = json.loads(resp.payload)
-    assert stats["dedup"] <= 16 and stats["reassembly"] <= 4 and stats["rate_peers"] <= 32
+    assert stats["dedup"] <= 16 and stats["reassembly"] <= 6 and stats["rate_peers"] <= 32
     assert stats["internal_errors"] == 0 and stats["inflight"] == 0
 
 

@@ -118,7 +118,7 @@ class App:
             return
         resources = {
             "/notices": NoticesResource(self.intake, self.state, lambda: self.verify_ms > SLOW_VERIFY_MS),
-            "/status": StatusResource(self.ledger, self.state),
+            "/status": StatusResource(self.ledger, self.state, board.ticks_ms, board.urandom),
         }
         # The rate limit is coap/__init__.py's (one definition, per source address).
         self.endpoint = Endpoint(sock, resources, **getattr(board, "coap_timing", {}))

@@ -51,6 +51,7 @@ class Request:
         self.confirmable = msg.mtype == CON
         self.peer = peer
         self.resource = resource
+        self.size = getattr(msg, "size", 0)     # the datagram's length
 
 
 def problem(code, title, detail=None):

@@ -7,6 +7,21 @@ The store persists a TrustStore as a plain list of dicts
 from meldbox.core.cose import kid_of
 
 
+_P = 2 ** 255 - 19
+# y-coordinates of the 8 Ed25519 points of small order (identity, order 2, 4 and 8);
+# with the sign bit of x either way. A signature under such a key proves nothing
+# (anyone can make one), so such a key is never trusted.
+_SMALL_ORDER_Y = (0, 1, _P - 1,
+                  0x05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826,
+                  0x7a03ac9277fdc74ec6cc392cfa53202a0f67100d760b3cba4fd84d3d706a17c7)
+
+
+def small_order(public):
+    """True for an encoding of a small-order point (also non-canonical ones, y >= p)."""
+    y = int.from_bytes(bytes(public), "little") & ((1 << 255) - 1)
+    return y % _P in _SMALL_ORDER_Y
+
+
 class TrustedKey:
     __slots__ = ("iss", "public", "not_after", "revoked", "kid")
 
@@ -16,6 +31,8 @@ class TrustedKey:
             raise ValueError("issuer id must be a non-empty text, got %r" % (iss,))
         if not isinstance(public, (bytes, bytearray)) or len(public) != 32:
             raise ValueError("key of %s must be 32 raw Ed25519 bytes" % iss)
+        if small_order(public):
+            raise ValueError("key of %s is a small-order point: anyone could sign for it" % iss)
         if not_after is not None and (type(not_after) is not int or not_after < 0):
             raise ValueError("not_after of %s must be POSIX seconds or None" % iss)
         if type(revoked) is not bool:
@@ -70,6 +87,8 @@ class TrustStore:
         """Inverse of to_list; a missing not_after/revoked means none/false."""
         keys = []
         for entry in entries:
+            if small_order(entry["key"]):   # provisioning refuses these; never trust one
+                continue
             keys.append(TrustedKey(entry["iss"], entry["key"], entry.get("not_after"),
                                    entry.get("revoked", False)))
         return cls(keys)
