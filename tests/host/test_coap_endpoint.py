@@ -352,21 +352,31 @@ def test_slow_resource_empty_ack_then_separate_response(peer):
 
 
 def test_requests_beyond_max_inflight_get_5_03(peer):
+    # One source address holds at most 3 of the 4 in-flight slots (the rest are 5.03).
+    others = Peer(type("S", (), {"addr": peer.addr})())
     for i in range(5):
         peer.send(message(CON, aiocoap.GET, 0x7100 + i, bytes([i]), "/slow"))
     first = [aiocoap.Message.decode(peer.recv()) for _ in range(5)]
     eq_codes = sorted((m.mid, str(m.code)) for m in first)
-    assert [c for _, c in eq_codes].count(str(aiocoap.EMPTY)) == 4, eq_codes
+    assert [c for _, c in eq_codes].count(str(aiocoap.EMPTY)) == 3, eq_codes
     busy = [m for m in first if m.code == aiocoap.SERVICE_UNAVAILABLE]
-    assert len(busy) == 1 and busy[0].opt.max_age == 1 and busy[0].mtype == aiocoap.ACK
-    # The four accepted ones are answered separately; acknowledge each.
+    assert len(busy) == 2 and all(b.opt.max_age == 1 and b.mtype == aiocoap.ACK for b in busy)
+    # Another address gets the fourth slot, and then the endpoint is full.
+    others.send(message(CON, aiocoap.GET, 0x7200, b"o1", "/slow"))
+    others.send(message(CON, aiocoap.GET, 0x7201, b"o2", "/slow"))
+    second = sorted((m.mid, str(m.code)) for m in
+                    (aiocoap.Message.decode(others.recv()) for _ in range(2)))
+    assert [c for _, c in second] == [str(aiocoap.EMPTY), str(aiocoap.SERVICE_UNAVAILABLE)]
+    # The accepted ones are answered separately; acknowledge each.
     tokens = set()
-    for _ in range(4):
-        resp = aiocoap.Message.decode(peer.recv(timeout=3))
-        assert resp.mtype == aiocoap.CON and resp.code == aiocoap.CONTENT
-        tokens.add(resp.token)
-        peer.send(bytes([0x60, 0x00, resp.mid >> 8, resp.mid & 0xFF]))
-    assert tokens == {bytes([i]) for i in range(5)} - {busy[0].token}
+    for p, n in ((peer, 3), (others, 1)):
+        for _ in range(n):
+            resp = aiocoap.Message.decode(p.recv(timeout=3))
+            assert resp.mtype == aiocoap.CON and resp.code == aiocoap.CONTENT
+            tokens.add(resp.token)
+            p.send(bytes([0x60, 0x00, resp.mid >> 8, resp.mid & 0xFF]))
+    assert tokens == ({bytes([i]) for i in range(5)} - {b.token for b in busy}) | {b"o1"}
+    others.close()
 
 
 def test_slow_resource_with_aiocoap(server):

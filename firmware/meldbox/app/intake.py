@@ -22,12 +22,14 @@ class Intake:
         self.rejected = rejected      # Rejected log for the panel
         self.on_event = on_event      # called (kind, key) after a new message is durable
 
-    def receive(self, raw, state=None):
+    def receive(self, raw, state=None, source=None):
+        """`source`: the sender's address (the rejected list counts by it)."""
         try:
             return self._receive(raw, state)
         except errors.ProtocolError as e:
             if self.rejected is not None:
-                self.rejected.add(self.clock.now(), _claimed_issuer(raw, e), e)
+                claimed = _claimed_issuer(raw, e) if getattr(e, "authenticated", False) else None
+                self.rejected.add(self.clock.now(), claimed, e, source)
             raise
 
     def _receive(self, raw, state):

@@ -6,7 +6,7 @@ import time
 from meldbox.coap.message import ECHO
 from meldbox.coap.resource import Response, error_response, problem
 from meldbox.coap.messagelayer import source_address
-from meldbox.core import errors
+from meldbox.core import cose, errors
 
 CONTENT_FORMAT_COSE_SIGN1 = 18
 CONTENT = 0x45   # 2.05
@@ -27,14 +27,22 @@ class NoticesResource:
         self.slow_verify = slow_verify  # callable -> True when a verify may outlast ~1 s
 
     def slow(self, request):
-        return self.slow_verify()
+        """Separate response (empty ACK first) only where a slow verify will really run:
+        after the cheap checks (COSE structure, a trusted kid) pass. Garbage and unknown
+        kids are refused at once, piggybacked, holding no in-flight slot for a minute."""
+        if not self.slow_verify():
+            return False
+        try:
+            return bool(self.intake.trust.lookup(cose.decode_sign1(request.payload).kid))
+        except errors.ProtocolError:
+            return False
 
     async def handle(self, request):
         if request.content_format != CONTENT_FORMAT_COSE_SIGN1:
             return problem(errors.UNSUPPORTED_CONTENT_FORMAT, "Unsupported Content-Format",
                            "POST /notices takes a COSE_Sign1 object, Content-Format 18")
         try:
-            code, receipt = self.intake.receive(request.payload, self.state)
+            code, receipt = self.intake.receive(request.payload, self.state, request.peer)
         except errors.ProtocolError as e:
             return error_response(e)
         except MemoryError as e:

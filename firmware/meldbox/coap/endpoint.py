@@ -10,14 +10,15 @@ a separate CON response when the resource says it is slow.
 """
 import asyncio
 
-from meldbox.coap import MAX_BLOCK_SZX, MAX_BODY, MAX_DATAGRAM, MAX_INFLIGHT
+from meldbox.coap import (MAX_BLOCK_SZX, MAX_BODY, MAX_DATAGRAM, MAX_INFLIGHT,
+                          MAX_INFLIGHT_PER_SOURCE)
 from meldbox.coap.blockwise import OUT_OF_MEMORY_MAX_AGE, BodyTooLarge, Reassembler, block2
 from meldbox.coap.client import Reset
 from meldbox.coap.message import (ACCEPT, ACK, BLOCK1, CF_LINK_FORMAT, CON, CONTENT,
                                   CONTINUE, EMPTY, IF_MATCH, IF_NONE_MATCH, METHODS,
                                   PROXY_SCHEME, PROXY_URI, REQUEST_TAG, SIZE1, URI_PATH,
                                   URI_QUERY, Message, block_fields, block_value, code_text)
-from meldbox.coap.messagelayer import MessageLayer
+from meldbox.coap.messagelayer import MessageLayer, source_address
 from meldbox.coap.resource import Request, Response, error_response, link_format, problem
 from meldbox.core import errors
 
@@ -31,6 +32,7 @@ class Endpoint(MessageLayer):
         self.resources = resources
         self.blocks = Reassembler(self.clock)
         self.inflight = 0
+        self.inflight_by = {}       # source address -> requests of it being handled
         self.links = link_format(resources)
 
     def on_request(self, msg, peer, key, oversize):
@@ -58,10 +60,13 @@ class Endpoint(MessageLayer):
         if isinstance(routed, Response):
             self.reply(msg, peer, key, *self._finish(msg, routed))
             return
-        if self.inflight >= MAX_INFLIGHT:
+        addr = source_address(peer)
+        mine = self.inflight_by.get(addr, 0)
+        if self.inflight >= MAX_INFLIGHT or mine >= MAX_INFLIGHT_PER_SOURCE:
             self.blocks.release(routed.payload)
             self.reply(msg, peer, key, error_response(errors.Busy(
-                "%d requests in progress" % self.inflight, 1)))
+                "%d requests in progress" % (self.inflight if mine < MAX_INFLIGHT_PER_SOURCE
+                                              else mine), 1)))
             return
         separate = False
         if msg.mtype == CON:
@@ -77,7 +82,8 @@ class Endpoint(MessageLayer):
                 self.dedup.answer(key, ack)     # a duplicate meanwhile gets the ACK again
                 self.send(ack, peer)
         self.inflight += 1
-        asyncio.create_task(self._serve(msg, peer, key, routed, separate))
+        self.inflight_by[addr] = mine + 1
+        asyncio.create_task(self._serve(msg, peer, key, routed, separate, addr))
 
     def _internal_error(self, msg, peer, key, e):
         self.stats["internal_errors"] += 1
@@ -135,7 +141,7 @@ class Endpoint(MessageLayer):
                 return resp
         return Request(msg, peer, path, method, body, resource)
 
-    async def _serve(self, msg, peer, key, request, separate):
+    async def _serve(self, msg, peer, key, request, separate, addr):
         try:
             try:
                 try:
@@ -165,6 +171,9 @@ class Endpoint(MessageLayer):
             self.note(e)
         finally:
             self.inflight -= 1
+            left = self.inflight_by.pop(addr, 1) - 1
+            if left:
+                self.inflight_by[addr] = left
 
     def _finish(self, msg, resp):
         """Accept (4.06), Block2 slicing and the Block1 echo. Returns (response, options)."""

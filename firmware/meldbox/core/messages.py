@@ -66,13 +66,18 @@ def verify_message(cose_bytes, trust, device_id, now, clock_trusted=True):
     sign1 = cose.decode_sign1(raw)
     cose.check_alg(sign1)
     signers = _signers(sign1, trust, now)
-    claims = cbor.loads(sign1.payload)
-    msg = parse_claims(claims, now, clock_trusted)
-    if not _issued_by(msg.iss, signers):
-        raise errors.WrongIssuer("iss %s is not the issuer of key %s (%s)"
-                                 % (short(msg.iss), _hex(sign1.kid), signers[0].iss))
-    if msg.aud != device_id:
-        raise errors.WrongAudience("aud %s is not this device (%r)" % (short(msg.aud), device_id))
+    try:
+        claims = cbor.loads(sign1.payload)
+        msg = parse_claims(claims, now, clock_trusted)
+        if not _issued_by(msg.iss, signers):
+            raise errors.WrongIssuer("iss %s is not the issuer of key %s (%s)"
+                                     % (short(msg.iss), _hex(sign1.kid), signers[0].iss))
+        if msg.aud != device_id:
+            raise errors.WrongAudience("aud %s is not this device (%r)"
+                                       % (short(msg.aud), device_id))
+    except errors.ProtocolError as e:
+        e.authenticated = True      # signed by a trusted key: its claims may be shown
+        raise
     msg.kid = sign1.kid
     msg.raw = raw
     msg.nh = cose.notice_hash(sign1)
