@@ -79,3 +79,29 @@ def test_new_ports_and_duplicates_buy_no_fresh_allowance(tmp_path):
         fresh.close()
     finally:
         dev.stop()
+
+
+def test_bad_signatures_buy_no_more_than_a_few_verifies_per_address(tmp_path):
+    from tests.host.attacker import Issuer
+    keys = [Issuer("nl.k%d" % i) for i in range(3)]
+    flags = ["--device-id", DEV]
+    for k in keys:
+        flags += ["--trust", k.trust_flag()]
+    dev = SimDevice(tmp_path / "dev", *flags)
+    dev.start()
+    try:
+        attacker = Peer(dev.udp, "127.0.0.8")
+        codes = []
+        for i in range(12):
+            k = keys[i % 3]                      # rotating kids, all trusted
+            forged = bytearray(k.sign(k.claims("notice", DEV)))
+            forged[-1] ^= 1
+            codes.append(attacker.post(bytes(forged)).code_text)
+        assert codes[:5] == ["4.01"] * 5, codes
+        assert codes[5:].count("4.29") >= 5, codes
+        genuine = Peer(dev.udp)
+        assert genuine.post(keys[0].sign(keys[0].claims("notice", DEV))).code_text == "2.01"
+        attacker.close()
+        genuine.close()
+    finally:
+        dev.stop()

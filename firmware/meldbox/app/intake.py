@@ -3,13 +3,19 @@
 `receive` either returns (CoAP code, receipt) after the receipt is durable, or raises a
 ProtocolError having changed nothing.
 """
+import time
+
 from meldbox import heap
+from meldbox.coap.messagelayer import RateLimiter
 from meldbox.core import errors
 from meldbox.core.messages import verify_message
 
 CREATED = 0x41   # 2.01
 CHANGED = 0x44   # 2.04
 MAX_MESSAGE = 8192
+VERIFY_BURST = 5
+VERIFY_PER_S = 2
+VERIFY_PEERS = 16
 RECEIPT_KIND = {"notice": "delivered", "withdraw": "withdrawn", "ping": "status"}
 
 
@@ -21,16 +27,37 @@ class Intake:
         self.clock = clock
         self.rejected = rejected      # Rejected log for the panel
         self.on_event = on_event      # called (kind, key) after a new message is durable
+        # Bad signatures cost a full Ed25519 verify each: an address gets VERIFY_BURST,
+        # then VERIFY_PER_S a second (a verify that succeeds, or is not reached, is free).
+        self.verify_budget = RateLimiter(time.ticks_ms, VERIFY_BURST, VERIFY_PER_S,
+                                         VERIFY_PEERS)
 
     def receive(self, raw, state=None, source=None):
-        """`source`: the sender's address (the rejected list counts by it)."""
+        """`source`: the sender's address (the rejected list and the verify budget count
+        by it)."""
+        if source is not None:
+            wait_s = self.verify_budget.take(source)
+            if wait_s:
+                raise errors.TooManyRequests("too many bad signatures from this address; "
+                                             "retry in %d s" % wait_s, wait_s)
         try:
-            return self._receive(raw, state)
-        except errors.ProtocolError as e:
-            if self.rejected is not None:
-                claimed = _claimed_issuer(raw, e) if getattr(e, "authenticated", False) else None
-                self.rejected.add(self.clock.now(), claimed, e, source)
+            result = self._receive(raw, state)
+        except errors.BadSignature as e:      # the verify was spent for nothing: no refund
+            self._rejected(raw, e, source)
             raise
+        except errors.ProtocolError as e:
+            if source is not None:
+                self.verify_budget.refund(source)
+            self._rejected(raw, e, source)
+            raise
+        if source is not None:
+            self.verify_budget.refund(source)
+        return result
+
+    def _rejected(self, raw, e, source):
+        if self.rejected is not None:
+            claimed = _claimed_issuer(raw, e) if getattr(e, "authenticated", False) else None
+            self.rejected.add(self.clock.now(), claimed, e, source)
 
     def _receive(self, raw, state):
         if len(raw) > MAX_MESSAGE:

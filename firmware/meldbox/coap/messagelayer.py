@@ -160,6 +160,12 @@ class RateLimiter:
         per_s_milli = self.per_s * 1000
         return max(1, (1000 - entry[0] + per_s_milli - 1) // per_s_milli)
 
+    def refund(self, peer):
+        """Give back the token of a request that turned out not to cost what is limited."""
+        entry = self.table.get(source_address(peer))
+        if entry is not None:
+            entry[0] = min(self.full, entry[0] + 1000)
+
     def tell(self, peer):
         """True at most once a second per bucket: whether a refused request gets its 4.29
         (the rest are dropped, so a flood is not answered datagram for datagram)."""
