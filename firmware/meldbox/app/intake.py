@@ -38,8 +38,8 @@ class Intake:
         if source is not None:
             wait_s = self.verify_budget.take(source)
             if wait_s:
-                raise errors.TooManyRequests("too many bad signatures from this address; "
-                                             "retry in %d s" % wait_s, wait_s)
+                raise errors.too_many_requests("too many bad signatures from this address; "
+                                               "retry in %d s" % wait_s, wait_s)
         try:
             result = self._receive(raw, state)
         except errors.BadSignature as e:      # the verify was spent for nothing: no refund

@@ -40,8 +40,15 @@ class BadBlock(errors.MalformedError):
     reason = "bad-block"
 
 
-class NoSlot(errors.Busy):
-    """5.03: all reassembly slots are taken; Max-Age says when one frees up."""
+class NoSlot(errors.ProtocolError):
+    """5.03: no memory for a request body now; Max-Age says when to try again."""
+    code = errors.SERVICE_UNAVAILABLE
+    reason = "busy"
+    title = "Service Unavailable"
+
+    def __init__(self, detail, max_age):
+        super().__init__(detail)
+        self.max_age = max_age
 
 
 def block2(msg, resp, extra, max_szx):

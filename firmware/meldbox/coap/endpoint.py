@@ -25,6 +25,16 @@ from meldbox.core import errors
 WELL_KNOWN_CORE = "/.well-known/core"
 
 
+def _not_allowed(detail):
+    return errors.Refusal(errors.METHOD_NOT_ALLOWED, "method-not-allowed", "Method Not Allowed",
+                          detail)
+
+
+def _precondition(detail):
+    return errors.Refusal(errors.PRECONDITION_FAILED, "precondition-failed",
+                          "Precondition Failed", detail)
+
+
 class Endpoint(MessageLayer):
     def __init__(self, transport, resources, **kw):
         """`resources`: path -> resource; the rest as MessageLayer takes them."""
@@ -50,8 +60,8 @@ class Endpoint(MessageLayer):
             self.reply(msg, peer, key, error_response(e))
             return
         except MemoryError:
-            self.reply(msg, peer, key, error_response(errors.Busy("out of memory",
-                                                                  OUT_OF_MEMORY_MAX_AGE)))
+            self.reply(msg, peer, key, error_response(errors.busy("out of memory",
+                                                                 OUT_OF_MEMORY_MAX_AGE)))
             return
         except Exception as e:      # a resource without `methods`, a bug: 5.00, carry on
             self._internal_error(msg, peer, key, e)
@@ -64,7 +74,7 @@ class Endpoint(MessageLayer):
         mine = self.inflight_by.get(addr, 0)
         if self.inflight >= MAX_INFLIGHT or mine >= MAX_INFLIGHT_PER_SOURCE:
             self.blocks.release(routed.payload)
-            self.reply(msg, peer, key, error_response(errors.Busy(
+            self.reply(msg, peer, key, error_response(errors.busy(
                 "%d requests in progress" % (self.inflight if mine < MAX_INFLIGHT_PER_SOURCE
                                               else mine), 1)))
             return
@@ -96,9 +106,11 @@ class Endpoint(MessageLayer):
         itself (/.well-known/core, 2.31 Continue) or the Request for a resource."""
         bad = msg.bad_critical_option()
         if bad is not None:
-            raise errors.BadOption("critical option %d not understood" % bad)
+            raise errors.Refusal(errors.BAD_OPTION, "bad-option", "Bad Option",
+                                 "critical option %d not understood" % bad)
         if msg.get(PROXY_URI) is not None or msg.get(PROXY_SCHEME) is not None:
-            raise errors.ProxyingNotSupported("this device is not a proxy")
+            raise errors.Refusal(errors.PROXYING_NOT_SUPPORTED, "no-proxy", "Proxying Not Supported",
+                                 "this device is not a proxy")
         try:
             path = "/" + "/".join(msg.strings(URI_PATH))
             msg.strings(URI_QUERY)
@@ -107,21 +119,22 @@ class Endpoint(MessageLayer):
         method = METHODS.get(msg.code)
         if path == WELL_KNOWN_CORE:
             if method != "GET":
-                raise errors.MethodNotAllowed("%s takes GET only" % path)
+                raise _not_allowed("%s takes GET only" % path)
             return Response(CONTENT, self.links, CF_LINK_FORMAT)
         resource = self.resources.get(path)
         if resource is None:
-            raise errors.NotFound("no resource at %s" % path)
+            raise errors.Refusal(errors.NOT_FOUND, "not-found", "Not Found",
+                                 "no resource at %s" % path)
         if method not in resource.methods:
-            raise errors.MethodNotAllowed("%s takes %s, not %s" % (
+            raise _not_allowed("%s takes %s, not %s" % (
                 path, " ".join(resource.methods), method or code_text(msg.code)))
         # These resources have no ETags and always exist (RFC 7252 5.10.8): If-Match holds
         # only in its empty form, If-None-Match never.
         if msg.get(IF_NONE_MATCH) is not None:
-            raise errors.PreconditionFailed("If-None-Match: %s exists" % path)
+            raise _precondition("If-None-Match: %s exists" % path)
         matches = msg.get_all(IF_MATCH)
         if matches and b"" not in matches:
-            raise errors.PreconditionFailed("If-Match: no ETag of %s matches" % path)
+            raise _precondition("If-Match: no ETag of %s matches" % path)
         size1 = msg.uint(SIZE1)
         if size1 is not None and size1 > MAX_BODY:
             raise BodyTooLarge("Size1 announces %d bytes; at most %d" % (size1, MAX_BODY))

@@ -265,7 +265,7 @@ class MessageLayer:
             if wait_s:
                 self.stats["rate_limited"] += 1
                 if self.rate.tell(peer):
-                    self.reply(msg, peer, None, error_response(errors.TooManyRequests(
+                    self.reply(msg, peer, None, error_response(errors.too_many_requests(
                         "rate limit reached; retry in %d s" % wait_s, wait_s)))
                 return
         seen = self.dedup.lookup(key)

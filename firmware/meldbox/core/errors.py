@@ -158,53 +158,25 @@ class StoreFull(ProtocolError):
     max_age = 600     # Max-Age of the 5.03: staff need time to close notices
 
 
-# --- the CoAP request layer's own refusals (coap/endpoint.py) ---------------------------
-class BadOption(ProtocolError):
-    code = BAD_OPTION
-    reason = "bad-option"
-    title = "Bad Option"
+# --- refusals of the CoAP layers themselves (coap/) ----------------------------------
+class Refusal(ProtocolError):
+    """4.02, 4.04, 4.05, 4.12, 4.29, 5.03, 5.05 from the message and request layers: one
+    class with the code, reason and title per instance (each class costs heap on the
+    device). `max_age`, when given, becomes the response's Max-Age."""
+    reason = "refused"
 
-
-class NotFound(ProtocolError):
-    code = NOT_FOUND
-    reason = "not-found"
-    title = "Not Found"
-
-
-class MethodNotAllowed(ProtocolError):
-    code = METHOD_NOT_ALLOWED
-    reason = "method-not-allowed"
-    title = "Method Not Allowed"
-
-
-class PreconditionFailed(ProtocolError):
-    code = PRECONDITION_FAILED
-    reason = "precondition-failed"
-    title = "Precondition Failed"
-
-
-class ProxyingNotSupported(ProtocolError):
-    code = PROXYING_NOT_SUPPORTED
-    reason = "no-proxy"
-    title = "Proxying Not Supported"
-
-
-class TooManyRequests(ProtocolError):
-    code = TOO_MANY_REQUESTS
-    reason = "rate-limited"
-    title = "Too Many Requests"
-
-    def __init__(self, detail, max_age):
+    def __init__(self, code, reason, title, detail, max_age=None):
         super().__init__(detail)
-        self.max_age = max_age
+        self.code = code
+        self.reason = reason
+        self.title = title
+        if max_age is not None:
+            self.max_age = max_age
 
 
-class Busy(ProtocolError):
-    """5.03 for a passing shortage (memory, slots); Max-Age says when to try again."""
-    code = SERVICE_UNAVAILABLE
-    reason = "busy"
-    title = "Service Unavailable"
+def too_many_requests(detail, max_age):
+    return Refusal(TOO_MANY_REQUESTS, "rate-limited", "Too Many Requests", detail, max_age)
 
-    def __init__(self, detail, max_age):
-        super().__init__(detail)
-        self.max_age = max_age
+
+def busy(detail, max_age):
+    return Refusal(SERVICE_UNAVAILABLE, "busy", "Service Unavailable", detail, max_age)

@@ -7,19 +7,31 @@ The store persists a TrustStore as a plain list of dicts
 from meldbox.core.cose import kid_of
 
 
-_P = 2 ** 255 - 19
-# y-coordinates of the 8 Ed25519 points of small order (identity, order 2, 4 and 8);
-# with the sign bit of x either way. A signature under such a key proves nothing
-# (anyone can make one), so such a key is never trusted.
-_SMALL_ORDER_Y = (0, 1, _P - 1,
-                  0x05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826,
-                  0x7a03ac9277fdc74ec6cc392cfa53202a0f67100d760b3cba4fd84d3d706a17c7)
+# y-coordinates (little endian) of the 8 Ed25519 points of small order (identity, order
+# 2, 4 and 8), with the sign bit of x either way. A signature under such a key proves
+# nothing (anyone can make one), so such a key is never trusted. Bytes, not ints: a
+# constant in ROM costs no heap on the device.
+_SMALL_ORDER_Y = (
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    b"\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    b"\xec\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f"
+    b"\x26\xe8\x95\x8f\xc2\xb2\x27\xb0\x45\xc3\xf4\x89\xf2\xef\x98\xf0"
+    b"\xd5\xdf\xac\x05\xd3\xc6\x33\x39\xb1\x38\x02\x88\x6d\x53\xfc\x05"
+    b"\xc7\x17\x6a\x70\x3d\x4d\xd8\x4f\xba\x3c\x0b\x76\x0d\x10\x67\x0f"
+    b"\x2a\x20\x53\xfa\x2c\x39\xcc\xc6\x4e\xc7\xfd\x77\x92\xac\x03\x7a")
 
 
 def small_order(public):
     """True for an encoding of a small-order point (also non-canonical ones, y >= p)."""
     y = int.from_bytes(bytes(public), "little") & ((1 << 255) - 1)
-    return y % _P in _SMALL_ORDER_Y
+    y = (y % ((1 << 255) - 19)).to_bytes(32, "little")
+    for i in range(0, len(_SMALL_ORDER_Y), 32):
+        if _SMALL_ORDER_Y[i:i + 32] == y:
+            return True
+    return False
 
 
 class TrustedKey:
