@@ -8,7 +8,8 @@ import socket
 import time
 
 from meldbox.coap import message as m
-from meldbox.coap.endpoint import Endpoint, Response
+from meldbox.coap.endpoint import Endpoint
+from meldbox.coap.resource import Response
 
 ROUNDS = 7
 

@@ -95,9 +95,12 @@ def chain_hash(cose_bytes: bytes) -> bytes:
 
 
 def notice_hash(cose_bytes: bytes) -> bytes:
-    """A message's `nh` as receipts carry it. The one place every host tool computes it
-    (docs/PROTOCOL.md 4); today the SHA-256 of the message's COSE bytes."""
-    return hashlib.sha256(cose_bytes).digest()
+    """A message's `nh` (PROTOCOL.md 2): SHA-256 of the deterministic CBOR array
+    [protected, payload, signature] of its COSE_Sign1, what the signature covers. The tag
+    and the unprotected header are left out: a re-wrapped copy has the same nh."""
+    s = decode_sign1(cose_bytes)
+    return hashlib.sha256(cbor2.dumps([s.protected_bytes, s.payload, s.signature],
+                                      canonical=True)).digest()
 
 
 class HotlineKey(namedtuple("HotlineKey", "iss private_key")):
@@ -403,7 +406,7 @@ def verify_receipt(cose_bytes: bytes, device_public_key: Any) -> dict:
 
 
 def receipt_answers(receipt: dict, message_bytes: bytes, message_id: bytes | None = None) -> bool:
-    """True when a receipt names this message: its notice_hash, and its id (if known)."""
+    """True when a receipt names this message: its nh (notice_hash), nid its id (if known)."""
     if receipt.get("nh") != notice_hash(message_bytes):
         return False
     return message_id is None or receipt.get("nid") == message_id

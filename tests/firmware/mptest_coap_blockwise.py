@@ -14,7 +14,9 @@ from meldbox.coap import MAX_BODY, REASSEMBLY_IDLE_MS
 from meldbox.coap import message as m
 from meldbox.coap.blockwise import (BadBlock, BlockIncomplete, BodyTooLarge, NoSlot,
                                     Reassembler)
-from meldbox.coap.endpoint import Dedup, Endpoint, RateLimiter, Response, problem
+from meldbox.coap.endpoint import Endpoint
+from meldbox.coap.messagelayer import Dedup, RateLimiter
+from meldbox.coap.resource import Response, problem
 from meldbox.core import errors
 
 
@@ -43,17 +45,17 @@ def test_in_order_blocks_make_the_body():
         eq(len(r), 0)
 
 
-def test_reserved_buffer_then_size1_preallocates_and_a_short_body_is_still_exact():
+def test_reserved_buffer_goes_to_a_body_that_outgrows_one_block():
     data = bytes(range(256)) * 12
     r = Reassembler(Clock())
     parts = blocks(data, 6)
     for value, chunk in parts[:-1]:
         eq(r.feed("k", "p", value, chunk, 3072), None)
     pooled = r.feed("k", "p", parts[-1][0], parts[-1][1])
-    # the first body lands in the buffer reserved at boot: a view of it, no allocation
+    # the body lands in the buffer reserved at boot: a view of it
     assert isinstance(pooled, memoryview)
     eq(bytes(pooled), data)
-    # while its handler holds it, the next transfer allocates once, as Size1 announced
+    # while its handler holds it, the next transfer grows on the heap
     for value, chunk in parts[:-1]:
         eq(r.feed("k2", "p", value, chunk, 3072), None)
     body = r.feed("k2", "p", parts[-1][0], parts[-1][1])
@@ -61,11 +63,12 @@ def test_reserved_buffer_then_size1_preallocates_and_a_short_body_is_still_exact
     eq(bytes(body), data)
     eq(bytes(pooled), data, "the lent buffer was not reused while lent")
     r.release(pooled)
-    # Size1 said more than came: the body is what came (in the reserved buffer again).
-    r.feed("k", "p", m.block_value(0, True, 4), bytes(256), 5000)
+    # Size1 alone does not get the reserved buffer: a body of one block stays small.
+    r.feed("k", "p", m.block_value(0, True, 4), bytes(256), 8192)
+    eq(r.holder, None)
     again = r.feed("k", "p", m.block_value(1, False, 4), b"end")
-    assert isinstance(again, memoryview)
     eq(bytes(again), bytes(256) + b"end")
+    eq(len(r.slots[0].body) if r.slots else 0, 0)
 
 
 def test_block_out_of_order_is_4_08_and_ends_the_transfer():
@@ -134,35 +137,70 @@ def test_block_zero_restarts_a_transfer():
     eq(bytes(r.feed("k", "p", m.block_value(1, False, 2), b"c")), b"b" * 64 + b"c")
 
 
-def test_slots_are_bounded_per_peer_and_in_total():
+def test_slots_are_bounded_per_source_address_and_in_total():
     clock = Clock()
     r = Reassembler(clock, slots=3, slots_per_peer=2)
     start = m.block_value(0, True, 2)
-    r.feed("a1", "A", start, bytes(64))
+    # Peers as the unix port gives them: raw sockaddrs, counted by address, not port.
+    a1, a2, a3 = (b"\x02\x00" + bytes([0, p]) + bytes([10, 0, 0, 1]) for p in (1, 2, 3))
+    r.feed("a1", a1, start, bytes(64))
     clock.now += 10
-    r.feed("a2", "A", start, bytes(64))
+    r.feed("a2", a2, start, bytes(64))
     clock.now += 10
-    r.feed("a3", "A", start, bytes(64))     # A's oldest (a1) makes room
+    r.feed("a3", a3, start, bytes(64))     # the address's oldest (a1) makes room
     eq(sorted(s.key for s in r.slots), ["a2", "a3"])
-    raises(BlockIncomplete, r.feed, "a1", "A", m.block_value(1, True, 2), bytes(64))
+    raises(BlockIncomplete, r.feed, "a1", a1, m.block_value(1, True, 2), bytes(64))
+    clock.now += 10
     r.feed("b1", "B", start, bytes(64))
-    err = raises(NoSlot, r.feed, "c1", "C", start, bytes(64))   # full: 5.03
-    eq(err.code, errors.SERVICE_UNAVAILABLE)
-    eq(err.max_age, (REASSEMBLY_IDLE_MS - 20) // 1000 + 1)
-    eq(len(r), 3)
+    clock.now += 10
+    r.feed("a2", a2, m.block_value(1, True, 2), bytes(64))     # progress
+    r.feed("c1", "C", start, bytes(64))    # full: the least recently progressed goes (a3)
+    eq(sorted(s.key for s in r.slots), ["a2", "b1", "c1"])
+
+
+def test_a_repeated_block_zero_keeps_nothing_alive():
+    clock = Clock()
+    r = Reassembler(clock, slots=2)
+    start = m.block_value(0, True, 2)
+    r.feed("x", "X", start, bytes(64))
+    r.feed("g", "G", start, bytes(64))
+    for _ in range(5):                       # X repeats its block 0 ...
+        clock.now += 1000
+        r.feed("x", "X", start, bytes(64))
+        r.feed("g", "G", m.block_value(len(r._find("g").body) // 64, True, 2), bytes(64))
+    r.feed("n", "N", start, bytes(64))      # ... and is still the least recent: it goes
+    eq(sorted(s.key for s in r.slots), ["g", "n"])
+    clock.now += REASSEMBLY_IDLE_MS
+    r.feed("x", "X", start, bytes(64))      # idle ones expired meanwhile
+    eq(sorted(s.key for s in r.slots), ["x"])
+
+
+def test_a_stalled_holder_loses_the_reserved_buffer_to_a_progressing_transfer():
+    clock = Clock()
+    r = Reassembler(clock)
+    data = bytes(range(256)) * 16
+    for value, chunk in blocks(data, 6)[:2]:
+        r.feed("stall", "S", value, chunk)
+    assert r.holder is r._find("stall")
+    clock.now += 5000
+    parts = blocks(data[:2048], 6)
+    r.feed("g", "G", parts[0][0], parts[0][1])
+    body = r.feed("g", "G", parts[1][0], parts[1][1])
+    assert isinstance(body, memoryview)      # it got the reserved buffer
+    raises(BlockIncomplete, r.feed, "stall", "S", m.block_value(2, True, 6), bytes(1024))
 
 
 def test_idle_transfers_expire():
     clock = Clock()
-    r = Reassembler(clock, slots=1)
+    r = Reassembler(clock, slots=2)
     r.feed("k", "A", m.block_value(0, True, 2), bytes(64))
     clock.now += REASSEMBLY_IDLE_MS - 1
     r.feed("k", "A", m.block_value(1, True, 2), bytes(64))     # each block renews
     clock.now += REASSEMBLY_IDLE_MS - 1
-    raises(NoSlot, r.feed, "x", "B", m.block_value(0, True, 2), bytes(64))
-    clock.now += 1
-    r.feed("x", "B", m.block_value(0, True, 2), bytes(64))
-    raises(BlockIncomplete, r.feed, "k", "A", m.block_value(2, True, 2), bytes(64))
+    r.feed("k", "A", m.block_value(2, True, 2), bytes(64))
+    clock.now += REASSEMBLY_IDLE_MS
+    raises(BlockIncomplete, r.feed, "k", "A", m.block_value(3, True, 2), bytes(64))
+    eq(len(r), 0)
 
 
 # --- duplicate detection and rate limit --------------------------------------------------------------
@@ -171,7 +209,7 @@ def test_dedup_remembers_replies_until_their_lifetime_ends():
     d = Dedup(clock, size=4)
     eq(d.lookup(("p", 1)), None)
     d.add(("p", 1), 247000)
-    eq(d.lookup(("p", 1)), [1000 + 247000, None])
+    eq(d.lookup(("p", 1)), (1000 + 247000, None))
     d.answer(("p", 1), b"reply")
     eq(d.lookup(("p", 1))[1], b"reply")
     eq(d.lookup(("q", 1)), None)         # another peer, same id: another message
@@ -228,8 +266,10 @@ def test_rate_table_is_bounded_and_forgets_idle_peers_first():
     rate.take("c")               # table full: "idle" goes, "a" (empty bucket) stays
     eq(sorted(rate.table), ["a", "b", "c"])
     eq(rate.take("a"), 1)
-    rate.take("d")               # nothing idle: the oldest entry goes
-    eq(len(rate.table), 3)
+    eq(rate.take("d"), 0)        # nothing idle: "d" shares the strangers' bucket
+    eq(rate.take("e"), 0)
+    eq(rate.take("f"), 1)        # ... whose burst of 2 is spent: no fresh allowance
+    eq(sorted(rate.table), ["*", "a", "b", "c"])
 
 
 # --- the endpoint over an in-memory transport -------------------------------------------------------

@@ -192,10 +192,11 @@ def test_kid_in_both_headers_rejected():
     structure_error(encode(protected=cbor.dumps({1: -8, 4: KID}), unprotected={4: KID}))
 
 
-def test_other_unprotected_labels_ignored():
-    s = cose.decode_sign1(signed(unprotected={4: KID, 3: 60, "x": b"y"}))
-    eq(s.kid, KID)
-    cose.check_alg(s)
+def test_other_unprotected_labels_refused():
+    # Unsigned labels would let anyone on the path change or pad a message (PROTOCOL.md 2).
+    for unprotected in ({4: KID, 3: 60}, {4: KID, "x": b"y"}, {4: KID + b"\0" * 9}, {4: b""}):
+        structure_error(signed(unprotected=unprotected))
+    eq(cose.decode_sign1(signed(unprotected={4: b"k" * 16})).kid, b"k" * 16)
 
 
 def test_crit_header_rejected():

@@ -285,7 +285,7 @@ def test_full_notice_fields():
     eq(msg.due, None, "due")
     eq(msg.kid, cose.kid_of(KEY.public), "kid")
     eq(msg.raw, raw, "raw")
-    eq(msg.nh, hashlib.sha256(raw).digest(), "nh")
+    eq(msg.nh, _nh(raw), "nh")
     eq(len(msg.items), 3)
     assert isinstance(msg.items[0], Item)
     eq([(i.url, i.ip, i.sha256) for i in msg.items],
@@ -310,12 +310,18 @@ def test_withdraw_accepted():
        ("withdraw", b"\x22" * 8, ISS, DEV, NOW - 60, ID))
 
 
+def _nh(raw):
+    """nh as PROTOCOL.md 2 defines it: SHA-256 of [protected, payload, signature]."""
+    s = cose.decode_sign1(raw)
+    return hashlib.sha256(cbor.dumps([s.protected_bytes, bytes(s.payload), s.signature])).digest()
+
+
 def test_ping_accepted():
     raw = sign(ping())
     msg = check(raw)
     assert isinstance(msg, Ping)
     eq((msg.t, msg.id, msg.iss, msg.aud, msg.iat), ("ping", b"\x33" * 12, ISS, DEV, NOW))
-    eq(msg.nh, hashlib.sha256(raw).digest())
+    eq(msg.nh, _nh(raw))
 
 
 # --- section 3 refusals and limits, one case each ------------------------------------
@@ -393,12 +399,12 @@ GOOD_NOTICES = [
     ("due one second after iat", lambda m: eq(m.due, NOW - 599), {"due": NOW - 599}),
     ("id 8 bytes", lambda m: eq(m.id, b"12345678"), {"id": b"12345678"}),
     ("id 32 bytes", lambda m: eq(len(m.id), 32), {"id": b"y" * 32}),
-    ("iat 0", lambda m: eq(m.iat, 0), {"iat": 0, "due": 1}),
+    ("iat 2020-01-01", lambda m: eq(m.iat, 1577836800), {"iat": 1577836800, "due": 1577836801}),
     ("url of 2048 bytes, mostly two-byte characters", lambda m: eq(len(m.items[0].url.encode()), 2048),
      {"items": [{"url": _url(2048)}]}),
     ("note 280 two-byte characters", lambda m: eq(len(m.note), 280), {"note": "é" * 280}),
     ("nodisclose false", lambda m: eq(m.nodisclose, False), {"nodisclose": False}),
-    ("preserve 0", lambda m: eq(m.preserve, 0), {"preserve": 0}),
+    ("preserve 2100-01-01", lambda m: eq(m.preserve, 4102444800), {"preserve": 4102444800}),
     ("cat other", lambda m: eq(m.cat, "other"), {"cat": "other"}),
     ("empty strings", lambda m: eq((m.basis, m.ref), ("", "")), {"basis": "", "ref": ""}),
 ]
@@ -440,8 +446,8 @@ def test_detail_texts():
     items = [{"url": "u"}] * 65
     eq(reject(errors.ClaimsError, sign(notice(items=items))).detail,
        "items: 65 entries, at least 1 and at most 64")
-    eq(reject(errors.ClaimsError, sign(notice(iat=1900, due=1800))).detail,
-       "due 1800 not after iat 1900")
+    eq(reject(errors.ClaimsError, sign(notice(iat=1799999900, due=1799999800))).detail,
+       "due 1799999800 not after iat 1799999900")
 
 
 def test_details_quote_peer_values_briefly():

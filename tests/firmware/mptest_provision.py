@@ -435,7 +435,9 @@ def test_info_of_the_app_shows_fingerprints_and_hides_the_wifi_passphrase():
     app.board = Obj()
     app.board.name = "w5500-evb-pico2"
     app.board.heap_budget = 256 * 1024
-    info = AppDevice(app).info()
+    info = AppDevice(config=lambda: app.config, apply=None, set_time=None, panel=lambda: None,
+                     state=app.state, clock=app.clock, public_key=app.signing_key.public,
+                     board_name=app.board.name, heap_budget=app.board.heap_budget).info()
     eq(info["fingerprint"], request.fingerprint(b"\x22" * 32))
     eq(info["device_key"], "22" * 32)
     eq(info["trust"], [{"iss": "nl.eokm", "fingerprint": request.fingerprint(b"\x11" * 32),

@@ -40,7 +40,7 @@ def _check_notice(case):
         assert isinstance(msg, CLASSES[msg.t]), msg.t
         eq(msg.aud, DEVICE_ID, "aud")
         eq(msg.raw, raw, "raw")
-        eq(msg.nh, hashlib.sha256(raw).digest(), "nh")
+        eq(hexlify(msg.nh).decode(), case["nh"], "nh")
         claims = cbor.loads(cose.decode_sign1(raw).payload)
         eq(msg.id, claims["id"], "id")
         eq(msg.iat, claims["iat"], "iat")

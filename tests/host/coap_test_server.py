@@ -17,8 +17,9 @@ from binascii import hexlify, unhexlify
 
 from meldbox.coap import uri as coap_uri
 from meldbox.coap.client import Reset
-from meldbox.coap.endpoint import Endpoint, Response
-from meldbox.coap.message import CHANGED, CONTENT, CF_JSON, CF_TEXT
+from meldbox.coap.endpoint import Endpoint
+from meldbox.coap.resource import Response
+from meldbox.coap.message import CHANGED, CONTENT, CONTENT_FORMAT, CF_JSON, CF_TEXT
 from meldbox.core import errors
 
 ANNOUNCE = b"meldbox-coap-test-server"
@@ -106,10 +107,10 @@ class Send:
         t0 = time.ticks_ms()
         out = {}
         try:
-            resp = await self.endpoint.request(peer, "POST", path, unhexlify(job["payload"]),
-                                               job.get("cf"))
+            resp = await client.request(peer, "POST", path, unhexlify(job["payload"]),
+                                        job.get("cf"))
             out = {"code": resp.code, "payload": hexlify(resp.payload).decode(),
-                   "cf": resp.content_format}
+                   "cf": resp.uint(CONTENT_FORMAT)}
         except asyncio.TimeoutError:
             out = {"error": "timeout"}
         except Reset:

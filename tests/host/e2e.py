@@ -3,7 +3,6 @@ meldbox_host) talking to a real simulated device. The fixtures that start device
 stop them after the test are in conftest.py (`hotline`, `devices`)."""
 import asyncio
 import contextlib
-import hashlib
 import socket
 import time
 
@@ -76,7 +75,7 @@ async def outbox_len(dev):
 
 
 def nh(cose):
-    return hashlib.sha256(cose).digest()
+    return protocol.notice_hash(cose)
 
 
 def run_client(scenario, *args):

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MICROPYTHON = Path(sys.executable).with_name("micropython")
 SERVER = Path(__file__).with_name("coap_test_server.py")
 ANNOUNCE = b"meldbox-coap-test-server"
-BURST = 20            # the server's rate limit: 20 requests at once per peer,
+BURST = 200           # the server's rate limit: 200 requests at once per source address,
 PER_S = 2             # then 2 per second
 ACK_TIMEOUT_MS = 200  # the device's own CON requests retransmit after 200-300 ms
 MAX_RETRANSMIT = 2
@@ -78,13 +78,18 @@ def message(mtype, code, mid, token=b"", path=None, payload=b"", options=()):
     return m.encode()
 
 
+_next_host = [1]
+
+
 class Peer:
-    """A raw UDP socket: one CoAP peer (its own rate-limit bucket and message ids)."""
+    """A raw UDP socket on its own loopback address 127.0.0.N (N > 1): one CoAP peer with
+    its own rate-limit bucket (counted per source address) and message ids."""
 
     def __init__(self, server):
         self.addr = server.addr
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        _next_host[0] = _next_host[0] % 250 + 1
+        self.sock.bind(("127.0.0.%d" % (_next_host[0] + 1), 0))
 
     def send(self, data):
         self.sock.sendto(data, self.addr)
@@ -347,21 +352,31 @@ def test_slow_resource_empty_ack_then_separate_response(peer):
 
 
 def test_requests_beyond_max_inflight_get_5_03(peer):
+    # One source address holds at most 3 of the 4 in-flight slots (the rest are 5.03).
+    others = Peer(type("S", (), {"addr": peer.addr})())
     for i in range(5):
         peer.send(message(CON, aiocoap.GET, 0x7100 + i, bytes([i]), "/slow"))
     first = [aiocoap.Message.decode(peer.recv()) for _ in range(5)]
     eq_codes = sorted((m.mid, str(m.code)) for m in first)
-    assert [c for _, c in eq_codes].count(str(aiocoap.EMPTY)) == 4, eq_codes
+    assert [c for _, c in eq_codes].count(str(aiocoap.EMPTY)) == 3, eq_codes
     busy = [m for m in first if m.code == aiocoap.SERVICE_UNAVAILABLE]
-    assert len(busy) == 1 and busy[0].opt.max_age == 1 and busy[0].mtype == aiocoap.ACK
-    # The four accepted ones are answered separately; acknowledge each.
+    assert len(busy) == 2 and all(b.opt.max_age == 1 and b.mtype == aiocoap.ACK for b in busy)
+    # Another address gets the fourth slot, and then the endpoint is full.
+    others.send(message(CON, aiocoap.GET, 0x7200, b"o1", "/slow"))
+    others.send(message(CON, aiocoap.GET, 0x7201, b"o2", "/slow"))
+    second = sorted((m.mid, str(m.code)) for m in
+                    (aiocoap.Message.decode(others.recv()) for _ in range(2)))
+    assert [c for _, c in second] == [str(aiocoap.EMPTY), str(aiocoap.SERVICE_UNAVAILABLE)]
+    # The accepted ones are answered separately; acknowledge each.
     tokens = set()
-    for _ in range(4):
-        resp = aiocoap.Message.decode(peer.recv(timeout=3))
-        assert resp.mtype == aiocoap.CON and resp.code == aiocoap.CONTENT
-        tokens.add(resp.token)
-        peer.send(bytes([0x60, 0x00, resp.mid >> 8, resp.mid & 0xFF]))
-    assert tokens == {bytes([i]) for i in range(5)} - {busy[0].token}
+    for p, n in ((peer, 3), (others, 1)):
+        for _ in range(n):
+            resp = aiocoap.Message.decode(p.recv(timeout=3))
+            assert resp.mtype == aiocoap.CON and resp.code == aiocoap.CONTENT
+            tokens.add(resp.token)
+            p.send(bytes([0x60, 0x00, resp.mid >> 8, resp.mid & 0xFF]))
+    assert tokens == ({bytes([i]) for i in range(5)} - {b.token for b in busy}) | {b"o1"}
+    others.close()
 
 
 def test_slow_resource_with_aiocoap(server):
@@ -391,9 +406,10 @@ def test_rate_limit_is_4_29_with_max_age(peer):
     codes, max_ages = [], []
     for i in range(BURST + 15):
         peer.send(message(NON, aiocoap.GET, 0x8000 + i, b"r", "/count"))
-    for _ in range(BURST + 15):
+    while True:
         raw = peer.recv(timeout=2)
-        assert raw is not None
+        if raw is None:
+            break
         resp = aiocoap.Message.decode(raw)
         codes.append(resp.code)
         if resp.code == aiocoap.TOO_MANY_REQUESTS:
@@ -401,7 +417,9 @@ def test_rate_limit_is_4_29_with_max_age(peer):
             assert problem_of(resp)[-1] == "Too Many Requests"
     served = codes.count(aiocoap.CONTENT)
     assert BURST <= served <= BURST + 2, codes
-    assert len(max_ages) == len(codes) - served and all(a >= 1 for a in max_ages)
+    # A 4.29 at most once a second; the rest of a flood is not answered at all.
+    assert 1 <= len(max_ages) <= 2 and all(a >= 1 for a in max_ages), codes
+    assert len(codes) == served + len(max_ages)
     # Another peer is not limited by this one.
     other = Peer(type("S", (), {"addr": peer.addr})())
     try:
@@ -419,7 +437,7 @@ def test_if_none_match_is_4_12(peer):
 def test_server_bookkeeping_stays_bounded(server):
     resp = request(server, aiocoap.GET, "/stats")
     stats = json.loads(resp.payload)
-    assert stats["dedup"] <= 16 and stats["reassembly"] <= 4 and stats["rate_peers"] <= 32
+    assert stats["dedup"] <= 16 and stats["reassembly"] <= 6 and stats["rate_peers"] <= 32
     assert stats["internal_errors"] == 0 and stats["inflight"] == 0
 
 

@@ -5,6 +5,8 @@ names and keeps the rest: trusted keys are replaced per issuer, receipt URIs per
 """
 from binascii import unhexlify
 
+from meldbox.core.trust import small_order
+
 DEFAULTS = {"dev": "meldbox-unprovisioned", "trust": [], "receipts": {}, "lang": "en", "tz": "CET",
             "net": {}}
 
@@ -21,6 +23,9 @@ def _key_entry(entry):
         key = unhexlify(key)
     if len(key) != 32 or not isinstance(entry["iss"], str):
         raise ValueError("trusted key of %r is not a 32-byte Ed25519 key" % entry.get("iss"))
+    if small_order(key):
+        raise ValueError("trusted key of %r is a small-order point: anyone could sign for it"
+                         % entry["iss"])
     return {"iss": entry["iss"], "key": bytes(key), "not_after": entry.get("not_after"),
             "revoked": bool(entry.get("revoked", False))}
 

@@ -4,8 +4,10 @@
 ProtocolError having changed nothing.
 """
 import gc
+import time
 
 from meldbox import heap
+from meldbox.coap.messagelayer import RateLimiter
 from meldbox.core import errors
 from meldbox.core.messages import verify_message
 from meldbox.store.store import applied_claims
@@ -13,6 +15,9 @@ from meldbox.store.store import applied_claims
 CREATED = 0x41   # 2.01
 CHANGED = 0x44   # 2.04
 MAX_MESSAGE = 8192
+VERIFY_BURST = 5
+VERIFY_PER_S = 2
+VERIFY_PEERS = 16
 RECEIPT_KIND = {"notice": "delivered", "withdraw": "withdrawn", "ping": "status"}
 
 
@@ -24,21 +29,44 @@ class Intake:
         self.clock = clock
         self.rejected = rejected      # Rejected log for the panel
         self.on_event = on_event      # called (kind, key) after a new message is durable
+        # Bad signatures cost a full Ed25519 verify each: an address gets VERIFY_BURST,
+        # then VERIFY_PER_S a second (a verify that succeeds, or is not reached, is free).
+        self.verify_budget = RateLimiter(time.ticks_ms, VERIFY_BURST, VERIFY_PER_S,
+                                         VERIFY_PEERS)
 
-    def receive(self, raw, state=None):
+    def receive(self, raw, state=None, source=None):
+        """`source`: the sender's address (the rejected list and the verify budget count
+        by it)."""
+        if source is not None:
+            wait_s = self.verify_budget.take(source)
+            if wait_s:
+                raise errors.too_many_requests("too many bad signatures from this address; "
+                                               "retry in %d s" % wait_s, wait_s)
         try:
             try:
-                return self._receive(raw, state)
+                result = self._receive(raw, state)
             except MemoryError:
                 # The first attempt's objects are garbage now: collect them all and try
                 # once more (nothing was committed, or a commit is found by the retry and
                 # answered with its stored receipt). A second MemoryError means 5.03.
                 gc.collect()
-                return self._receive(raw, state)
-        except errors.ProtocolError as e:
-            if self.rejected is not None:
-                self.rejected.add(self.clock.now(), _claimed_issuer(raw, e), e)
+                result = self._receive(raw, state)
+        except errors.BadSignature as e:      # the verify was spent for nothing: no refund
+            self._rejected(raw, e, source)
             raise
+        except errors.ProtocolError as e:
+            if source is not None:
+                self.verify_budget.refund(source)
+            self._rejected(raw, e, source)
+            raise
+        if source is not None:
+            self.verify_budget.refund(source)
+        return result
+
+    def _rejected(self, raw, e, source):
+        if self.rejected is not None:
+            claimed = _claimed_issuer(raw, e) if getattr(e, "authenticated", False) else None
+            self.rejected.add(self.clock.now(), claimed, e, source)
 
     def _receive(self, raw, state):
         if len(raw) > MAX_MESSAGE:
@@ -46,7 +74,7 @@ class Intake:
         msg = verify_message(raw, self.trust, self.ledger.dev, self.clock.now(), self.clock.trusted())
         heap.sample()
         self.store.catch_up()
-        self.clock.observe_iat(msg.iat)
+        self.clock.observe_iat(msg.iat, msg.iss)
         code = CREATED if msg.t == "notice" else CHANGED
         known = self.store.message(msg.iss, msg.id)
         if known is not None:

@@ -1,19 +1,26 @@
-"""Block1 reassembly of request bodies (RFC 7959 section 2.3 and 2.5).
+"""Block-wise transfers (RFC 7959): Block1 reassembly of request bodies (section 2.3
+and 2.5) and Block2 slicing of large responses (section 2.4).
 
 A transfer is keyed by peer, method, path and Request-Tag. Blocks must arrive in order
 (NUM times the block size equals the bytes received so far; the client may switch to
-a smaller size on the way). The slot table is bounded in total and per peer, idle
-slots expire, and no body grows beyond MAX_BODY.
+a smaller size on the way). The slot table is bounded in total and per source address,
+idle slots expire, and no body grows beyond MAX_BODY (see Reassembler).
 """
-from time import ticks_add, ticks_diff
+from time import ticks_diff
 
 from meldbox import heap
 from meldbox.coap import (MAX_BODY, REASSEMBLY_IDLE_MS, REASSEMBLY_SLOTS,
                           REASSEMBLY_SLOTS_PER_PEER)
-from meldbox.coap.message import block_fields, block_size
+from meldbox.coap.message import BLOCK2, SIZE2, block_fields, block_size, block_value
+from meldbox.coap.resource import Response, problem
+from meldbox.coap.messagelayer import source_address
 from meldbox.core import errors
 
 OUT_OF_MEMORY_MAX_AGE = 5    # seconds; a retry after the next garbage collection may fit
+SMALL_BODY = 1024            # bodies up to one block grow on the heap; larger ones get the
+                             # reserved buffer (their progress shows they need it)
+STALL_MS = 5000              # a holder of the reserved buffer that stalls this long loses it,
+OVERTAKE_MS = 1000           # or this long, to a transfer that has come further
 
 
 class BlockIncomplete(errors.ProtocolError):
@@ -34,7 +41,7 @@ class BadBlock(errors.MalformedError):
 
 
 class NoSlot(errors.ProtocolError):
-    """5.03: all reassembly slots are taken; Max-Age says when one frees up."""
+    """5.03: no memory for a request body now; Max-Age says when to try again."""
     code = errors.SERVICE_UNAVAILABLE
     reason = "busy"
     title = "Service Unavailable"
@@ -44,25 +51,41 @@ class NoSlot(errors.ProtocolError):
         self.max_age = max_age
 
 
-class _Slot:
-    def __init__(self, key, peer, expires, size_hint, buf=None):
-        self.key = key
-        self.peer = peer
-        # The reserved body buffer when it is free (no allocation at all), else one
-        # allocation when Size1 announced the size (growing by reallocation needs old
-        # and new buffer at once); bytes beyond `fill` are not part of the body.
-        self.pooled = buf is not None
-        self.body = buf if buf is not None else bytearray(size_hint)
-        self.fill = 0
-        self.expires = expires
+def block2(msg, resp, extra, max_szx):
+    """The block of `resp` that request `msg` asks for (its Block2 option; the first
+    when it has none), appending Block2 and Size2 to `extra`; `resp` itself when it fits
+    one block of SZX `max_szx` and no block was asked for."""
+    payload = resp.payload
+    requested = msg.uint(BLOCK2)
+    num, szx = 0, max_szx
+    if requested is not None:
+        num, _, szx = block_fields(requested)
+        if szx == 7:
+            return problem(errors.BAD_REQUEST, "Bad Request", "Block2 SZX 7 is reserved")
+        szx = min(szx, max_szx)
+    size = block_size(szx)
+    if requested is None and len(payload) <= size:
+        return resp
+    start = num * size
+    if num and start >= len(payload):
+        return problem(errors.BAD_OPTION, "Bad Option", "Block2 %d is past the end" % num)
+    part = Response(resp.code, payload[start:start + size], resp.content_format, resp.max_age)
+    part.options = resp.options
+    extra.append((BLOCK2, block_value(num, start + size < len(payload), szx)))
+    if num == 0 or msg.get(SIZE2) is not None:
+        extra.append((SIZE2, len(payload)))
+    return part
 
-    def append(self, data):
-        end = self.fill + len(data)
-        if end <= len(self.body):
-            self.body[self.fill:end] = data
-        else:
-            self.body[self.fill:] = data
-        self.fill = end
+
+class _Slot:
+    def __init__(self, key, addr, now, first):
+        self.key = key
+        self.addr = addr            # source address: slots are counted per address
+        self.body = bytearray(first)
+        self.pooled = False         # body is the reserved buffer
+        self.fill = 0
+        self.first = first          # bytes in block 0
+        self.last = now             # ticks of the last progress (a new block, not a repeat)
 
     def content(self):
         if self.pooled or self.fill != len(self.body):
@@ -71,6 +94,17 @@ class _Slot:
 
 
 class Reassembler:
+    """Block1 transfers in progress. Strangers must not hold them: slots are counted per
+    source address (a new port is no new peer); when all are taken, a new transfer
+    replaces the one that progressed least recently (LRU), and a transfer idle for
+    `idle_ms` is forgotten (transfers still at block 0 are replaced first, from the
+    address holding the most slots). A repeated block 0 restarts its transfer but does not count
+    as progress, so it keeps nothing alive. The reserved body buffer goes only to a
+    transfer whose progress shows it needs it (more than SMALL_BODY bytes: a full 1 KiB
+    block 0 with more to come, or the body so far); a holder that stalls for STALL_MS
+    (OVERTAKE_MS when the other has come further) loses it, and its transfer, to one
+    that needs it."""
+
     def __init__(self, clock, max_body=MAX_BODY, slots=REASSEMBLY_SLOTS,
                  slots_per_peer=REASSEMBLY_SLOTS_PER_PEER, idle_ms=REASSEMBLY_IDLE_MS):
         self.clock = clock          # () -> ms ticks (time.ticks_ms or a test's clock)
@@ -83,14 +117,13 @@ class Reassembler:
         # notice needs no large allocation from a fragmented heap. Lent to one transfer
         # at a time, and to its handler until the endpoint calls release().
         self.spare = heap.take("coap.body", max_body)
-        self.spare_free = True
-        self.lent = None
+        self.holder = None          # the incomplete transfer holding the spare
+        self.lent = None            # the finished body lent to a handler
 
     def release(self, body):
         """The handler is done with `body`: the reserved buffer may serve the next transfer."""
         if body is not None and body is self.lent:
             self.lent = None
-            self.spare_free = True
 
     def __len__(self):
         return len(self.slots)
@@ -113,8 +146,11 @@ class Reassembler:
         self._expire(now)
         if num == 0:
             if size1 is not None and size1 > self.max_body:
+                self._drop(key)
                 raise BodyTooLarge("Size1 announces %d bytes; at most %d" % (size1, self.max_body))
-            slot = self._start(key, peer, now, size1 or 0)
+            slot = self._start(key, source_address(peer), now, n)
+            if more and n >= SMALL_BODY:
+                self._room(slot, n + 1, now)    # a full 1 KiB block and more: it will need it
         else:
             slot = self._find(key)
             if slot is None:
@@ -123,42 +159,78 @@ class Reassembler:
                 self._drop(key)
                 raise BlockIncomplete("block %d of %d bytes does not follow the %d bytes received"
                                       % (num, size, slot.fill))
-        if slot.fill + n > self.max_body:
+            slot.last = now
+        end = slot.fill + n
+        if end > self.max_body:
             self._drop(key)
             raise BodyTooLarge("request body larger than %d bytes" % self.max_body)
         try:
-            slot.append(payload)
+            self._room(slot, end, now)
         except MemoryError:
             self._drop(key)
             raise NoSlot("out of memory for the request body", OUT_OF_MEMORY_MAX_AGE)
-        slot.expires = ticks_add(now, self.idle_ms)
+        slot.body[slot.fill:end] = payload
+        slot.fill = end
         if more:
             return None
         self.slots.remove(slot)
         body = slot.content()
         if slot.pooled:
+            self.holder = None
             self.lent = body
         return body
 
-    def _start(self, key, peer, now, size_hint):
-        self._drop(key)   # block 0 again restarts the transfer
-        mine = [s for s in self.slots if s.peer == peer]
+    def _room(self, slot, end, now):
+        """Make slot.body hold `end` bytes: the reserved buffer once the body outgrows
+        SMALL_BODY (if it is free, or its holder stalled), else a bigger bytearray."""
+        if end <= len(slot.body):
+            return
+        if end > SMALL_BODY and self.lent is None:
+            holder = self.holder
+            if holder is not None and holder is not slot:
+                idle = ticks_diff(now, holder.last)
+                if idle >= STALL_MS or (idle >= OVERTAKE_MS and holder.fill < end):
+                    self._remove(holder)    # stalled or overtaken: its next block gets 4.08
+                    holder = None
+            if holder is None:
+                self.spare[:slot.fill] = slot.body[:slot.fill]
+                slot.body, slot.pooled = self.spare, True
+                self.holder = slot
+                return
+        grown = bytearray(end)
+        grown[:slot.fill] = slot.body[:slot.fill]
+        slot.body = grown
+
+    def _start(self, key, addr, now, first):
+        old = self._find(key)
+        if old is not None:
+            self._remove(old)       # block 0 again restarts the transfer...
+        mine = [s for s in self.slots if s.addr == addr]
         if len(mine) >= self.per_peer:
-            # A peer at its own limit only displaces its own oldest transfer.
-            self.slots.remove(min(mine, key=lambda s: ticks_diff(s.expires, now)))
+            self._remove(self._least_recent(mine))    # an address displaces only its own
         elif len(self.slots) >= self.max_slots:
-            soonest = min(ticks_diff(s.expires, now) for s in self.slots)
-            raise NoSlot("all %d reassembly slots are in use" % self.max_slots,
-                         max(1, (soonest + 999) // 1000))
-        buf = None
-        if self.spare_free and size_hint <= len(self.spare):
-            buf, self.spare_free = self.spare, False
+            # Transfers that never got past block 0 go first (a flood of block 0s costs
+            # the flooders, not a transfer under way), then the least recently progressed.
+            # Among those, the address holding the most slots gives one up: many
+            # flooding addresses displace each other before a single genuine transfer.
+            pool = [s for s in self.slots if s.fill <= s.first] or self.slots
+            counts = {}
+            for s in pool:
+                counts[s.addr] = counts.get(s.addr, 0) + 1
+            most = max(counts.values())
+            self._remove(self._least_recent([s for s in pool if counts[s.addr] == most]))
         try:
-            slot = _Slot(key, peer, ticks_add(now, self.idle_ms), size_hint, buf)
+            slot = _Slot(key, addr, now, first)
         except MemoryError:
             raise NoSlot("out of memory for the request body", OUT_OF_MEMORY_MAX_AGE)
+        if old is not None:
+            slot.last = old.last    # ...but is no progress: it keeps nothing alive
         self.slots.append(slot)
         return slot
+
+    def _least_recent(self, slots):
+        now = self.clock()
+        return max(slots, key=lambda s: ticks_diff(now, s.last))
 
     def _find(self, key):
         for s in self.slots:
@@ -169,18 +241,13 @@ class Reassembler:
     def _drop(self, key):
         s = self._find(key)
         if s is not None:
-            self.slots.remove(s)
-            self._free(s)
+            self._remove(s)
 
-    def _free(self, slot):
-        if slot.pooled:
-            self.spare_free = True
+    def _remove(self, slot):
+        self.slots.remove(slot)
+        if slot is self.holder:
+            self.holder = None
 
     def _expire(self, now):
-        live = []
-        for s in self.slots:
-            if ticks_diff(s.expires, now) > 0:
-                live.append(s)
-            else:
-                self._free(s)
-        self.slots = live
+        for s in [s for s in self.slots if ticks_diff(now, s.last) >= self.idle_ms]:
+            self._remove(s)

@@ -42,10 +42,9 @@ class Client:
         self.random_factor = ack_random_factor
         self.max_retransmit = max_retransmit
         self.separate_timeout_ms = separate_timeout_ms
-        seed = os.urandom(10)
-        # Random starting points, so a reboot does not reuse recent ids and tokens.
+        seed = os.urandom(2)
+        # A random starting point, so a reboot does not reuse recent message ids.
         self._mid = (seed[0] << 8) | seed[1]
-        self._token = int.from_bytes(seed[2:], "big")
         self.awaiting_ack = {}       # (peer, mid) -> _Exchange
         self.awaiting_response = {}  # (peer, token) -> _Exchange
         self.retransmissions = 0     # total, for tests and the status screen
@@ -55,8 +54,9 @@ class Client:
         return self._mid
 
     def next_token(self):
-        self._token = (self._token + 1) & 0xFFFFFFFFFFFFFFFF
-        return self._token.to_bytes(8, "big")
+        """8 random bytes per request: a token nobody can predict from the last one, so an
+        off-path attacker cannot forge a response to a receipt delivery (RFC 7252 5.3.1)."""
+        return os.urandom(8)
 
     def first_timeout_ms(self):
         """ACK_TIMEOUT scaled by a random factor in [1, ACK_RANDOM_FACTOR]."""

@@ -64,6 +64,7 @@ SIZE2 = 28
 PROXY_URI = 35
 PROXY_SCHEME = 39
 SIZE1 = 60
+ECHO = 252                 # RFC 9175: proves the requester receives at its address
 REQUEST_TAG = 292          # RFC 9175; part of the Block1 reassembly key
 
 # Option value formats (RFC 7252 section 3.2).
@@ -93,6 +94,7 @@ OPTIONS = (
     (PROXY_URI, "Proxy-Uri", F_STRING, True, False, 1, 1034),
     (PROXY_SCHEME, "Proxy-Scheme", F_STRING, True, False, 1, 255),
     (SIZE1, "Size1", F_UINT, False, False, 0, 4),
+    (ECHO, "Echo", F_OPAQUE, False, False, 1, 40),
     (REQUEST_TAG, "Request-Tag", F_OPAQUE, False, True, 0, 8),
 )
 OPTION = {row[0]: row for row in OPTIONS}

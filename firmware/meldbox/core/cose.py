@@ -16,6 +16,9 @@ LABEL_KID = 4
 PROTECTED_EDDSA = b"\xa1\x01\x27"
 # Sig_structure prefix: array(4), then the text "Signature1".
 _SIG1_HEAD = b"\x84\x6aSignature1"
+# The unprotected header carries at most the kid (PROTOCOL.md 2): nothing unsigned that
+# could change a message's bytes, pad it, or carry anything else past the signature.
+KID_MAX = 16
 
 
 class Sign1:
@@ -78,6 +81,15 @@ def decode_sign1(buf):
     # We understand no critical extension, so a message naming any must be refused.
     if LABEL_CRIT in protected:
         raise errors.COSEStructureError("critical header parameters (crit) are not supported")
+    for label in unprotected:
+        # alg is refused by check_alg, with the 4.01 PROTOCOL.md gives it.
+        if label != LABEL_KID and label != LABEL_ALG:
+            raise errors.COSEStructureError("unprotected header label %s: only 4 (kid) is allowed"
+                                            % _short(label))
+    if LABEL_KID in unprotected and not (_is_bytes(unprotected[LABEL_KID])
+                                         and 1 <= len(unprotected[LABEL_KID]) <= KID_MAX):
+        raise errors.COSEStructureError("unprotected kid must be a byte string of 1 to %d bytes"
+                                        % KID_MAX)
     if LABEL_KID in unprotected and LABEL_KID in protected:
         raise errors.COSEStructureError("kid in both protected and unprotected header")
     kid = unprotected.get(LABEL_KID, protected.get(LABEL_KID))
@@ -138,9 +150,26 @@ def sign1(payload, signing_key, kid):
     return cbor.dumps(cbor.Tag(TAG_SIGN1, [PROTECTED_EDDSA, {LABEL_KID: kid}, payload, signature]))
 
 
+def notice_hash(sign1):
+    """`nh` (PROTOCOL.md 2): SHA-256 of the deterministic CBOR array [protected, payload,
+    signature], exactly what the signature covers and proves: the tag and the unprotected
+    header are left out, so a re-wrapped copy has the original's nh. Hashed in parts, so
+    the payload (a view of the received message) is never copied."""
+    h = hashlib.sha256(b"\x83")
+    for part in (sign1.protected_bytes, sign1.payload, sign1.signature):
+        h.update(_bstr_head(len(part)))
+        h.update(part)
+    return h.digest()
+
+
 def kid_of(public_key):
     """Key id of PROTOCOL.md section 1: the first 8 bytes of SHA-256 of the raw key."""
     return hashlib.sha256(public_key).digest()[:8]
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _kind(obj):

@@ -13,13 +13,16 @@ BAD_OPTION = 0x82             # 4.02
 FORBIDDEN = 0x83              # 4.03
 NOT_FOUND = 0x84              # 4.04
 METHOD_NOT_ALLOWED = 0x85     # 4.05
+NOT_ACCEPTABLE = 0x86         # 4.06
 CONFLICT = 0x89               # 4.09
 REQUEST_ENTITY_INCOMPLETE = 0x88  # 4.08
+PRECONDITION_FAILED = 0x8C    # 4.12
 REQUEST_ENTITY_TOO_LARGE = 0x8D   # 4.13
 UNSUPPORTED_CONTENT_FORMAT = 0x8F  # 4.15
 TOO_MANY_REQUESTS = 0x9D      # 4.29
 INTERNAL_SERVER_ERROR = 0xA0  # 5.00
 SERVICE_UNAVAILABLE = 0xA3    # 5.03
+PROXYING_NOT_SUPPORTED = 0xA5  # 5.05
 
 
 def code_text(code):
@@ -148,3 +151,27 @@ class StoreFull(ProtocolError):
     reason = "store-full"
     title = "Service Unavailable"
     max_age = 600     # Max-Age of the 5.03: staff need time to close notices
+
+
+# --- refusals of the CoAP layers themselves (coap/) ----------------------------------
+class Refusal(ProtocolError):
+    """4.02, 4.04, 4.05, 4.12, 4.29, 5.03, 5.05 from the message and request layers: one
+    class with the code, reason and title per instance (each class costs heap on the
+    device). `max_age`, when given, becomes the response's Max-Age."""
+    reason = "refused"
+
+    def __init__(self, code, reason, title, detail, max_age=None):
+        super().__init__(detail)
+        self.code = code
+        self.reason = reason
+        self.title = title
+        if max_age is not None:
+            self.max_age = max_age
+
+
+def too_many_requests(detail, max_age):
+    return Refusal(TOO_MANY_REQUESTS, "rate-limited", "Too Many Requests", detail, max_age)
+
+
+def busy(detail, max_age):
+    return Refusal(SERVICE_UNAVAILABLE, "busy", "Service Unavailable", detail, max_age)

@@ -7,12 +7,15 @@ size (4.13), COSE structure (4.00), alg (4.01), kid: unknown (4.01), revoked or 
 Claims come before iss/aud so that a message is only judged on who it names once it is
 known to be well formed.
 """
-import hashlib
 
 from meldbox.core import cbor, cose, ed25519, errors
 
 MAX_COSE_BYTES = 8192
 MAX_FUTURE_IAT = 300          # seconds an iat may lead the device's trusted time
+# Every time field is a POSIX time in this range (2020-01-01 to 2100-01-01): a claim in
+# milliseconds, or near 2^64, is refused before it can reach the clock or a deadline.
+TIME_MIN = 1577836800
+TIME_MAX = 4102444800
 WITHIN_MIN = 60
 WITHIN_MAX = 2592000          # 30 days
 MAX_ITEMS = 64
@@ -24,7 +27,8 @@ ITEM_KEYS = ("url", "ip", "sha256")
 
 
 class Message:
-    """Fields every message has. `raw` is the exact bytes received, `nh` their SHA-256."""
+    """Fields every message has. `raw` is the exact bytes received, `nh` the hash of what
+    their signature covers (cose.notice_hash)."""
     __slots__ = ("t", "id", "iss", "aud", "iat", "kid", "raw", "nh")
 
 
@@ -62,16 +66,21 @@ def verify_message(cose_bytes, trust, device_id, now, clock_trusted=True):
     sign1 = cose.decode_sign1(raw)
     cose.check_alg(sign1)
     signers = _signers(sign1, trust, now)
-    claims = cbor.loads(sign1.payload)
-    msg = parse_claims(claims, now, clock_trusted)
-    if not _issued_by(msg.iss, signers):
-        raise errors.WrongIssuer("iss %s is not the issuer of key %s (%s)"
-                                 % (short(msg.iss), sign1.kid.hex(), signers[0].iss))
-    if msg.aud != device_id:
-        raise errors.WrongAudience("aud %s is not this device (%r)" % (short(msg.aud), device_id))
+    try:
+        claims = cbor.loads(sign1.payload)
+        msg = parse_claims(claims, now, clock_trusted)
+        if not _issued_by(msg.iss, signers):
+            raise errors.WrongIssuer("iss %s is not the issuer of key %s (%s)"
+                                     % (short(msg.iss), sign1.kid.hex(), signers[0].iss))
+        if msg.aud != device_id:
+            raise errors.WrongAudience("aud %s is not this device (%r)"
+                                       % (short(msg.aud), device_id))
+    except errors.ProtocolError as e:
+        e.authenticated = True      # signed by a trusted key: its claims may be shown
+        raise
     msg.kid = sign1.kid
     msg.raw = raw
-    msg.nh = hashlib.sha256(raw).digest()
+    msg.nh = cose.notice_hash(sign1)
     return msg
 
 
@@ -125,7 +134,7 @@ def parse_claims(claims, now, clock_trusted=True):
     msg.id = _bstr_sized(claims, "id", ID_MIN, ID_MAX)
     msg.iss = _required(claims, "iss", str)
     msg.aud = _required(claims, "aud", str)
-    msg.iat = _uint(claims, "iat")
+    msg.iat = _time(claims, "iat")
     if clock_trusted and msg.iat > now + MAX_FUTURE_IAT:
         raise errors.ClaimsError("iat %d is %d s ahead of device time %d, at most %d"
                                  % (msg.iat, msg.iat - now, now, MAX_FUTURE_IAT))
@@ -143,7 +152,7 @@ def _notice(claims, msg):
                                  % ("both" if has_due else "neither"))
     msg.due = msg.within = None
     if has_due:
-        msg.due = _uint(claims, "due")
+        msg.due = _time(claims, "due")
         if msg.due <= msg.iat:
             raise errors.ClaimsError("due %d not after iat %d" % (msg.due, msg.iat))
     else:
@@ -166,7 +175,7 @@ def _notice(claims, msg):
     msg.redress = _optional(claims, "redress", str)
     msg.replaces = _optional(claims, "replaces", bytes)
     msg.nodisclose = _optional(claims, "nodisclose", bool, False)
-    msg.preserve = _uint(claims, "preserve") if "preserve" in claims else None
+    msg.preserve = _time(claims, "preserve") if "preserve" in claims else None
     msg.test = _optional(claims, "test", bool, False)
 
 
@@ -224,6 +233,14 @@ def _uint(claims, key):
     value = _required(claims, key, int)
     if value < 0:
         raise errors.ClaimsError("%s %d is negative" % (key, value))
+    return value
+
+
+def _time(claims, key):
+    value = _uint(claims, key)
+    if not TIME_MIN <= value <= TIME_MAX:
+        raise errors.ClaimsError("%s %d is not a POSIX time in seconds from %d to %d"
+                                 % (key, value, TIME_MIN, TIME_MAX))
     return value
 
 

@@ -7,6 +7,33 @@ The store persists a TrustStore as a plain list of dicts
 from meldbox.core.cose import kid_of
 
 
+# y-coordinates (little endian) of the 8 Ed25519 points of small order (identity, order
+# 2, 4 and 8), with the sign bit of x either way. A signature under such a key proves
+# nothing (anyone can make one), so such a key is never trusted. Bytes, not ints: a
+# constant in ROM costs no heap on the device.
+_SMALL_ORDER_Y = (
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    b"\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    b"\xec\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+    b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f"
+    b"\x26\xe8\x95\x8f\xc2\xb2\x27\xb0\x45\xc3\xf4\x89\xf2\xef\x98\xf0"
+    b"\xd5\xdf\xac\x05\xd3\xc6\x33\x39\xb1\x38\x02\x88\x6d\x53\xfc\x05"
+    b"\xc7\x17\x6a\x70\x3d\x4d\xd8\x4f\xba\x3c\x0b\x76\x0d\x10\x67\x0f"
+    b"\x2a\x20\x53\xfa\x2c\x39\xcc\xc6\x4e\xc7\xfd\x77\x92\xac\x03\x7a")
+
+
+def small_order(public):
+    """True for an encoding of a small-order point (also non-canonical ones, y >= p)."""
+    y = int.from_bytes(bytes(public), "little") & ((1 << 255) - 1)
+    y = (y % ((1 << 255) - 19)).to_bytes(32, "little")
+    for i in range(0, len(_SMALL_ORDER_Y), 32):
+        if _SMALL_ORDER_Y[i:i + 32] == y:
+            return True
+    return False
+
+
 class TrustedKey:
     __slots__ = ("iss", "public", "not_after", "revoked", "kid")
 
@@ -16,6 +43,8 @@ class TrustedKey:
             raise ValueError("issuer id must be a non-empty text, got %r" % (iss,))
         if not isinstance(public, (bytes, bytearray)) or len(public) != 32:
             raise ValueError("key of %s must be 32 raw Ed25519 bytes" % iss)
+        if small_order(public):
+            raise ValueError("key of %s is a small-order point: anyone could sign for it" % iss)
         if not_after is not None and (type(not_after) is not int or not_after < 0):
             raise ValueError("not_after of %s must be POSIX seconds or None" % iss)
         if type(revoked) is not bool:
@@ -70,6 +99,8 @@ class TrustStore:
         """Inverse of to_list; a missing not_after/revoked means none/false."""
         keys = []
         for entry in entries:
+            if small_order(entry["key"]):   # provisioning refuses these; never trust one
+                continue
             keys.append(TrustedKey(entry["iss"], entry["key"], entry.get("not_after"),
                                    entry.get("revoked", False)))
         return cls(keys)

@@ -1,10 +1,5 @@
-"""The provisioning service's view of the running appliance (meldbox.app.main.App).
-
-Needs from the app: `config`, `reconfigure(prov)` (apply_provisioning, then the new trust
-anchors, device id and receipt URIs take effect), `state()`, `signing_key`, `clock`,
-`board` (`name`, `heap_budget`, `set_time(t)`) and `panel` (`confirm_keys(keys, on_done)`,
-`cancel_confirm()`).
-"""
+"""The provisioning service's view of the running appliance: the narrow interface
+(AppDevice) the app hands to it, so provisioning never reaches into App internals."""
 import gc
 from binascii import hexlify
 
@@ -21,40 +16,47 @@ def public_net(net):
 
 
 class AppDevice:
-    def __init__(self, app):
-        self.app = app
+    """What provisioning may see and do of the appliance, and nothing more. Each
+    argument is a value or a callable the app hands over (meldbox.app.main.App wires it):
+    `config()`, `apply(prov)` (the new trust anchors, device id and receipt URIs take
+    effect), `set_time(t)`, `panel()` (the Panel or None: `confirm_keys`,
+    `cancel_confirm`), `state()` (the status summary), `clock` (`now()`, `source()`),
+    `public_key`, `board_name`, `heap_budget`."""
 
-    def config(self):
-        return self.app.config
-
-    def apply(self, prov):
-        return self.app.reconfigure(prov)
-
-    def set_time(self, seconds):
-        self.app.board.set_time(seconds)
+    def __init__(self, *, config, apply, set_time, panel, state, clock, public_key,
+                 board_name, heap_budget):
+        self.config = config
+        self.apply = apply
+        self.set_time = set_time
+        self._panel = panel
+        self._state = state
+        self._clock = clock
+        self._public = public_key
+        self._board_name = board_name
+        self._heap_budget = heap_budget
 
     def confirm(self, keys, on_done):
-        panel = self.app.panel
+        panel = self._panel()
         if panel is None:
             raise NoPanel("this device has no panel to confirm new keys on")
         panel.confirm_keys(keys, on_done)
 
     def cancel_confirm(self):
-        if self.app.panel is not None:
-            self.app.panel.cancel_confirm()
+        panel = self._panel()
+        if panel is not None:
+            panel.cancel_confirm()
 
     def info(self):
-        app = self.app
-        cfg = app.config
-        state = app.state()
-        public = app.signing_key.public
+        cfg = self.config()
+        state = self._state()
+        public = self._public
         return {
-            "dev": cfg["dev"], "fw": state["fw"], "board": app.board.name,
+            "dev": cfg["dev"], "fw": state["fw"], "board": self._board_name,
             "device_key": hexlify(public).decode(), "fingerprint": fingerprint(public),
-            "clock": {"now": app.clock.now(), "source": app.clock.source()},
+            "clock": {"now": self._clock.now(), "source": self._clock.source()},
             "storage": {"used": state["flash_used"], "total": state["flash_total"],
                         "active": state["active"], "outbox": state["outbox"]},
-            "heap": {"free": gc.mem_free(), "used": gc.mem_alloc(), "budget": app.board.heap_budget},
+            "heap": {"free": gc.mem_free(), "used": gc.mem_alloc(), "budget": self._heap_budget},
             "trust": [{"iss": e["iss"], "fingerprint": fingerprint(e["key"]),
                        "not_after": e.get("not_after"), "revoked": bool(e.get("revoked"))}
                       for e in cfg["trust"]],
@@ -63,6 +65,6 @@ class AppDevice:
         }
 
 
-def run(app, link):
-    """The provisioning task of `app` on `link` (a board's serial())."""
-    return ProvisionService(link, AppDevice(app)).run()
+def run(device, link):
+    """The provisioning task for `device` (an AppDevice) on `link` (a board's serial())."""
+    return ProvisionService(link, device).run()

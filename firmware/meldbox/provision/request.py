@@ -9,6 +9,7 @@ from binascii import unhexlify
 
 from meldbox.core.errors import MalformedError
 from meldbox.core.trust import fingerprint  # noqa: F401 (one definition; service and tests use it here)
+from meldbox.core.trust import small_order
 
 MAX_KEYS = 16
 MAX_ID = 64
@@ -63,6 +64,9 @@ def _key(entry, i):
         key = unhexlify(key_hex)
     except ValueError:
         raise RequestError("trust[%d].key is not hex" % i)
+    if small_order(key):
+        raise RequestError("trust[%d].key is a small-order point (such as the identity): "
+                           "anyone could sign for it" % i)
     not_after = entry.get("not_after")
     if not_after is not None:
         _int(not_after, "trust[%d].not_after" % i, 0, MAX_TIME)

@@ -161,6 +161,8 @@ why.store-full|Storage full|Opslag vol
 why.cose-structure|Not a signed message|Geen ondertekend bericht
 why.malformed|Malformed message|Onleesbaar bericht
 why.cbor|Malformed message|Onleesbaar bericht
+why.refused|Refused by the device|Geweigerd door het apparaat
+why.rate-limited|Too many requests|Te veel verzoeken
 """
 
 

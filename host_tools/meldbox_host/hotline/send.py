@@ -73,8 +73,32 @@ async def post_notice(device_uri, cose_bytes, timeout=DEFAULT_TIMEOUT_S, context
 
 
 async def get_status(device_uri, timeout=DEFAULT_TIMEOUT_S, context=None):
-    return await coap_request(device_base(device_uri) + "/status", aiocoap.GET,
-                              timeout=timeout, context=context)
+    """GET DEVICE/status -> Reply. The device answers a request without a valid Echo
+    with 4.01 and an Echo value (PROTOCOL.md 5, RFC 9175); the request is repeated once
+    with it, which proves that we receive at our address."""
+    uri = device_base(device_uri) + "/status"
+    ctx = context or await aiocoap.Context.create_client_context(transports=["udp6"])
+    try:
+        echo = None
+        for _ in range(2):
+            msg = aiocoap.Message(code=aiocoap.GET, uri=uri, transport_tuning=aiocoap.Reliable())
+            if echo is not None:
+                msg.opt.echo = echo
+            try:
+                resp = await asyncio.wait_for(ctx.request(msg).response, timeout)
+            except asyncio.TimeoutError:
+                raise NoAnswer("no answer from %s within %g s" % (uri, timeout)) from None
+            except aiocoap.error.Error as exc:
+                raise NoAnswer("no answer from %s: %s" % (uri, exc)) from None
+            echo = resp.opt.echo
+            if resp.code != aiocoap.UNAUTHORIZED or not echo:
+                break
+        cf = resp.opt.content_format
+        return Reply(resp.code.dotted, None if cf is None else int(cf), resp.payload,
+                     resp.opt.max_age, resp.opt.size1)
+    finally:
+        if context is None:
+            await ctx.shutdown()
 
 
 # --- what came back ------------------------------------------------------------------------
