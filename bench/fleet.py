@@ -163,7 +163,7 @@ async def chain_heads(devices):
     heads = {}
     try:
         for d in devices:
-            reply = await get_status(d.addr, timeout=10, context=ctx)
+            reply = await get_status(d.addr, timeout=30, context=ctx)   # a loaded machine
             heads[d.dev_id] = protocol.verify_receipt(reply.payload, d.device_key)["prev"]
     finally:
         await ctx.shutdown()

@@ -4,10 +4,14 @@ reaches the ledger, and the report has a row per hoster."""
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.fleet import run_fleet, section  # noqa: E402
+
+pytestmark = pytest.mark.slow  # starts simulated devices and a hotline
 
 
 def test_a_small_fleet_run(tmp_path):
