@@ -21,8 +21,14 @@ def _key_entry(entry):
         key = unhexlify(key)
     if len(key) != 32 or not isinstance(entry["iss"], str):
         raise ValueError("trusted key of %r is not a 32-byte Ed25519 key" % entry.get("iss"))
-    return {"iss": entry["iss"], "key": bytes(key), "not_after": entry.get("not_after"),
-            "revoked": bool(entry.get("revoked", False))}
+    out = {"iss": entry["iss"], "key": bytes(key), "not_after": entry.get("not_after"),
+           "revoked": bool(entry.get("revoked", False))}
+    days = entry.get("retention_days")      # store/retention.py; default 90
+    if days is not None:
+        if type(days) is not int or not 1 <= days <= 36500:
+            raise ValueError("retention_days of %r must be 1..36500" % entry["iss"])
+        out["retention_days"] = days
+    return out
 
 
 def apply_provisioning(store, prov):

@@ -21,6 +21,7 @@ class Intake:
         self.clock = clock
         self.rejected = rejected      # Rejected log for the panel
         self.on_event = on_event      # called (kind, key) after a new message is durable
+        self.retention = None         # store/retention.Retention: stale rule, make room
 
     def receive(self, raw, state=None):
         try:
@@ -44,8 +45,10 @@ class Intake:
                 raise errors.IdReused("id %s of %s was used before for another message"
                                       % (msg.id.hex(), msg.iss))
             return code, self.store.receipt(known["seq"])
+        if self.retention is not None:
+            self.retention.check_fresh(msg)
         if msg.t == "notice":
-            self.store.check_space()
+            self._check_space()
         kind = RECEIPT_KIND[msg.t]
         seq, receipt = self.ledger.record(kind, iss=msg.iss, nid=msg.id, nh=msg.nh, message=raw,
                                           state=state() if (kind == "status" and state) else None)
@@ -55,6 +58,16 @@ class Intake:
             except Exception as e:   # the receipt is durable: the answer stays 2.0x
                 log_exception("after taking in seq %d" % seq, e)
         return code, receipt
+
+
+    def _check_space(self):
+        """Never refuse for space that compaction could free: compact first, then decide."""
+        try:
+            self.store.check_space()
+        except errors.StoreFull:
+            if self.retention is None or not self.retention.compact():
+                raise
+            self.store.check_space()
 
 
 def log_exception(what, e):
