@@ -26,7 +26,7 @@ def add_arguments(p):
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5683, help="CoAP port (0: pick a free one)")
     p.add_argument("--device-id", metavar="ID")
-    p.add_argument("--trust", action="append", default=[], metavar="ISSUER=PUBKEY_HEX[,not-after=T][,revoked]")
+    p.add_argument("--trust", action="append", default=[], metavar="ISSUER=PUBKEY_HEX[,not-after=T][,revoked][,retention-days=N]")
     p.add_argument("--receipts", action="append", default=[], metavar="ISSUER=URI")
     p.add_argument("--heap", default=DEFAULT_HEAP, metavar="SIZE")
     p.add_argument("--flash", default=DEFAULT_FLASH, metavar="SIZE",
@@ -61,7 +61,8 @@ class PowerCut(Exception):
 
 
 def parse_trust(values):
-    """['nl.eokm=HEX,not-after=T,revoked', ...] -> list of dicts (SIMULATOR.md)."""
+    """['nl.eokm=HEX,not-after=T,revoked,retention-days=N', ...] -> list of dicts
+    (SIMULATOR.md)."""
     keys = []
     for value in values:
         issuer, sep, rest = value.partition("=")
@@ -80,6 +81,11 @@ def parse_trust(values):
             extra = extra.strip()
             if extra == "revoked":
                 entry["revoked"] = True
+            elif extra.startswith("retention-days="):
+                days = extra[len("retention-days="):]
+                if not days.isdigit() or not 1 <= int(days) <= 36500:
+                    raise UsageError("--trust %r: retention-days must be 1..36500" % value)
+                entry["retention_days"] = int(days)
             elif extra.startswith("not-after="):
                 try:
                     entry["not_after"] = int(extra[len("not-after="):])
