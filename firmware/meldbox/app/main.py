@@ -52,6 +52,7 @@ class App:
         self.intake = Intake(self.ledger, self.trust, self.clock, self.rejected, self._on_message)
         self.retention = retention.Retention(self.store, self.ledger, self.clock, self.config)
         self.intake.retention = self.retention
+        self.retention.step()       # at boot: finish a prune a power cut interrupted
         self.mount = MOUNT
         self.endpoint = None
         self.outbox = None

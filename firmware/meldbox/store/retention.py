@@ -15,6 +15,7 @@ a power cut anywhere in between is finished by the next `compact` (the checkpoin
 itself is replayed like any other). Nothing depends on the pruned records: a re-sent
 message of a pruned notice is older than the horizon and refused (`StaleMessage`).
 """
+import gc
 import os
 
 from meldbox.core import cbor, errors, receipts
@@ -214,14 +215,21 @@ class Retention:
     def due(self):
         return self.last_run is None or self.clock.now() - self.last_run >= INTERVAL_S
 
+    def step(self):
+        """Compact if due; collect the garbage at once, so that it never lies between
+        long-lived objects (the heap must keep a block for the biggest message)."""
+        if not self.due():
+            return
+        try:
+            self.compact()
+        except Exception as e:      # out of memory, flash error: try next time
+            self.last_run = self.clock.now()
+            from meldbox.app.intake import log_exception
+            log_exception("compacting the store", e)
+        gc.collect()
+
     async def run(self):
         import asyncio
-        from meldbox.app.intake import log_exception
         while True:
-            if self.due():
-                try:
-                    self.compact()
-                except Exception as e:      # out of memory, flash error: try next time
-                    self.last_run = self.clock.now()
-                    log_exception("compacting the store", e)
             await asyncio.sleep(1)
+            self.step()
