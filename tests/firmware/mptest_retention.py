@@ -339,3 +339,16 @@ def test_checkpoint_build_checks_its_fields():
            iss="a", nid=b"1", nh=ph, pseq=4, ph=ph)
     raises(ValueError, receipts.build, KEY, KID, "d", 5, ph, "removed", T0, "rtc",
            iss="a", nid=b"1", nh=ph, pseq=4, ph=ph)
+
+
+def test_retention_days_in_provisioning_and_config():
+    from meldbox.app import config
+    from meldbox.provision import request
+    entry = {"iss": ISS, "key": "11" * 32, "retention_days": 30}
+    eq(request._key(entry, 0)["retention_days"], 30)
+    raises(request.RequestError, request._key, dict(entry, retention_days=0), 0)
+    raises(request.RequestError, request._key, dict(entry, retention_days="30"), 0)
+    kept = config._key_entry(dict(entry, key=bytes(32)))
+    eq(kept["retention_days"], 30)
+    eq("retention_days" in config._key_entry({"iss": ISS, "key": bytes(32)}), False)
+    eq(retention.periods({"trust": [kept]}), {ISS: 30 * DAY})
