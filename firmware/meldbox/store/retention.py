@@ -9,7 +9,8 @@ retained log is always one run of seq numbers. A segment goes when every record 
 - and concerns no active notice, no notice whose `preserve` date is still ahead, and no
   notice closed within the retention period.
 Before anything is deleted the ledger chains a `checkpoint` receipt naming the newest
-pruned seq and its hash; applying it writes `pruned` = [pseq, done]. Then the derived
+pruned seq and its hash; applying it (Store._apply_checkpoint) writes `pruned` =
+[pseq, done]. Then the derived
 files that point at pruned records go (m/, c/), then the segments, then `done` is set:
 a power cut anywhere in between is finished by the next `compact` (the checkpoint record
 itself is replayed like any other). Nothing depends on the pruned records: a re-sent
@@ -76,14 +77,6 @@ def _exists(path):
         return True
     except OSError:
         return False
-
-
-# --- applying a checkpoint (called by Store.apply, also at replay) -------------------------
-def on_checkpoint(store, seq, fields):
-    """Queue the checkpoint to every issuer with a receipt URI and note what is pruned."""
-    for iss in store.config().get("receipts", {}):
-        store.outbox_add(iss, seq)
-    store.write_atomic(store.root + "/pruned", cbor.dumps([fields["pseq"], False]))
 
 
 # --- deciding ------------------------------------------------------------------------------

@@ -251,12 +251,17 @@ class Store:
         elif nid is not None:
             self._panel_event(message_key(iss, nid), kind, seq, fields)
         if kind == "checkpoint":            # before pruning (store/retention.py)
-            from meldbox.store import retention
-            retention.on_checkpoint(self, seq, fields)
+            self._apply_checkpoint(seq, fields)
         if iss is not None:
             self.outbox_add(iss, seq)
         self.seq, self.head_hash = seq, receipts.chain_hash(receipt)
         self.write_atomic(self.root + "/head", cbor.dumps([self.seq, self.head_hash]))
+
+    def _apply_checkpoint(self, seq, fields):
+        """Queue it to every issuer with a receipt URI; note what retention.finish prunes."""
+        for iss in self.config().get("receipts", {}):
+            self.outbox_add(iss, seq)
+        self.write_atomic(self.root + "/pruned", cbor.dumps([fields["pseq"], False]))
 
     def _message_path(self, key):
         # One flat folder: in littlefs every folder costs two 4 KiB blocks of metadata,
