@@ -5,10 +5,12 @@ use that stays flat (store/retention.py). At 512K like mptest_store (the test's 
 imports and fixtures); the device at 256K is tested end to end (tests/host/test_retention.py)."""
 import gc
 import os
-import vfs
 from hashlib import sha256
 
 from mptest import eq, raises, scratch
+
+import vfs
+
 from boards.sim.flash import FileBlockDevice
 from meldbox.app.ledger import Ledger
 from meldbox.core import cbor, cose, ed25519, errors, receipts
@@ -303,7 +305,7 @@ def test_flash_use_stays_flat_over_close_and_prune_cycles():
     d = Device()
     total = flash.usage(MOUNT)[1]
     used = []
-    for cycle in range(10):
+    for _ in range(10):
         for _ in range(64):
             d.take()
         d.clock.t += 91 * DAY

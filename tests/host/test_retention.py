@@ -67,13 +67,13 @@ async def serve_sink(port):
 async def take_and_close(ctx, hotline, dev):
     """NOTICES notices, then a withdraw of each; returns the messages sent."""
     sent = []
-    for i in range(NOTICES):
+    for _ in range(NOTICES):
         cose, claims = hotline.notice(due=int(time.time()) + DAY)
         reply = await send(ctx, dev, cose)
         assert reply.code == "2.01", reply
         sent.append((cose, claims))
     withdraws = []
-    for cose, claims in sent:
+    for _, claims in sent:
         wcose, _ = hotline.withdraw(claims["id"])
         reply = await send(ctx, dev, wcose)
         assert reply.code == "2.04", reply

@@ -18,8 +18,7 @@ from meldbox.coap import uri as coap_uri
 from meldbox.coap.endpoint import Endpoint
 from meldbox.core import cose, ed25519
 from meldbox.core.trust import TrustStore
-from meldbox.store import flash
-from meldbox.store import retention
+from meldbox.store import flash, retention
 from meldbox.store.store import Store
 from meldbox.ui import chrome
 from meldbox.ui.buttons import Buttons

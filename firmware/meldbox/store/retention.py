@@ -21,7 +21,7 @@ import os
 
 from meldbox.core import cbor, errors, receipts
 from meldbox.core.messages import MAX_FUTURE_IAT
-from meldbox.store.store import SEGMENT_RECORDS, message_key, key_hex
+from meldbox.store.store import SEGMENT_RECORDS, key_hex, message_key
 
 DAY = 86400
 DEFAULT_DAYS = 90

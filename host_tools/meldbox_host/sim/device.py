@@ -26,7 +26,8 @@ def add_arguments(p):
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5683, help="CoAP port (0: pick a free one)")
     p.add_argument("--device-id", metavar="ID")
-    p.add_argument("--trust", action="append", default=[], metavar="ISSUER=PUBKEY_HEX[,not-after=T][,revoked][,retention-days=N]")
+    p.add_argument("--trust", action="append", default=[],
+                   metavar="ISSUER=PUBKEY_HEX[,not-after=T][,revoked][,retention-days=N]")
     p.add_argument("--receipts", action="append", default=[], metavar="ISSUER=URI")
     p.add_argument("--heap", default=DEFAULT_HEAP, metavar="SIZE")
     p.add_argument("--flash", default=DEFAULT_FLASH, metavar="SIZE",
