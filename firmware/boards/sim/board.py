@@ -12,7 +12,7 @@ import time
 
 from boards.sim.control import Control
 from boards.sim.display import FileDisplay
-from boards.sim.flash import FileBlockDevice
+from boards.sim.flash import BLOCK_COUNT, BLOCK_SIZE, FileBlockDevice
 
 BUTTONS = "ABXY"    # bit i of read_buttons() is BUTTONS[i]
 HEAP_BUDGET = 256 * 1024   # the simulator's default --heap (host_tools/meldbox_host/sim/paths.py)
@@ -95,7 +95,9 @@ class SimBoard:
 
     # --- flash --------------------------------------------------------------------
     def flash(self):
+        size = self.settings.get("flash")          # --flash; the board's size by default
         return FileBlockDevice(self.state_dir + "/flash.img",
+                               block_count=(size // BLOCK_SIZE) if size else BLOCK_COUNT,
                                cut_after=self.settings.get("power_cut_after_writes"),
                                on_cut=self._power_cut)
 

@@ -6,7 +6,7 @@ block write is torn (only its first half reaches the file) and `on_cut` is calle
 must never return: the device is dead from that moment, as at a power cut.
 """
 BLOCK_SIZE = 4096
-BLOCK_COUNT = 512          # 2 MiB, as the reference board's filesystem partition
+BLOCK_COUNT = 352          # 1408 KiB, the reference board's littlefs (hardware/README.md)
 
 
 class FileBlockDevice:
@@ -19,6 +19,8 @@ class FileBlockDevice:
         self.writes = 0
         try:
             self.file = open(path, "r+b")
+            # An existing image keeps its size (its filesystem was made for it).
+            self.block_count = self.file.seek(0, 2) // block_size
         except OSError:
             self.file = open(path, "w+b")
             blank = b"\xff" * block_size

@@ -26,8 +26,14 @@ def _key_entry(entry):
     if small_order(key):
         raise ValueError("trusted key of %r is a small-order point: anyone could sign for it"
                          % entry["iss"])
-    return {"iss": entry["iss"], "key": bytes(key), "not_after": entry.get("not_after"),
-            "revoked": bool(entry.get("revoked", False))}
+    out = {"iss": entry["iss"], "key": bytes(key), "not_after": entry.get("not_after"),
+           "revoked": bool(entry.get("revoked", False))}
+    days = entry.get("retention_days")      # store/retention.py; default 90
+    if days is not None:
+        if type(days) is not int or not 1 <= days <= 36500:
+            raise ValueError("retention_days of %r must be 1..36500" % entry["iss"])
+        out["retention_days"] = days
+    return out
 
 
 def apply_provisioning(store, prov):

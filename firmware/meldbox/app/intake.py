@@ -33,6 +33,7 @@ class Intake:
         # then VERIFY_PER_S a second (a verify that succeeds, or is not reached, is free).
         self.verify_budget = RateLimiter(time.ticks_ms, VERIFY_BURST, VERIFY_PER_S,
                                          VERIFY_PEERS)
+        self.retention = None         # store/retention.Retention: stale rule, make room
 
     def receive(self, raw, state=None, source=None):
         """`source`: the sender's address (the rejected list and the verify budget count
@@ -82,8 +83,10 @@ class Intake:
                 raise errors.IdReused("id %s of %s was used before for another message"
                                       % (msg.id.hex(), msg.iss))
             return code, self.store.receipt(known["seq"])
+        if self.retention is not None:
+            self.retention.check_fresh(msg)
         if msg.t == "notice":
-            self.store.check_space()
+            self._check_space()
         kind = RECEIPT_KIND[msg.t]
         seq, receipt = self.ledger.record(kind, iss=msg.iss, nid=msg.id, nh=msg.nh, message=raw,
                                           state=state() if (kind == "status" and state) else None,
@@ -94,6 +97,16 @@ class Intake:
             except Exception as e:   # the receipt is durable: the answer stays 2.0x
                 log_exception("after taking in seq %d" % seq, e)
         return code, receipt
+
+
+    def _check_space(self):
+        """Never refuse for space that compaction could free: compact first, then decide."""
+        try:
+            self.store.check_space()
+        except errors.StoreFull:
+            if self.retention is None or not self.retention.compact():
+                raise
+            self.store.check_space()
 
 
 def log_exception(what, e):

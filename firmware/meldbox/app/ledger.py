@@ -38,3 +38,16 @@ class Ledger:
         """The unchained answer to GET /status: seq 0, prev = the chain head."""
         return receipts.build(self.key, self.kid, self.dev, 0, self.store.head_hash, "status",
                               self.clock.now(), self.clock.source(), state=state)
+
+    def checkpoint(self, pseq, ph):
+        """Chain a checkpoint receipt before the log up to `pseq` is pruned (PROTOCOL.md
+        4): pseq and ph (hash of receipt pseq) let a hotline link what it holds."""
+        self.store.catch_up()
+        seq = self.store.seq + 1
+        cose = receipts.build(self.key, self.kid, self.dev, seq, self.store.head_hash,
+                              "checkpoint", self.clock.now(), self.clock.source(),
+                              pseq=pseq, ph=ph)
+        self.store.commit(seq, cose)
+        for listener in self.listeners:
+            listener(seq, "checkpoint")
+        return seq, cose

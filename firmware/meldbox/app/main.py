@@ -18,7 +18,7 @@ from meldbox.coap import uri as coap_uri
 from meldbox.coap.endpoint import Endpoint
 from meldbox.core import cose, ed25519
 from meldbox.core.trust import TrustStore
-from meldbox.store import flash
+from meldbox.store import flash, retention
 from meldbox.store.store import Store
 from meldbox.ui import chrome
 from meldbox.ui.buttons import Buttons
@@ -45,6 +45,9 @@ class App:
                              self.config["dev"], self.clock)
         self.rejected = Rejected()
         self.intake = Intake(self.ledger, self.trust, self.clock, self.rejected, self._on_message)
+        self.retention = retention.Retention(self.store, self.ledger, self.clock, self.config)
+        self.intake.retention = self.retention
+        self.retention.step()       # at boot: finish a prune a power cut interrupted
         self.mount = MOUNT
         self.endpoint = None
         self.outbox = None
@@ -56,6 +59,7 @@ class App:
         self.config = configuration.apply_provisioning(self.store, prov)
         self.trust = TrustStore.from_list(self.config["trust"])
         self.intake.trust = self.clock.trust = self.trust
+        self.retention.configure(self.config)
         self.ledger.dev = self.config["dev"]
         if self.outbox is not None:
             self.outbox.uris = self.config["receipts"]
@@ -80,6 +84,7 @@ class App:
         return {"fw": VERSION, "active": self.store.active_count(),
                 "outbox": self.store.outbox_len(), "clock": self.clock.source(),
                 "flash_used": used, "flash_total": total,
+                "flash_low": retention.flash_low(self.store),
                 "heap_used": gc.mem_alloc(), "heap_free": gc.mem_free(), "heap_peak": heap.peak}
 
     def _on_message(self, msg, seq):
@@ -125,7 +130,7 @@ class App:
         self.outbox = Outbox(self.store, self._send_receipt, self.config["receipts"])
         self.ledger.listeners.append(self.outbox.poke)
         self.panel = Panel(self.model, board.make_display(chrome.W, chrome.H), board.led, board.buzzer)
-        tasks = [self.endpoint.run(), self.outbox.run(),
+        tasks = [self.endpoint.run(), self.outbox.run(), self.retention.run(),
                  self.panel.run(Buttons(board.read_buttons), board.ticks_ms)] + board.tasks(self)
         if link is not None:
             tasks.append(provision.run(provision.AppDevice(

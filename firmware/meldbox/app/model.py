@@ -7,7 +7,7 @@ returns the receipt's seq.
 """
 from meldbox import VERSION
 from meldbox.core.trust import fingerprint
-from meldbox.store import flash
+from meldbox.store import flash, retention
 from meldbox.store.store import message_key
 
 class Item:
@@ -107,7 +107,7 @@ class DeviceView:
 
 
 class StatusView:
-    __slots__ = ("net", "hotline", "outbox")
+    __slots__ = ("net", "hotline", "outbox", "flash_low")
 
 
 class PanelModel:
@@ -118,6 +118,8 @@ class PanelModel:
         self._claims = (None, None)  # (key, claims) of the notice last opened
         self._summary = (None, None)  # (key, summary) of the notice last drawn
         self._outbox = None
+        self._flash_seq = None    # seq when flash_low was last read (statvfs)
+        self._flash_low = False
         app.ledger.listeners.append(self._changed)
 
     def _changed(self, seq=None, kind=None):
@@ -175,6 +177,10 @@ class PanelModel:
         st.net = self.app.endpoint is not None
         st.hotline = self.app.outbox.hotline_ok if self.app.outbox is not None else None
         st.outbox = self._outbox
+        if self._flash_seq != self.store.seq:    # statvfs once per new receipt
+            self._flash_seq = self.store.seq
+            self._flash_low = retention.flash_low(self.store)
+        st.flash_low = self._flash_low
         return st
 
     def device(self):

@@ -146,6 +146,14 @@ class IdReused(ProtocolError):
     title = "Conflict"
 
 
+class StaleMessage(ProtocolError):
+    """A message not seen before whose iat is older than its issuer's retention horizon:
+    the device may have taken it in and pruned it since (PROTOCOL.md 4, retention)."""
+    code = CONFLICT
+    reason = "stale"
+    title = "Conflict"
+
+
 class StoreFull(ProtocolError):
     code = SERVICE_UNAVAILABLE
     reason = "store-full"

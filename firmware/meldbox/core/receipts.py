@@ -10,7 +10,7 @@ from meldbox.core import cbor, cose, errors
 
 ZERO_HASH = bytes(32)
 KINDS = ("delivered", "seen", "removed", "not-ours", "disputed", "cannot-comply",
-         "withdrawn", "status")
+         "withdrawn", "status", "checkpoint")
 CLOCKS = ("rtc", "ntp", "hotline", "untrusted")
 REASONS = ("force-majeure", "manifest-error", "missing-info", "other")
 KINDS_WITH_NOTE = ("not-ours", "disputed", "cannot-comply")
@@ -22,9 +22,10 @@ def chain_hash(cose_bytes):
 
 
 def build(signing_key, kid, dev, seq, prev, kind, at, clock, iss=None, nid=None, nh=None,
-          reason=None, note=None, state=None):
-    """The receipt COSE_Sign1 (bytes). seq 0 is the unchained answer to GET /status,
-    which alone goes without iss/nid/nh."""
+          reason=None, note=None, state=None, pseq=None, ph=None):
+    """The receipt COSE_Sign1 (bytes). seq 0 is the unchained answer to GET /status;
+    it and a checkpoint (pseq, ph: the newest receipt pruned from the log) go without
+    iss/nid/nh."""
     if not isinstance(dev, str) or not dev:
         raise ValueError("dev must be a non-empty text")
     _uint("seq", seq)
@@ -41,6 +42,12 @@ def build(signing_key, kid, dev, seq, prev, kind, at, clock, iss=None, nid=None,
     if seq == 0:
         if kind != "status" or answers != (None, None, None):
             raise ValueError("seq 0 is only the unchained status answer, without iss/nid/nh")
+    elif kind == "checkpoint":
+        if answers != (None, None, None):
+            raise ValueError("a checkpoint answers no message: no iss/nid/nh")
+        _uint("pseq", pseq)
+        if pseq >= seq or not isinstance(ph, (bytes, bytearray)) or len(ph) != 32:
+            raise ValueError("a checkpoint needs pseq < seq and ph of 32 bytes")
     elif None in answers:
         raise ValueError("a chained receipt needs iss, nid and nh")
     else:
@@ -52,6 +59,8 @@ def build(signing_key, kid, dev, seq, prev, kind, at, clock, iss=None, nid=None,
         raise ValueError("reason %r is only for cannot-comply, one of %s" % (reason, REASONS))
     if note is not None and (kind not in KINDS_WITH_NOTE or not isinstance(note, str)):
         raise ValueError("note must be text and only for %s" % (KINDS_WITH_NOTE,))
+    if kind != "checkpoint" and (pseq, ph) != (None, None):
+        raise ValueError("pseq and ph are only for checkpoints")
     if state is not None:
         if kind != "status" or not isinstance(state, dict):
             raise ValueError("state must be a map and only for status")
@@ -61,7 +70,10 @@ def build(signing_key, kid, dev, seq, prev, kind, at, clock, iss=None, nid=None,
 
     payload = {"v": 1, "t": "receipt", "dev": dev, "seq": seq, "prev": bytes(prev),
                "kind": kind, "at": at, "clock": clock}
-    if seq:
+    if kind == "checkpoint":
+        payload["pseq"] = pseq
+        payload["ph"] = bytes(ph)
+    elif seq:
         payload["iss"] = iss
         payload["nid"] = bytes(nid)
         payload["nh"] = bytes(nh)

@@ -54,7 +54,7 @@ def _key(entry, i):
     if not isinstance(entry, dict):
         raise RequestError("trust[%d] must be an object" % i)
     for k in entry:
-        if k not in ("iss", "key", "not_after", "revoked"):
+        if k not in ("iss", "key", "not_after", "revoked", "retention_days"):
             raise RequestError("trust[%d] has an unknown field %r" % (i, k))
     iss = _text(entry.get("iss"), "trust[%d].iss" % i, MAX_ID, ID_CHARS)
     key_hex = entry.get("key")
@@ -73,7 +73,11 @@ def _key(entry, i):
     revoked = entry.get("revoked", False)
     if not isinstance(revoked, bool):
         raise RequestError("trust[%d].revoked must be true or false" % i)
-    return {"iss": iss, "key": key, "not_after": not_after, "revoked": revoked}
+    out = {"iss": iss, "key": key, "not_after": not_after, "revoked": revoked}
+    days = entry.get("retention_days")          # store/retention.py: default 90
+    if days is not None:
+        out["retention_days"] = _int(days, "trust[%d].retention_days" % i, 1, 36500)
+    return out
 
 
 def _ipv4(value, what):

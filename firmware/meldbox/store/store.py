@@ -12,6 +12,8 @@ Layout under `root`:
   o/IH/SEQ            outbox: receipts not yet acknowledged by their issuer, a folder per
                       issuer (IH: 4 bytes of SHA-256 of its name, in hex), so delivery
                       finds an issuer's oldest receipt from the names alone
+  pruned              [pseq, done] of the newest checkpoint: log segments up to pseq and
+                      the files derived from them are pruned (store/retention.py)
 
 The log record is the commit point: it is appended to its segment and the file closed,
 which littlefs makes atomic (copy-on-write: new content counts only once the file's
@@ -358,15 +360,18 @@ class Store:
                     self._close_notice(ref, "withdrawn", seq)
         elif nid is not None:
             self._panel_event(message_key(iss, nid), kind, seq, fields)
+        if kind == "checkpoint":            # before pruning (store/retention.py)
+            self._apply_checkpoint(seq, fields)
         if iss is not None:
-            folder = self._outbox_folder(iss)
-            path = "%s/%d" % (folder, seq)
-            if not _exists(path):           # apply runs again after a power cut
-                _mkdir(folder)
-                self.write_atomic(path, b"")
-                self._outbox_n += 1
+            self.outbox_add(iss, seq)
         self.seq, self.head_hash = seq, receipts.chain_hash(receipt)
         self.write_atomic(self.root + "/head", cbor.dumps([self.seq, self.head_hash]))
+
+    def _apply_checkpoint(self, seq, fields):
+        """Queue it to every issuer with a receipt URI; note what retention.finish prunes."""
+        for iss in self.config().get("receipts", {}):
+            self.outbox_add(iss, seq)
+        self.write_atomic(self.root + "/pruned", cbor.dumps([fields["pseq"], False]))
 
     def _message_path(self, key):
         # One flat folder: in littlefs every folder costs two 4 KiB blocks of metadata,
@@ -433,6 +438,8 @@ class Store:
         if n is None:
             return None
         rec = self.record(n["seq"])
+        if rec is None:                 # pruned (store/retention.py); the summary remains
+            return None
         return cbor.loads(cose.decode_sign1(rec["m"]).payload)
 
     def _close_notice(self, key, state, seq):
@@ -544,6 +551,17 @@ class Store:
     # --- outbox ---------------------------------------------------------------------
     def _outbox_folder(self, iss):
         return "%s/o/%s" % (self.root, key_hex(sha256(iss.encode()).digest()[:4]))
+
+    def outbox_add(self, iss, seq):
+        folder = self._outbox_folder(iss)
+        path = "%s/%d" % (folder, seq)
+        if not _exists(path):           # apply runs again after a power cut
+            _mkdir(folder)
+            self.write_atomic(path, b"")
+            self._outbox_n += 1
+
+    def outbox_folder(self, iss):
+        return self._outbox_folder(iss)
 
     def outbox_oldest(self, iss, n=16):
         """Up to n sequence numbers of receipts to `iss` not yet acknowledged, oldest

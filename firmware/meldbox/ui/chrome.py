@@ -56,6 +56,8 @@ def draw_status(c, now, tz, src, status, lang):
     outbox = status.outbox if status is not None else 0
     right = c.text_right(small, text("outbox", lang) % outbox, right, 1,
                          P.AMBER if outbox else P.DIM) - 8
+    if getattr(status, "flash_low", False):    # said before notices must be refused
+        right = c.text_right(small, text("flash.low", lang), right, 1, P.RED) - 8
     hotline = status.hotline if status is not None else None
     if hotline is None:
         mark, colour = "?", P.DIM
@@ -78,7 +80,8 @@ def status_signature(now, tz, src, status, lang):
     """What the status bar shows apart from the running clock digits."""
     if status is None:
         return (timefmt.zone(now, tz)[1], src, lang)
-    return (timefmt.zone(now, tz)[1], src, lang, status.net, status.hotline, status.outbox)
+    return (timefmt.zone(now, tz)[1], src, lang, status.net, status.hotline, status.outbox,
+            getattr(status, "flash_low", False))
 
 
 # --- hint rows -------------------------------------------------------------------------

@@ -121,6 +121,7 @@ clock.untrusted|clock?|klok?
 net.up|Net|Net
 hotline.name|Hotline|Meldpunt
 outbox|Out %d|Uit %d
+flash.low|Flash low|Flash vol
 # device screen
 dev.id|Device id:|Apparaat-id:
 dev.key|Device key:|Apparaatsleutel:
@@ -157,6 +158,7 @@ why.wrong-issuer|Key of another issuer|Sleutel van een andere uitgever
 why.claims|Invalid content|Ongeldige inhoud
 why.too-large|Too large|Te groot
 why.id-reused|Id reused with other content|Id hergebruikt met andere inhoud
+why.stale|Too old (retention)|Te oud (bewaartermijn)
 why.store-full|Storage full|Opslag vol
 why.cose-structure|Not a signed message|Geen ondertekend bericht
 why.malformed|Malformed message|Onleesbaar bericht

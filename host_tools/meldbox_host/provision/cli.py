@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     prov = sub.add_parser("provision", help="set device id, trusted keys, receipt URIs, network, language, time")
     prov.add_argument("--port", required=True, help="serial port of the device (e.g. /dev/ttyACM0)")
     prov.add_argument("--device-id", metavar="ID")
-    prov.add_argument("--trust", action="append", default=[], metavar="ISSUER=PUBKEY_HEX[,not-after=T][,revoked]",
+    prov.add_argument("--trust", action="append", default=[], metavar="ISSUER=PUBKEY_HEX[,not-after=T][,revoked][,retention-days=N]",
                       help="a trusted issuer key (repeatable; replaces that issuer's keys)")
     prov.add_argument("--receipts", action="append", default=[], metavar="ISSUER=URI")
     prov.add_argument("--lang", choices=("en", "nl"))

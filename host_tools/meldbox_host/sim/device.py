@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from meldbox_host.sim import romfs
-from meldbox_host.sim.paths import DEFAULT_HEAP, SIM_MAIN
+from meldbox_host.sim.paths import DEFAULT_FLASH, DEFAULT_HEAP, SIM_MAIN
 
 BIND_RETRIES = 5
 POWER_CUT_EXIT = 137   # as a process killed by SIGKILL
@@ -26,9 +26,13 @@ def add_arguments(p):
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5683, help="CoAP port (0: pick a free one)")
     p.add_argument("--device-id", metavar="ID")
-    p.add_argument("--trust", action="append", default=[], metavar="ISSUER=PUBKEY_HEX[,not-after=T][,revoked]")
+    p.add_argument("--trust", action="append", default=[],
+                   metavar="ISSUER=PUBKEY_HEX[,not-after=T][,revoked][,retention-days=N]")
     p.add_argument("--receipts", action="append", default=[], metavar="ISSUER=URI")
     p.add_argument("--heap", default=DEFAULT_HEAP, metavar="SIZE")
+    p.add_argument("--flash", default=DEFAULT_FLASH, metavar="SIZE",
+                   help="size of the littlefs filesystem, made when the state folder is new "
+                        "(default %s, the reference board's)" % DEFAULT_FLASH)
     p.add_argument("--lang", choices=("en", "nl"))
     p.add_argument("--tz", choices=("UTC", "CET"), help="display time zone")
     p.add_argument("--clock-offset", type=int, default=0, metavar="SECONDS")
@@ -61,7 +65,8 @@ class PowerCut(Exception):
 
 
 def parse_trust(values):
-    """['nl.eokm=HEX,not-after=T,revoked', ...] -> list of dicts (SIMULATOR.md)."""
+    """['nl.eokm=HEX,not-after=T,revoked,retention-days=N', ...] -> list of dicts
+    (SIMULATOR.md)."""
     keys = []
     for value in values:
         issuer, sep, rest = value.partition("=")
@@ -80,6 +85,11 @@ def parse_trust(values):
             extra = extra.strip()
             if extra == "revoked":
                 entry["revoked"] = True
+            elif extra.startswith("retention-days="):
+                days = extra[len("retention-days="):]
+                if not days.isdigit() or not 1 <= int(days) <= 36500:
+                    raise UsageError("--trust %r: retention-days must be 1..36500" % value)
+                entry["retention_days"] = int(days)
             elif extra.startswith("not-after="):
                 try:
                     entry["not_after"] = int(extra[len("not-after="):])
@@ -99,6 +109,18 @@ def parse_receipts(values):
             raise UsageError("--receipts %r: expected ISSUER=coap://HOST:PORT/PATH" % value)
         uris[issuer] = uri
     return uris
+
+
+def parse_flash(text):
+    """--flash SIZE in bytes: a whole number of 4 KiB blocks, 128K..64M."""
+    t = text.strip().upper()
+    mult = {"K": 1024, "M": 1024 * 1024}.get(t[-1:], 1)
+    digits = t[:-1] if mult > 1 else t
+    size = int(digits) * mult if digits.isdigit() else 0
+    if size < 128 * 1024 or size > 64 * 1024 * 1024 or size % 4096:
+        raise UsageError("--flash %r: expected a size such as 1408K (4 KiB blocks, "
+                         "128K..64M)" % text)
+    return size
 
 
 def parse_heap(text):
@@ -149,6 +171,7 @@ def start(args, state, link=None):
             "host": args.host, "port": port, "control_port": free_udp_port("127.0.0.1"),
             "clock_offset": args.clock_offset, "frozen_clock": args.frozen_clock,
             "power_cut_after_writes": args.power_cut_after_writes, "heap": args.heap,
+            "flash": parse_flash(args.flash),
             "serial": link.device_path if link else None,
             "clock_at": args.clock_at, "rtc_untrusted": args.rtc_untrusted,
             "rng_seed": args.rng_seed, "coap_ack_timeout_ms": args.coap_ack_timeout_ms,
@@ -185,6 +208,7 @@ def run(args):
     state = Path(args.state)
     try:
         parse_heap(args.heap)
+        parse_flash(args.flash)
         prov = provisioning(args)
         state.mkdir(parents=True, exist_ok=True)
         write_json(state / "provision.json", prov)

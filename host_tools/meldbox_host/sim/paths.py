@@ -10,3 +10,4 @@ MICROPYTHON = Path(sys.executable).with_name("micropython")
 # The reference board leaves about 440 KiB to MicroPython (hardware/README.md); the
 # simulator's default is min(that, 256K), the firmware's budget: firmware/README.md, "Memory".
 DEFAULT_HEAP = "256K"
+DEFAULT_FLASH = "1408K"     # the reference board's littlefs (hardware/README.md)
