@@ -11,7 +11,7 @@ PORT ?= /dev/ttyACM0
 # `make system` installs what is missing when run as root, else prints the one apt-get line.
 APT_PACKAGES :=
 
-.PHONY: setup system lint test test-fast demo bench firmware deploy clean
+.PHONY: setup system lint test test-fast demo bench soak firmware deploy clean
 
 setup: system $(STAMP)
 
@@ -55,6 +55,12 @@ demo: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+
+# A simulated year for one device (bench/soak.py; also the host_soak.py section of
+# `make bench`): its figures go to docs/bench-results.md, its plot to docs/soak.png.
+# SOAK_ARGS passes options, e.g. SOAK_ARGS="--notices 400 --power-cuts 2".
+soak: setup
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 firmware: setup
 	$(BIN)/python firmware/build.py
