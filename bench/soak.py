@@ -94,6 +94,7 @@ class SoakResult:
     samples: list
     failures: list
     figures: dict                      # name -> (value, unit, note)
+    events: list = dataclasses.field(default_factory=list)   # (sim day, what)
 
     @property
     def passed(self):
@@ -147,8 +148,14 @@ class Soak:
         self.figures = {}
         self.cut_replays = 0
         self.busy = []                 # 5.03 answers (retried)
+        self.events = []               # (sim day, "cut" / "offline" / "online" / "rotation")
+        self.staff_done = 0
+        self.now = START
 
     # --- logging and failing ------------------------------------------------------------
+    def event(self, what):
+        self.events.append(((self.now - START) / DAY, what))
+
     def say(self, text):
         if self.cfg.log:
             self.cfg.log(text)
@@ -229,8 +236,8 @@ class Soak:
                 if self.cuts_done == cuts:      # no power cut swallowed it
                     silent += 1
                     if silent >= SILENT_RETRIES:
-                        raise SoakFailure("the device stopped answering: %s (see its log, "
-                                          "%s/sim-device.log)" % (e, self.dev.state)) from None
+                        raise SoakFailure("the device stopped answering: %s; its log ends: %s"
+                                          % (e, self.device_log_tail())) from None
                 await self.device_up.wait()
                 continue
             detail = reply.payload
@@ -296,9 +303,15 @@ class Soak:
         # otherwise start it again at the first --clock-at)
         self.last_boot_s = await asyncio.to_thread(self.timed_start, "--clock-at", str(self.now))
         self.cuts_done += 1
+        self.event("cut")
         self.say("power cut %d after %d notices; boot %.2f s"
                  % (self.cuts_done, self.sent, self.last_boot_s))
         self.device_up.set()
+
+    def device_log_tail(self):
+        log = self.dev.state / "sim-device.log"
+        lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+        return " | ".join(lines[-2:]) + " (%s)" % log
 
     # --- measuring ----------------------------------------------------------------------
     def flash_text(self):
@@ -364,7 +377,7 @@ class Soak:
                 if getattr(self, "dev", None) is not None:
                     self.dev.stop()
                 await self.ctx.shutdown()
-        return SoakResult(cfg, self.samples, self.failures, self.figures)
+        return SoakResult(cfg, self.samples, self.failures, self.figures, self.events)
 
     async def _run(self, state):
         cfg = self.cfg
@@ -404,10 +417,12 @@ class Soak:
             # the hotline outage, in simulated time
             if not went_offline and now >= offline_from:
                 await self.checker.stop(offline)
+                self.event("offline")
                 went_offline = True
                 self.say("hotline %s offline at day %.0f" % (offline, (now - START) / DAY))
             elif went_offline and self.checker.online(offline) is False and now >= offline_until:
                 await self.checker.start(offline, self.checker.ports[offline])
+                self.event("online")
                 self.say("hotline %s back at day %.0f" % (offline, (now - START) / DAY))
             if not rotated and self.sent >= cfg.notices // 2:
                 await self.rotate(1, now)
@@ -436,6 +451,7 @@ class Soak:
                 staff_at.pop(0)
                 if self.checker.online(offline):
                     await self.staff_remove()
+                    self.staff_done += 1
             now += n * step
             self.now = now
             await asyncio.to_thread(ctl.advance, self.dev.state, n * step)
@@ -454,6 +470,7 @@ class Soak:
         marked revoked, and a notice signed with it must now be refused."""
         iss = self.issuers[i]
         iss.rotate()
+        self.event("rotation")
         await self.provision_trust([iss])
         claims = protocol.build_notice(iss.name, DEV, ["https://old.example/x"], iat=now)
         reply = await post_notice(self.dev.addr, protocol.sign(claims, iss.old_key.private_key),
@@ -504,6 +521,7 @@ class Soak:
         f = self.figures
         f["notices accepted"] = (self.sent, "notices", "all 2.01 (or the stored receipt again)")
         f["power cuts"] = (self.cuts_done, "", "SIGKILL mid-batch, restart on the same state")
+        f["removed on the panel"] = (self.staff_done, "notices", "X X X hold-X, then Y")
         f["receipts at the hotline"] = (len(self.checker.held), "receipts",
                                         "%d checkpoints among them" % self.checker.checkpoints())
         f["flash use, highest"] = (round(100 * flash, 1), "%", "of %d bytes (limit %d%%)" % (

@@ -41,6 +41,7 @@ def plot(result, path=PLOT):
     s = result.samples
     days = [x.sim_day for x in s]
     fig, (a, b, c) = plt.subplots(3, 1, figsize=(8, 8), sharex=True)
+    marks(result, (a, b, c))
     a.plot(days, [100 * x.flash_used / x.flash_total for x in s], color="tab:blue")
     a.axhline(100 * result.config.max_flash_share, color="tab:red", ls="--", lw=1,
               label="limit")
@@ -49,6 +50,9 @@ def plot(result, path=PLOT):
     largest = [(x.sim_day, x.largest / 1024) for x in s if x.largest is not None]
     if largest:
         b.plot(*zip(*largest), color="tab:green", label="largest free block")
+    else:
+        b.text(0.5, 0.5, "largest free block: not reported by the device", ha="center",
+               transform=b.transAxes, color="tab:red")
     b.plot(days, [x.heap_free / 1024 for x in s], color="tab:gray", lw=1,
            label="free in total")
     b.axhline(result.config.min_largest_block / 1024, color="tab:red", ls="--", lw=1,
@@ -56,8 +60,11 @@ def plot(result, path=PLOT):
     b.set_ylabel("heap (KiB)")
     b.set_ylim(bottom=0)
     b.legend(loc="lower left", fontsize="small")
-    c.plot(days, [x.latency_ms_median for x in s], color="tab:purple", label="median")
-    c.plot(days, [x.latency_ms_max for x in s], color="tab:orange", lw=1, label="max")
+    busy = [x for x in s if x.latency_ms_max > 0]       # samples after a batch of notices
+    c.plot([x.sim_day for x in busy], [x.latency_ms_median for x in busy], color="tab:purple",
+           label="median")
+    c.plot([x.sim_day for x in busy], [x.latency_ms_max for x in busy], color="tab:orange",
+           lw=1, label="max")
     c.set_ylabel("intake latency (ms)")
     c.set_xlabel("simulated day")
     c.legend(loc="upper left", fontsize="small")
@@ -71,6 +78,23 @@ def plot(result, path=PLOT):
     return path
 
 
+def marks(result, axes):
+    """Power cuts (dotted lines), the hotline outage (shaded), the key rotation (dashed)."""
+    off = [d for d, what in result.events if what == "offline"]
+    on = [d for d, what in result.events if what == "online"]
+    for ax in axes:
+        for d, what in result.events:
+            if what == "cut":
+                ax.axvline(d, color="black", ls=":", lw=0.8)
+            elif what == "rotation":
+                ax.axvline(d, color="tab:brown", ls="--", lw=0.8)
+        if off:
+            ax.axvspan(off[0], on[0] if on else off[0] + result.config.offline_days,
+                       color="tab:gray", alpha=0.2)
+    axes[0].text(0.99, 0.03, "dotted: power cuts; dashed: key rotation; shaded: hotline "
+                 "offline", transform=axes[0].transAxes, ha="right", fontsize="small")
+
+
 def table(rs):
     lines = ["| measure | value | unit | note |", "|---|---|---|---|"]
     for r in rs:
@@ -80,7 +104,7 @@ def table(rs):
 
 def write_section(rs, doc=DOC):
     """Replace (or add) the soak's section of docs/bench-results.md."""
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
     body = [SECTION, "", "Written by `make soak` on %s UTC; plot: [soak.png](soak.png)." % when,
             ""] + table(rs) + [""]
     text = doc.read_text() if doc.exists() else "# Benchmark results\n\n"

@@ -28,7 +28,7 @@ def test_the_soak_fails_clearly_when_flash_passes_its_limit(tmp_path):
     """The flash check can fail: with a limit the device is already past at boot, the
     soak stops at the first sample and names the flash figure."""
     cfg = soak.SoakConfig(notices=20, power_cuts=0, staff_actions=0, batches=2,
-                          max_flash_share=0.01, state_dir=tmp_path, heap="1M")
+                          max_flash_share=0.01, state_dir=tmp_path)
     result = soak.run(cfg)
     assert not result.passed
     assert any(f.startswith("flash ") and "bytes) used" in f and "over 1%" in f
