@@ -95,6 +95,16 @@ def marks(result, axes):
                  "offline", transform=axes[0].transAxes, ha="right", fontsize="small")
 
 
+def parameters(result):
+    c = result.config
+    return ("%d notices, %d power cuts, %d removed on the panel, %d in flight, --heap %s, "
+            "flash %s, retention %s, seed %d" % (
+                c.notices, c.power_cuts, c.staff_actions, c.in_flight, c.heap,
+                result.figures.get("flash use, highest", (0, 0, "as the simulator makes it"))[2],
+                "%d days" % c.retention_days if c.retention_days else "the device's default",
+                c.seed))
+
+
 def table(rs):
     lines = ["| measure | value | unit | note |", "|---|---|---|---|"]
     for r in rs:
@@ -102,11 +112,11 @@ def table(rs):
     return lines
 
 
-def write_section(rs, doc=DOC):
+def write_section(result, doc=DOC):
     """Replace (or add) the soak's section of docs/bench-results.md."""
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
     body = [SECTION, "", "Written by `make soak` on %s UTC; plot: [soak.png](soak.png)." % when,
-            ""] + table(rs) + [""]
+            "", "Parameters: %s." % parameters(result), ""] + table(rows(result)) + [""]
     text = doc.read_text() if doc.exists() else "# Benchmark results\n\n"
     pattern = re.compile(r"^%s\n.*?(?=^## |\Z)" % re.escape(SECTION), re.M | re.S)
     if pattern.search(text):
@@ -123,4 +133,4 @@ def emit(result, write_doc=True):
     if result.samples:
         plot(result)
     if write_doc:
-        write_section(rs)
+        write_section(result)
