@@ -100,7 +100,7 @@ def parameters(result):
     return ("%d notices, %d power cuts, %d removed on the panel, %d in flight, --heap %s, "
             "flash %s, retention %s, seed %d" % (
                 c.notices, c.power_cuts, c.staff_actions, c.in_flight, c.heap,
-                result.figures.get("flash use, highest", (0, 0, "as the simulator makes it"))[2],
+                "%d bytes" % result.samples[-1].flash_total if result.samples else "unknown",
                 "%d days" % c.retention_days if c.retention_days else "the device's default",
                 c.seed))
 
