@@ -51,6 +51,7 @@ BOARD_FLASH = "1408K"                  # the reference board's littlefs partitio
 SEND_TIMEOUT_S = 30
 BUSY_RETRIES = 20
 SILENT_RETRIES = 2
+BOOTS = 3                              # boots timed, fresh and at the end
 
 
 @dataclasses.dataclass
@@ -388,9 +389,15 @@ class Soak:
         self.device_up.set()
         await asyncio.to_thread(self.dev.start)   # builds the firmware image if needed
         self.dev.stop()
-        # a fresh boot, on a factory-new state folder, once the image is built
-        shutil.rmtree(state)
-        fresh_boot = await asyncio.to_thread(self.timed_start)
+        # fresh boots, on a factory-new state folder, once the image is built (the median
+        # of a few: a boot is short and the machine is shared)
+        boots = []
+        for _ in range(BOOTS):
+            shutil.rmtree(state)
+            boots.append(await asyncio.to_thread(self.timed_start))
+            if len(boots) < BOOTS:
+                self.dev.stop()
+        fresh_boot = statistics.median(boots)
         self.last_boot_s = fresh_boot
         self.checker = ReceiptChecker(self.dev.device_key)
         for name, port in zip(ISSUERS, ports):
@@ -463,7 +470,17 @@ class Soak:
         if not self.checker.online(offline):
             await self.checker.start(offline, self.checker.ports[offline])
         await self.drain()
+        await self.final_boots()
         self.check(fresh_boot, time.monotonic() - t_start)
+
+    async def final_boots(self):
+        """Boot time on the year's store: power-cut and boot a few times more at the end;
+        the median counts (compared with the median of the fresh boots)."""
+        boots = [self.last_boot_s]
+        for _ in range(BOOTS - 1):
+            self.dev.power_cut()
+            boots.append(await asyncio.to_thread(self.timed_start, "--clock-at", str(self.now)))
+        self.last_boot_s = statistics.median(boots)
 
     async def rotate(self, i, now):
         """A new key for issuer i over the serial link (A on the panel); the old key is
@@ -534,9 +551,11 @@ class Soak:
         f["intake latency median"] = (round(statistics.median(lat), 1), "ms",
                                       "%d in flight" % cfg.in_flight)
         f["intake latency p99"] = (round(lat[int(0.99 * (len(lat) - 1))], 1), "ms", "")
-        f["fresh boot"] = (round(fresh_boot, 2), "s", "factory-new state, image built")
+        f["fresh boot"] = (round(fresh_boot, 2), "s",
+                           "factory-new state, image built; median of %d" % BOOTS)
         f["boot after the last power cut"] = (round(self.last_boot_s, 2), "s",
-                                              "limit 2x the fresh boot")
+                                              "the year's store; median of %d; limit 2x the "
+                                              "fresh boot" % BOOTS)
         f["wall time"] = (round(seconds), "s", "%d notices over a simulated year" % self.sent)
 
 
