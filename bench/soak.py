@@ -46,7 +46,13 @@ ISSUERS = ("nl.eokm", "nl.meldpunt", "eu.iru")
 DAY = 86400
 YEAR = 365 * DAY
 START = 1_800_000_000                  # the frozen clock's first moment (2027-01-15)
-BIGGEST_MESSAGE = 8192                 # PROTOCOL.md 5: the largest notice, one buffer
+BIGGEST_MESSAGE = 8192                 # PROTOCOL.md 5: the largest notice
+# The largest free block the heap must keep. The firmware reserves the 8192-byte Block1
+# body at boot (meldbox/heap.py SIZES["coap.body"]), so what a biggest notice still needs
+# in one piece is its largest transient object: a littlefs file object (about 430 bytes,
+# store/flash.py) or a URL string (at most 2048 bytes, PROTOCOL.md 3). The soak also sends
+# a notice of about 8192 bytes after every power cut and at the end, which must be taken.
+LARGEST_BLOCK_BOUND = 2048
 BOARD_FLASH = "1408K"                  # the reference board's littlefs partition
 SEND_TIMEOUT_S = 30
 BUSY_RETRIES = 20
@@ -59,7 +65,8 @@ class SoakConfig:
     notices: int = 20000
     power_cuts: int = 20
     seed: int = 1
-    in_flight: int = 4                 # concurrent CoAP requests
+    in_flight: int = 3                 # concurrent CoAP requests (the device serves
+                                       # 3 at once per source address)
     batches: int = 200                 # clock steps over the year (one sample each)
     staff_actions: int = 20            # notices removed on the panel (X X X hold-X)
     drill_share: float = 0.02          # notices sent as drills (`test`: true)
@@ -70,7 +77,7 @@ class SoakConfig:
     flash: str = BOARD_FLASH           # passed when sim-device has --flash
     retention_days: int | None = None  # per issuer, sent at provisioning when set
     max_flash_share: float = 0.80
-    min_largest_block: int = BIGGEST_MESSAGE
+    min_largest_block: int = LARGEST_BLOCK_BOUND
     drain_timeout_s: float = 120.0
     state_dir: Path | None = None
     log: object = None                 # a callable taking a progress line, or None
@@ -149,6 +156,8 @@ class Soak:
         self.figures = {}
         self.cut_replays = 0
         self.busy = []                 # 5.03 answers (retried)
+        self.throttled = 0             # 4.29 answers (retried after Max-Age)
+        self.biggest_sent = []         # sizes of the near-8192-byte notices taken
         self.events = []               # (sim day, "cut" / "offline" / "online" / "rotation")
         self.staff_done = 0
         self.now = START
@@ -217,6 +226,30 @@ class Soak:
         fate = "withdraw" if drill or self.rng.random() >= self.cfg.replace_share else "replace"
         return claims["id"], i, fate, protocol.sign(claims, iss.key.private_key)
 
+    def biggest_notice(self, now):
+        """A notice of close to BIGGEST_MESSAGE bytes (as many items as fit)."""
+        iss = self.issuers[self.rng.randrange(len(self.issuers))]
+        items = []
+        cose = None
+        while True:
+            url = "https://files.example.net/big/%d/%s" % (len(items), "x" * 100)
+            claims = protocol.build_notice(iss.name, DEV, items=items + [protocol.make_item(
+                url, sha256=bytes(32))], iat=now, due=now + DAY)
+            if len(items) >= 64:
+                break
+            trial = protocol.sign(claims, iss.key.private_key)
+            if len(trial) > BIGGEST_MESSAGE:
+                break
+            items.append(claims["items"][-1])
+            cose, nid = trial, claims["id"]
+        self.open[nid] = (self.issuers.index(iss), now, "withdraw")
+        return cose
+
+    async def send_biggest(self, now):
+        cose = self.biggest_notice(now)
+        await self.post(cose, "2.01")
+        self.biggest_sent.append(len(cose))
+
     def withdraw(self, nid, i, now):
         iss = self.issuers[i]
         claims = protocol.build_withdraw(iss.name, DEV, nid, iat=now)
@@ -244,6 +277,15 @@ class Soak:
             detail = reply.payload
             with contextlib.suppress(Exception):
                 detail = protocol.decode_problem(reply.payload)
+            if reply.code == "4.29":
+                # the device's rate limit per source address (PROTOCOL.md 5): a hotline
+                # waits Max-Age and sends again; counted, not a refusal of the notice
+                self.throttled += 1
+                tries += 1
+                if tries > BUSY_RETRIES:
+                    raise SoakFailure("answered 4.29 %d times in a row: %r" % (tries, detail))
+                await asyncio.sleep(reply.max_age or 1)
+                continue
             if reply.code == "5.03":
                 # a hotline retries, so the run goes on and measures the rest; the soak
                 # still fails at the end, since every notice must be accepted
@@ -295,7 +337,10 @@ class Soak:
                 if before.get(claims["seq"]) is None:
                     raise SoakFailure("a resend after the cut made a new receipt")
                 self.cut_replays += 1
-        return await asyncio.gather(*tasks)
+        out = await asyncio.gather(*tasks)
+        if cut_after is not None:
+            await self.send_biggest(self.now)
+        return out
 
     async def power_cut(self):
         self.device_up.clear()
@@ -469,6 +514,7 @@ class Soak:
                             time.monotonic() - t_start))
         if not self.checker.online(offline):
             await self.checker.start(offline, self.checker.ports[offline])
+        await self.send_biggest(self.now)
         await self.drain()
         await self.final_boots()
         self.check(fresh_boot, time.monotonic() - t_start)
@@ -538,6 +584,11 @@ class Soak:
         f = self.figures
         f["notices accepted"] = (self.sent, "notices", "all 2.01 (or the stored receipt again)")
         f["power cuts"] = (self.cuts_done, "", "SIGKILL mid-batch, restart on the same state")
+        f["rate-limited (4.29), sent again"] = (self.throttled, "requests",
+                                                "after the Max-Age the device asked for")
+        f["biggest notices taken"] = (len(self.biggest_sent), "notices", "%s bytes each, after "
+                                      "every power cut and at the end" % sorted(set(
+                                          self.biggest_sent)))
         f["removed on the panel"] = (self.staff_done, "notices", "X X X hold-X, then Y")
         f["receipts at the hotline"] = (len(self.checker.held), "receipts",
                                         "%d checkpoints among them" % self.checker.checkpoints())

@@ -56,7 +56,7 @@ def plot(result, path=PLOT):
     b.plot(days, [x.heap_free / 1024 for x in s], color="tab:gray", lw=1,
            label="free in total")
     b.axhline(result.config.min_largest_block / 1024, color="tab:red", ls="--", lw=1,
-              label="8192-byte message")
+              label="bound (%d bytes)" % result.config.min_largest_block)
     b.set_ylabel("heap (KiB)")
     b.set_ylim(bottom=0)
     b.legend(loc="lower left", fontsize="small")
