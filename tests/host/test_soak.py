@@ -2,8 +2,9 @@
 through the same harness as `make soak` (bench/soak.py) at --heap 256K on the board's
 flash size. It passes only if every notice is taken, every acknowledged receipt reaches
 the independent receipt checker with the chain intact, flash stays under 80 %, the largest
-free heap block stays above what a biggest notice needs (bench/soak.py LARGEST_BLOCK_BOUND; an 8192-byte notice is sent after every power cut), and the boot after the last power cut
-takes at most twice a fresh boot."""
+free heap block stays above what a biggest notice needs (soak.LARGEST_BLOCK_BOUND; a
+notice of about 8192 bytes is sent after every power cut), and the boot after the last
+power cut takes at most twice a fresh boot."""
 
 import hashlib
 import sys
