@@ -28,7 +28,7 @@ MCU_ELF := build/mcu/firmware.elf
 MCU_INPUTS := $(shell find firmware -name '*.py' -not -path '*/__pycache__/*') \
 	$(wildcard firmware/boards/qemu/port/*.h) firmware/package.json hardware/pins.json
 
-.PHONY: setup system lint test test-fast test-mcu mcu demo bench fleet firmware deploy clean
+.PHONY: setup system lint test test-fast test-mcu mcu demo bench fleet soak firmware deploy clean
 
 setup: system $(STAMP)
 
@@ -96,6 +96,12 @@ bench: setup $(MCU_ELF)
 # writes its section of docs/bench-results.md (also the last part of `make bench`).
 fleet: setup
 	$(BIN)/python bench/fleet.py
+
+# A simulated year for one device (bench/soak.py; also the host_soak.py section of
+# `make bench`): its figures go to docs/bench-results.md, its plot to docs/soak.png.
+# SOAK_ARGS passes options, e.g. SOAK_ARGS="--notices 400 --power-cuts 2".
+soak: setup
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 firmware: setup
 	$(BIN)/python firmware/build.py
