@@ -178,7 +178,8 @@ async def chain_heads(devices):
                 reply = await get_status(d.addr, timeout=30, context=ctx)   # a loaded machine
             except NoAnswer as exc:   # say which device, and what it logged
                 log_tail = (d.state / "sim-device.log").read_text()[-1500:]
-                raise NoAnswer("%s: %s; its log ends:\n%s" % (d.dev_id, exc, log_tail)) from None
+                raise NoAnswer("%s (process exit status %s): %s; its log ends:\n%s" % (
+                    d.dev_id, d.proc.poll(), exc, log_tail)) from None
             heads[d.dev_id] = protocol.verify_receipt(reply.payload, d.device_key)["prev"]
     finally:
         await ctx.shutdown()
@@ -248,6 +249,8 @@ def run_fleet(target, backend, n_devices, n_notices, log):
             out["send_s"] = send_s
             log("sent in %.0f s: %d accepted, %d unanswered, other answers: %s" % (
                 send_s, out["accepted"], out["unanswered"], out["other_answers"]))
+            for line in out["no_answers"]:
+                log("no answer: " + line)
             out["withdrawn"] = asyncio.run(withdraw_some(fleet, ledger,
                                                          [r for r in records if r[0] is not dark],
                                                          max(1, n_notices // 50)))
