@@ -26,6 +26,6 @@ def test_a_small_fleet_run(tmp_path):
     assert out["findings"] == 0
     assert sorted(h["hoster"] for h in out["report"]["hosters"]) == [
         "hoster-01", "hoster-02", "hoster-03"]
-    assert sum(h["removed_n"] for h in out["report"]["hosters"]) == 2
+    assert sum(h["removed_n"] for h in out["report"]["hosters"]) == 2, out
     text = section([out])
     assert text.startswith("<!-- fleet:begin -->") and "| hoster-03 | 10 |" in text
