@@ -30,6 +30,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import aiocoap
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -45,7 +47,9 @@ MELDBOX = Path(sys.executable).with_name("meldbox")
 RESULTS = ROOT / "docs" / "bench-results.md"
 BEGIN, END = "<!-- fleet:begin -->", "<!-- fleet:end -->"
 ISS = "nl.eokm"
-SEND_TIMEOUT_S = 8
+# as `hotline send` waits: on a loaded 2-core machine a device can take more than 8 s
+# (seen: 8.0 s, no answer, with 12 simulated devices busy); a dark one fails at once
+SEND_TIMEOUT_S = 30
 PER_DEVICE_INFLIGHT = 1     # one notice at a time per device, all devices at once
 
 
@@ -79,9 +83,8 @@ class Fleet:
 
 async def send_all(fleet, ledger, notices_total, dark, log):
     """Send the notices, spread round-robin -> per-notice records."""
-    ctx = await __import__("aiocoap").Context.create_client_context(transports=["udp6"])
     lock = asyncio.Lock()
-    records = []
+    records, no_answers = [], []
     per_device = {d.dev_id: [] for d in fleet.devices}
     rng = random.Random(12)
     for n in range(notices_total):
@@ -95,6 +98,16 @@ async def send_all(fleet, ledger, notices_total, dark, log):
     half = len(per_device[dark.dev_id]) // 2
 
     async def one_device(d):
+        # A client socket per device: Linux reports a port-unreachable ICMP (from the dark
+        # device) as an error on the next sendto() of the same socket, and aiocoap then
+        # fails the request being sent, to whichever device, at once with NetworkError.
+        ctx = await aiocoap.Context.create_client_context(transports=["udp6"])
+        try:
+            await send_device(d, ctx)
+        finally:
+            await ctx.shutdown()
+
+    async def send_device(d, ctx):
         silent = False
         for i, claims in enumerate(per_device[d.dev_id]):
             if d is dark and i == half:
@@ -106,23 +119,23 @@ async def send_all(fleet, ledger, notices_total, dark, log):
             ledger.record_sent(claims, cose, hoster=d.hoster)
             code = None
             if not silent:   # after one timeout the rest wait for re-notification
+                t_send = time.monotonic()
                 try:
                     reply = await post_notice(d.addr, cose, SEND_TIMEOUT_S, ctx)
                     code = reply.code
-                except NoAnswer:
+                except NoAnswer as exc:
                     silent = True
+                    no_answers.append("%s notice %d: %s after %.1f s" % (
+                        d.dev_id, i, exc, time.monotonic() - t_send))
             ledger.record_answer(ISS, claims["id"], code)
             async with lock:
                 records.append((d, claims, cose, code))
-    try:
-        await asyncio.gather(*[one_device(d) for d in fleet.devices])
-    finally:
-        await ctx.shutdown()
-    return records
+    await asyncio.gather(*[one_device(d) for d in fleet.devices])
+    return records, no_answers
 
 
 async def withdraw_some(fleet, ledger, records, count):
-    ctx = await __import__("aiocoap").Context.create_client_context(transports=["udp6"])
+    ctx = await aiocoap.Context.create_client_context(transports=["udp6"])
     done = 0
     try:
         live = [r for r in records if r[3] == "2.01"]
@@ -159,11 +172,16 @@ def staff_remove(devices, per_device):
 
 async def chain_heads(devices):
     """{dev: hash of the newest receipt} from each device's signed /status."""
-    ctx = await __import__("aiocoap").Context.create_client_context(transports=["udp6"])
+    ctx = await aiocoap.Context.create_client_context(transports=["udp6"])
     heads = {}
     try:
         for d in devices:
-            reply = await get_status(d.addr, timeout=30, context=ctx)   # a loaded machine
+            try:
+                reply = await get_status(d.addr, timeout=30, context=ctx)   # a loaded machine
+            except NoAnswer as exc:   # say which device, and what it logged
+                log_tail = (d.state / "sim-device.log").read_text()[-1500:]
+                raise NoAnswer("%s (process exit status %s): %s; its log ends:\n%s" % (
+                    d.dev_id, d.proc.poll(), exc, log_tail)) from None
             heads[d.dev_id] = protocol.verify_receipt(reply.payload, d.device_key)["prev"]
     finally:
         await ctx.shutdown()
@@ -221,7 +239,8 @@ def run_fleet(target, backend, n_devices, n_notices, log):
                 % (n_devices, out["boot_s"], n_notices))
             cpu0, t0 = cpu_seconds(serve.pid), time.perf_counter()
             rows0 = ledger.count("messages") + ledger.count("receipts")
-            records = asyncio.run(send_all(fleet, ledger, n_notices, dark, log))
+            records, out["no_answers"] = asyncio.run(send_all(fleet, ledger, n_notices, dark,
+                                                              log))
             send_s = time.perf_counter() - t0
             codes = [r[3] for r in records]
             out["accepted"] = codes.count("2.01")
@@ -232,6 +251,8 @@ def run_fleet(target, backend, n_devices, n_notices, log):
             out["send_s"] = send_s
             log("sent in %.0f s: %d accepted, %d unanswered, other answers: %s" % (
                 send_s, out["accepted"], out["unanswered"], out["other_answers"]))
+            for line in out["no_answers"]:
+                log("no answer: " + line)
             out["withdrawn"] = asyncio.run(withdraw_some(fleet, ledger,
                                                          [r for r in records if r[0] is not dark],
                                                          max(1, n_notices // 50)))

@@ -1,7 +1,8 @@
 """Writes tests/data/ledger-v1.sqlite: a ledger as schema version 1 left it (the device
 of notices.json pinned, vector receipts 1 and 2 received, one finding). Kept so that
 tests/host/test_ledger_migrations.py can show an old ledger opens in a newer Meldbox.
-Run once per released schema; never regenerate an old version's file with new code."""
+Run once per released schema. Regenerate it only when the vectors it copies change (as
+when nh became a hash of the signed content): the schema-v1 DDL must stay identical."""
 import json
 import sqlite3
 import sys

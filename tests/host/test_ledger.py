@@ -167,7 +167,9 @@ def test_a_receipt_whose_nh_is_not_what_was_sent_is_a_finding(ledger_target):
     notice = hotline.notice(dev.dev)
     ledger = open_ledger(ledger_target)
     ledger.record_sent(notice[0], notice[1])
-    forged = (notice[0], notice[1] + b"x")        # a receipt naming other bytes
+    other = hotline.notice(dev.dev)[1]              # another notice: other signed bytes
+    forged = (notice[0], other)                     # a receipt naming notice's id, other's nh
+    assert protocol.notice_hash(other) != protocol.notice_hash(notice[1])
     cose = dev.receipt("delivered", forged)
     ledger.record_receipt(protocol.verify_receipt(cose, dev.pub), cose)
     assert [f["kind"] for f in ledger.findings()] == ["nh-mismatch"]
