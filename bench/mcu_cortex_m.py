@@ -5,6 +5,7 @@ firmware/build_mcu.py, `make bench` builds it first), run under qemu-system-arm 
 of guest time, read through time.ticks_us), not cycles: QEMU models no pipeline, wait
 states or caches (hardware/README.md). The on-target half is bench/cortex_m_target.py;
 notices and keys are made here with the host tools (cryptography)."""
+import argparse
 import json
 import re
 import sys
@@ -21,7 +22,7 @@ FRESH_KEYS = 5
 BLOCK_BYTES = 16     # a GC block on a 32-bit port
 
 
-def data():
+def data(active=ACTIVE):
     from meldbox_host import protocol
     from tests.host.test_panel_golden import EOKM, HOUR, T0, notice
     from tests.host.e2e import DEV
@@ -37,7 +38,7 @@ def data():
     one_k = notice(EOKM, 200, ref="EOKM-BENCH-1K", due=T0 + HOUR,
                    urls=["https://files.example.net/u/%d/%s.jpg" % (i, "b" * 120) for i in range(6)])[0]
     many = b""
-    for n in range(ACTIVE):
+    for n in range(active):
         cose = _numbered(protocol, EOKM, DEV, T0, n)
         many += len(cose).to_bytes(2, "big") + cose
     meta = {"clock_at": T0, "fresh": fresh,
@@ -56,8 +57,13 @@ def _numbered(protocol, key, dev, t0, n):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--active", type=int, default=ACTIVE,
+                        help="notices taken in for the heap figures (default %(default)s; "
+                             "each one is a full intake, so this sets the run time)")
+    active = parser.parse_args().active
     with tempfile.TemporaryDirectory() as tmp:
-        files = qemu.target_files("mcu_device", data=data())
+        files = qemu.target_files("mcu_device", data=data(active))
         files["cortex_m_target.py"] = (ROOT / "bench" / "cortex_m_target.py").read_bytes()
         image = qemu.romfs(files, Path(tmp) / "bench.romfs")
         target = qemu.Qemu(image, workdir=tmp)
@@ -70,7 +76,7 @@ def main():
     m = re.search(r"max free sz: (\d+)", out.split("@@MEMINFO", 1)[-1])
     if m:
         print("@@BENCH " + json.dumps({
-            "name": "largest free block with %d active notices" % (ACTIVE + 1),
+            "name": "largest free block with %d active notices" % (active + 1),
             "value": int(m.group(1)) * BLOCK_BYTES, "unit": "bytes",
             "note": "micropython.mem_info() max free sz, after a collection"}))
     if err.strip() or "@@MEMINFO" not in out:

@@ -68,6 +68,7 @@ def vectors_data():
             t = _message_type(case["cose"])
             entry["intake_code"] = INTAKE_CODE[t]
             entry["kind"] = RECEIPT_KIND[t]
+            entry["nh"] = case["nh"]
         if case["name"] == "minimal notice":
             minimal = i
         notices.append(entry)

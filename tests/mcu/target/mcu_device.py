@@ -57,10 +57,17 @@ class Device:
 
     async def request(self, payload, path="notices", method=2, mid=None, block=BLOCK):
         """POST (CON) payload to path, Block1 when it does not fit one block; returns
-        (code text, payload of the final answer)."""
-        n = (len(payload) + block - 1) // block if len(payload) > block else 1
+        (code text, payload of the final answer). `payload`: bytes, or an open file read
+        one block at a time (the peer's copy of an 8 KiB notice stays off the heap the
+        device shares with the test)."""
+        size = payload.seek(0, 2) if hasattr(payload, "read") else len(payload)
+        n = (size + block - 1) // block if size > block else 1
         for i in range(n):
-            part = payload[i * block:(i + 1) * block] if n > 1 else payload
+            if hasattr(payload, "read"):
+                payload.seek(i * block)
+                part = payload.read(block)
+            else:
+                part = payload[i * block:(i + 1) * block] if n > 1 else payload
             opts = [(11, p.encode()) for p in path.split("/")] + [(12, b"\x12")]
             if n > 1:
                 more = 1 if i < n - 1 else 0
