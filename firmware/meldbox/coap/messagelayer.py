@@ -23,7 +23,6 @@ from meldbox.coap.client import SEPARATE_TIMEOUT_MS, Client
 from meldbox.coap.message import (ACK, CON, CONTENT_FORMAT, EMPTY, MAX_AGE, NON, RST, SIZE1,
                                   FormatError, Message, decode)
 from meldbox.coap.resource import error_response
-from meldbox import heap
 from meldbox.core import errors
 
 
@@ -184,9 +183,6 @@ class RateLimiter:
                 del self.table[addr]    # bucket full again: nothing to remember
 
 
-RX_RESERVE = 2 * (MAX_DATAGRAM + 1) + 64     # recvfrom's scratch block and the datagram
-
-
 class MessageLayer:
     def __init__(self, transport, *, rate=(RATE_BURST, RATE_PER_S), clock=None,
                  ack_timeout_ms=ACK_TIMEOUT_MS, ack_random_factor=ACK_RANDOM_FACTOR,
@@ -207,8 +203,6 @@ class MessageLayer:
                       "rate_limited": 0, "handler_errors": 0, "internal_errors": 0,
                       "separate_lost": 0, "dropped_no_memory": 0, "loop_no_memory": 0}
         self.last_error = None
-        # Room to read a datagram on a heap without it (see _read), kept from the start.
-        self.rx_reserve = heap.take("coap.rx", RX_RESERVE)
 
     def on_request(self, msg, peer, key, oversize):
         """A new request (not a duplicate, within the rate limit): the request layer's."""
@@ -228,23 +222,20 @@ class MessageLayer:
                 got = self._read(recv)
                 if got is not None:
                     self.datagram(got[0], got[1])
-                if self.rx_reserve is None:
-                    self.rx_reserve = bytearray(RX_RESERVE)
-            except MemoryError:                 # the reserve is taken back after a later one
+            except MemoryError:
                 self.stats["loop_no_memory"] += 1
                 gc.collect()
 
     def _read(self, recv):
         """One datagram. Reading needs a scratch block of MAX_DATAGRAM + 1 bytes and the
-        datagram's bytes: when a fragmented heap has no such blocks even after a
-        collection, the reserve kept for this is let go; should that not do either, the
-        datagram is read cut to a few bytes and dropped (its sender retransmits). Never
-        leave it queued: the socket would stay readable and the loop spin, deaf."""
+        datagram's bytes: when the heap has no such blocks even after a collection, the
+        datagram is read cut to a few bytes and dropped (its sender retransmits, maybe
+        after a request in progress let go of its memory). Never leave it queued: the
+        socket stays readable and the loop spins on it."""
         try:
             return recv(MAX_DATAGRAM + 1)       # one byte more shows a datagram was cut
         except MemoryError:
             pass
-        self.rx_reserve = None
         gc.collect()
         try:
             return recv(MAX_DATAGRAM + 1)
