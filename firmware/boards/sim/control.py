@@ -76,7 +76,8 @@ class Control:
         if cmd == "mem":
             gc.collect()
             return {"ok": True, "alloc": gc.mem_alloc(), "free": gc.mem_free(), "peak": heap.peak,
-                    "largest": heap.largest_free()}
+                    "largest": heap.largest_free(),
+                    "coap": self.app.endpoint.stats if self.app.endpoint else None}
         if cmd == "status":
             await self.app.settle()
             outbox = self.app.outbox

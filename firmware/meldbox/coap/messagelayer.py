@@ -201,7 +201,7 @@ class MessageLayer:
                              separate_timeout_ms=separate_timeout_ms)
         self.stats = {"received": 0, "malformed": 0, "duplicates": 0, "rst_sent": 0,
                       "rate_limited": 0, "handler_errors": 0, "internal_errors": 0,
-                      "separate_lost": 0}
+                      "separate_lost": 0, "dropped_no_memory": 0, "loop_no_memory": 0}
         self.last_error = None
 
     def on_request(self, msg, peer, key, oversize):
@@ -215,14 +215,37 @@ class MessageLayer:
         recv = self.transport.recv
         pollable = self.transport.pollable
         while True:
-            await readable(pollable)
+            # A MemoryError must not end this task (waiting allocates too): the device
+            # would stay up but never read another datagram.
             try:
-                got = recv(MAX_DATAGRAM + 1)    # one byte more shows a datagram was cut
-            except MemoryError:                 # the datagram waits; retry after a GC
+                await readable(pollable)
+                got = self._read(recv)
+                if got is not None:
+                    self.datagram(got[0], got[1])
+            except MemoryError:
+                self.stats["loop_no_memory"] += 1
                 gc.collect()
-                continue
-            if got is not None:
-                self.datagram(got[0], got[1])
+
+    def _read(self, recv):
+        """One datagram. Reading needs a scratch block of MAX_DATAGRAM + 1 bytes and the
+        datagram's bytes: when the heap has no such blocks even after a collection, the
+        datagram is read cut to a few bytes and dropped (its sender retransmits, maybe
+        after a request in progress let go of its memory). Never leave it queued: the
+        socket stays readable and the loop spins on it."""
+        try:
+            return recv(MAX_DATAGRAM + 1)       # one byte more shows a datagram was cut
+        except MemoryError:
+            pass
+        gc.collect()
+        try:
+            return recv(MAX_DATAGRAM + 1)
+        except MemoryError:
+            self.stats["dropped_no_memory"] += 1
+        try:
+            recv(8)
+        except MemoryError:
+            pass
+        return None
 
     def note(self, e):
         """Keep and log an unexpected exception (the console of the board, the simulator's

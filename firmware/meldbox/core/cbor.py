@@ -29,6 +29,22 @@ except ImportError:  # CPython: the decorator does nothing
 _U64 = 1 << 64
 
 
+class Text:
+    """A long text string left where it was decoded (loads(long_text=N)): its UTF-8 is
+    checked but no str is made, so a notice's 2 KiB URLs need no 2 KiB heap blocks;
+    str(t) makes one. len(t) counts bytes. `buf` must stay unchanged meanwhile."""
+    __slots__ = ("view",)
+
+    def __init__(self, view):
+        self.view = view
+
+    def __len__(self):
+        return len(self.view)
+
+    def __str__(self):
+        return str(self.view, "utf-8")
+
+
 class Tag:
     """A tagged data item: tag number `tag` around `value`."""
 
@@ -92,12 +108,13 @@ def _utf8_error(buf, i, end):
 class _Decoder:
     """Reads one item at a time from a memoryview; `i` is the offset of the next byte."""
 
-    def __init__(self, buf, max_depth, views=False):
+    def __init__(self, buf, max_depth, views=False, long_text=0):
         self.buf = buf
         self.n = len(buf)
         self.i = 0
         self.max_depth = max_depth
         self.views = views
+        self.long_text = long_text
 
     def _arg(self, ai, start):
         """The argument of the head at `start` whose additional info is ai (24..27)."""
@@ -162,6 +179,8 @@ class _Decoder:
                 if bad >= 0:
                     raise errors.CBORInvalidUTF8("invalid UTF-8 at offset %d in text at offset %d"
                                                  % (bad, start))
+            if self.long_text and arg > self.long_text:
+                return Text(buf[i:end])
             return str(buf[i:end], "utf-8")
         if mt == 4 or mt == 5:
             if depth >= self.max_depth:
@@ -193,6 +212,8 @@ class _Decoder:
                 key = self.item(depth, tags)
                 if type(key) is memoryview:     # views=True: keys must stay hashable
                     key = bytes(key)
+                elif type(key) is Text:
+                    key = str(key)
                 if buf[at] >= 0xE0:
                     raise errors.CBORUnsupported("map key at offset %d is not an int, text or bytes"
                                                  % at)
@@ -226,11 +247,12 @@ class _Decoder:
                                   buf, start + 1)[0]
 
 
-def loads(buf, max_depth=8, views=False):
+def loads(buf, max_depth=8, views=False, long_text=0):
     """Decode the one CBOR item that makes up all of `buf` (bytes, bytearray, memoryview).
     With views=True, byte strings come back as memoryview slices of `buf` instead of
-    copies (COSE: an 8 KiB payload is not copied; `buf` must stay unchanged meanwhile)."""
-    d = _Decoder(memoryview(buf), max_depth, views)
+    copies (COSE: an 8 KiB payload is not copied; `buf` must stay unchanged meanwhile).
+    With long_text=N, text strings of more than N bytes come back as Text (no copy)."""
+    d = _Decoder(memoryview(buf), max_depth, views, long_text)
     value = d.item(0, 0)
     if d.i != d.n:
         raise errors.CBORTrailingBytes("%d bytes after the item, from offset %d"

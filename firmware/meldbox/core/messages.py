@@ -20,6 +20,7 @@ WITHIN_MIN = 60
 WITHIN_MAX = 2592000          # 30 days
 MAX_ITEMS = 64
 MAX_URL_BYTES = 2048
+LONG_TEXT = 256               # bytes; longer text claims are decoded as cbor.Text views
 MAX_NOTE_CHARS = 280
 ID_MIN, ID_MAX = 8, 32
 CATEGORIES = ("csam", "terror", "other")
@@ -67,7 +68,9 @@ def verify_message(cose_bytes, trust, device_id, now, clock_trusted=True):
     cose.check_alg(sign1)
     signers = _signers(sign1, trust, now)
     try:
-        claims = cbor.loads(sign1.payload)
+        # Long texts stay in the received buffer: a notice's URLs (up to 8 KiB of them)
+        # need no blocks of their size on a fragmented heap; other fields become str.
+        claims = cbor.loads(sign1.payload, long_text=LONG_TEXT)
         msg = parse_claims(claims, now, clock_trusted)
         if not _issued_by(msg.iss, signers):
             raise errors.WrongIssuer("iss %s is not the issuer of key %s (%s)"
@@ -192,10 +195,16 @@ def _items(claims):
         for key in item:
             if key not in ITEM_KEYS:
                 raise errors.ClaimsError("%s: unknown key %s" % (where, short(key)))
-        url = _required(item, "url", str, where)
+        url = item.get("url")
+        if type(url) is cbor.Text:          # a long URL, left in the buffer (its bytes)
+            if len(url) > MAX_URL_BYTES:
+                raise errors.ClaimsError("%s.url: %d bytes, at most %d"
+                                         % (where, len(url), MAX_URL_BYTES))
+        else:
+            url = _required(item, "url", str, where)
         # The limit is on the encoded form, what the URL costs on the wire and on flash;
         # at most 4 bytes a character, so only long URLs need the encoding copy.
-        if len(url) * 4 > MAX_URL_BYTES:
+        if type(url) is str and len(url) * 4 > MAX_URL_BYTES:
             size = len(url.encode())
             if size > MAX_URL_BYTES:
                 raise errors.ClaimsError("%s.url: %d bytes, at most %d"
@@ -223,6 +232,8 @@ def _optional(claims, key, typ, default=None, where=""):
 def _typed(value, key, typ, where):
     # type() rather than isinstance(): a bool must not pass for an int (CPython), and
     # bytes/list may come from the decoder as their exact types only.
+    if typ is str and type(value) is cbor.Text:
+        return str(value)
     if type(value) is not typ:
         raise errors.ClaimsError("%s%s must be %s, got %s"
                                  % (_prefix(where), key, _TYPE_NAMES[typ], _type_name(value)))

@@ -68,7 +68,7 @@ def applied_claims(msg):
     if msg.t != "notice":
         return None
     claims = {"iat": msg.iat, "cat": msg.cat, "ref": msg.ref,
-              "items": [{"url": msg.items[0].url}]}
+              "host": host_of(msg.items[0].url), "items": [None] * len(msg.items)}
     for name in ("due", "within", "replaces", "preserve"):
         value = getattr(msg, name)
         if value is not None:
@@ -284,15 +284,25 @@ class Store:
             rec["m"] = message
         self._append_record(seq, rec)
         # Durable from here. Should deriving the files below fail (out of memory), the
-        # record is applied from the log before anything else is read or written.
-        self.unapplied = True
+        # record is applied before anything else is read or written: from what apply
+        # needs, kept here (the receipt and a few claims; the message is not needed once
+        # its claims are), else from the log (a read of up to 8.5 KiB in one piece).
+        if message is None or claims is not None:
+            self.unapplied = (seq, {"r": receipt, "m": b""} if message is not None
+                              else {"r": receipt}, claims)
+        else:
+            self.unapplied = True
         self.apply(seq, rec, claims)
         self.unapplied = False
 
     def catch_up(self):
         """Apply a committed record whose apply failed; call before reading indexes."""
-        if self.unapplied:
-            self.replay()
+        pending = self.unapplied
+        if pending:
+            if pending is True:
+                self.replay()
+            elif pending[0] == self.seq + 1:
+                self.apply(*pending)
             self.unapplied = False
 
     def replay(self):
@@ -390,12 +400,14 @@ class Store:
 
     def _open_notice(self, key, seq, fields, claims):
         items = claims["items"]
+        # applied_claims gives the host (the items are placeholders then)
+        host = claims["host"] if "host" in claims else host_of(items[0]["url"])
         at = fields["at"]
         deadline = claims["due"] if "due" in claims else at + claims["within"]
         notice = {
             "key": key, "iss": fields["iss"], "id": fields["nid"], "seq": seq, "last": seq,
             "at": at, "clock": fields["clock"], "iat": claims["iat"], "dl": deadline,
-            "cat": claims["cat"], "ref": claims["ref"], "host": host_of(items[0]["url"]),
+            "cat": claims["cat"], "ref": claims["ref"], "host": host,
             "n": len(items), "state": "new",
         }
         for flag in ("test", "nodisclose"):
