@@ -13,8 +13,8 @@ SIZES = {
     "store.index": 1000 * 16,       # store/store.py: MAX_ACTIVE index records
 }
 # Only where the board has a provisioning link (every real board; the simulator with
-# --serial-link): provision/framing.py's line buffer for a 4096-byte frame.
-SERIAL_SIZES = {"provision.frame": 1 + 2 * (4096 + 6)}
+# --serial-link): provision/framing.py's line buffer for a 2048-byte frame body.
+SERIAL_SIZES = {"provision.frame": 1 + 2 * (2048 + 6)}
 _reserved = {}
 
 

@@ -13,7 +13,7 @@ from binascii import crc32, hexlify, unhexlify
 from meldbox import heap
 from meldbox.core.errors import MalformedError, TooLarge
 
-MAX_BODY = 4096
+MAX_BODY = 2048     # a provisioning request or answer; the line buffer is reserved at boot
 START = 0x23    # '#'
 END = 0x0A      # '\n'
 CR = 0x0D       # ignored, so that a terminal's '\r\n' does no harm

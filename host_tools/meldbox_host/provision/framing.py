@@ -5,7 +5,7 @@ are not frames (the device's log output, a REPL prompt) are kept aside for diagn
 import binascii
 import struct
 
-MAX_BODY = 4096
+MAX_BODY = 2048     # as the firmware (meldbox/provision/framing.py)
 OVERHEAD = 6
 
 
