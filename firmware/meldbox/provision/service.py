@@ -7,7 +7,7 @@ Requests (one JSON object per frame, `id` echoed in every answer):
 Answers: {"id", "ok": true, ...} or {"id", "ok": false, "error": reason, "code": "4.00",
 "detail": text}. A request that would trust a new key, or change anything else of what
 the device trusts, whom it reports to or its clock (dev, other trusted keys, receipts,
-net, time: request.guarded_changes), first gets {"id", "pending": "confirm", "keys":
+net, time: changes.guarded), first gets {"id", "pending": "confirm", "keys":
 [...], "changes": [...]} while the panel shows them; the final answer follows the press
 (A accepts, B rejects) or the timeout. Until then nothing changes, and a refused request
 changes nothing at all. Only lang and tz (how the panel shows things) apply at once.
@@ -126,7 +126,8 @@ class ProvisionService:
         prov, when = request.parse(req)
         cfg = self.device.config()
         fresh = request.new_anchors(cfg["trust"], prov.get("trust", ()))
-        changes = request.guarded_changes(cfg, prov, when)
+        from meldbox.provision.changes import guarded    # not at boot: see changes.py
+        changes = guarded(cfg, prov, when)
         if not fresh and not changes:
             self.send(self.apply(rid, prov, when))
             return
