@@ -1,7 +1,8 @@
 """Confirming a provisioning change: the panel shows every issuer key being added with its
 fingerprint, and every other change to what the device trusts, whom it reports to or its
 clock (device id, revoked or removed keys, receipt URIs, network, time); A applies it, B
-refuses it (meldbox/provision waits for this). A change made over the serial port takes
+refuses it (meldbox/provision waits for this). A longer list scrolls: A goes down until
+every row has been on screen, Y goes back up. A change made over the serial port takes
 effect only after a person looked at it here."""
 from meldbox.ui import palette as P
 from meldbox.ui import timefmt
@@ -22,10 +23,12 @@ class TrustScreen(DocScreen):
 
     @property
     def hints(self):
-        return ("hint.trust" if self.only_keys else "hint.apply", "hint.refuse", None, None)
+        # A applies only once every row has been on screen: until then it scrolls down
+        return ("hint.down" if self.more() else "hint.trust" if self.only_keys else "hint.apply",
+                "hint.refuse", None, "hint.up" if self.first > 0 else None)
 
-    def footer(self):
-        return ""
+    def more(self):
+        return len(self.doc()) > self.first + self.visible()
 
     def build(self):
         p, t = self.p, self.t
@@ -74,7 +77,10 @@ class TrustScreen(DocScreen):
         self.draw_doc(c)
 
     def button(self, name, kind):
-        if name in ("A", "B"):
+        if name == "A" and self.more() or name == "Y":
+            if self.scroll("B" if name == "A" else "A"):
+                self.p.redraw()
+        elif name in ("A", "B"):
             self.finish(name == "A")
 
     def finish(self, accepted):
