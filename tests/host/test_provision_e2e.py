@@ -59,6 +59,19 @@ def wait_for_text(proc, text, timeout=30):
     return seen
 
 
+def press_a_until_done(dev, proc, timeout=60):
+    """Press A until the tool finishes: the panel scrolls with A until every change has been
+    on screen, and only then applies (ui/screens/trust.py). Returns proc.communicate()."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        dev.ctl("press", "A")
+        try:
+            return proc.communicate(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+    return proc.communicate(timeout=5)
+
+
 def notice_code(dev, hotline):
     async def go():
         ctx = await client()
@@ -88,8 +101,7 @@ def test_new_issuer_key_counts_after_a_press_of_A_and_survives_a_reboot(tmp_path
         dev.ctl("snapshot", str(tmp_path / "asking.png"))
         assert (tmp_path / "asking.png").read_bytes() != (tmp_path / "before.png").read_bytes()
         assert notice_code(dev, hotline) == "4.01"   # not before the press
-        dev.ctl("press", "A")
-        out, err = proc.communicate(timeout=60)
+        out, err = press_a_until_done(dev, proc)
         assert proc.returncode == 0, seen + out + err
         assert "provisioned: dev, lang, trust" in seen + out
 
@@ -157,8 +169,11 @@ def refused_then_applied(dev, port, args, unchanged, changed, tmp_path=None, gol
         if golden and button == "B":
             from tests.host.test_panel_golden import check
             check(dev, tmp_path, golden)
-        dev.ctl("press", button)
-        out, err = proc.communicate(timeout=60)
+        if button == "B":
+            dev.ctl("press", "B")
+            out, err = proc.communicate(timeout=60)
+        else:
+            out, err = press_a_until_done(dev, proc)
         if button == "B":
             assert proc.returncode == 1, seen + out + err
             assert "not-confirmed" in err
