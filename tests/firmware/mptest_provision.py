@@ -9,8 +9,9 @@ import json
 from mptest import eq, raises
 
 from meldbox.app import config as configuration
-from meldbox.provision import changes, framing, request  # noqa: F401 (changes: loaded at the
-# first provisioning request on the device; here at the start, as the heap is tight)
+# changes: loaded at the first provisioning request on the device; here at the start,
+# before the tests fragment the 256K heap
+from meldbox.provision import changes, framing, request  # noqa: F401
 from meldbox.provision.device import AppDevice, public_net
 from meldbox.provision.service import ProvisionService
 

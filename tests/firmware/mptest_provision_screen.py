@@ -34,7 +34,8 @@ ROWS = [{"iss": "nl.eokm", "fingerprint": FP, "not_after": None},
 
 def asking(rows, lang="en"):
     gc.collect()
-    panel = Panel(FakeModel(sample_notices(), lang=lang), FrameDisplay(keep=False), Quiet(), Quiet())
+    model = FakeModel(sample_notices(), lang=lang)
+    panel = Panel(model, FrameDisplay(keep=False), Quiet(), Quiet())
     answers = []
     panel.confirm_keys(rows, answers.append)
     return panel, answers

@@ -235,12 +235,12 @@ def test_serial_attacker_cannot_rename_the_device_redirect_receipts_or_change_th
     ]                                                             # to DEV are refused after it
     try:
         for args, read, before, after in attacks:
-            def unchanged(asking=False):
+            def unchanged(asking=False, read=read, before=before, args=args):
                 if not asking:
                     assert read(info(port)) == before, args
                 assert notice_code(dev, hotline) == "2.01"   # addressed to DEV: still taken in
 
-            def changed():
+            def changed(read=read, after=after, args=args):
                 assert read(info(port)) == after, args
             refused_then_applied(dev, port, args, unchanged, changed)
     finally:

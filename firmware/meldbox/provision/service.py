@@ -126,7 +126,8 @@ class ProvisionService:
         prov, when = request.parse(req)
         cfg = self.device.config()
         fresh = request.new_anchors(cfg["trust"], prov.get("trust", ()))
-        from meldbox.provision.changes import guarded    # not at boot: see changes.py
+        # not imported at boot: see changes.py
+        from meldbox.provision.changes import guarded
         changes = guarded(cfg, prov, when)
         if not fresh and not changes:
             self.send(self.apply(rid, prov, when))

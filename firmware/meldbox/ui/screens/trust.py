@@ -61,7 +61,8 @@ class TrustScreen(DocScreen):
             d.add(text, P.RED if how != "not_after" else P.AMBER, label="   ", indent=12)
         elif field == "time":
             now, new = self.p.now, r["new"]
-            d.add("%s -> %s" % (timefmt.date_time(now, self.p.tz), timefmt.date_time(new, self.p.tz)),
+            tz = self.p.tz
+            d.add("%s -> %s" % (timefmt.date_time(now, tz), timefmt.date_time(new, tz)),
                   P.FG, label=t("change.time"), indent=12)
             if new < now:
                 d.add(t("change.time.back"), P.RED, indent=12)
