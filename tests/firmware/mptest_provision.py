@@ -1,6 +1,7 @@
 """Provisioning over serial: the framing (bad CRC, truncated, oversized, noise: a clear
 error, nothing changes, bounded memory), the request checks, and the service's rule that
-new trust anchors count only after a press on the panel."""
+new trust anchors, and every other change to what the device trusts, whom it reports to
+or its clock, count only after a press on the panel: written as a serial attacker tries."""
 # heapsize: 256K
 import gc
 import json
@@ -8,7 +9,9 @@ import json
 from mptest import eq, raises
 
 from meldbox.app import config as configuration
-from meldbox.provision import framing, request
+# changes: loaded at the first provisioning request on the device; here at the start,
+# before the tests fragment the 256K heap
+from meldbox.provision import changes, framing, request  # noqa: F401
 from meldbox.provision.device import AppDevice, public_net
 from meldbox.provision.service import ProvisionService
 
@@ -97,6 +100,21 @@ def answers(svc):
         out.append(json.loads(item))
     svc.link.out = bytearray()
     return out
+
+
+def press(svc, dev, req, accept=True):
+    """Send a request that must wait for the panel, check that it waits and changed
+    nothing yet, then press A (accept) or B; returns (pending answer, final answers)."""
+    saves, cfg, times = dev.store.saves, dict(dev.cfg), list(dev.times)
+    out = ask(svc, req)
+    eq(len(out), 1)
+    eq(out[0].get("pending"), "confirm", repr(out))
+    svc.tick()
+    eq(answers(svc), [])                            # still waiting
+    eq((dev.store.saves, dev.cfg, dev.times), (saves, cfg, times))
+    dev.asked[1](accept)
+    svc.tick()
+    return out[0], answers(svc)
 
 
 def provisioned(*entries):
@@ -200,26 +218,79 @@ def test_info_is_answered_with_the_request_id():
     eq(ask(svc, {"id": 7, "op": "info"}), [{"id": 7, "ok": True, "dev": "meldbox-unprovisioned"}])
 
 
-def test_settings_without_new_keys_apply_at_once():
+def test_language_and_time_zone_apply_at_once():
     dev = Device()
     svc = service(dev)
-    out = ask(svc, {"id": 1, "op": "provision", "dev": "nl.hoster-a.desk-1", "lang": "nl", "tz": "UTC",
-                    "receipts": {"nl.eokm": "coap://hotline.example/receipts"},
-                    "net": {"ip": "192.0.2.10/24", "gw": "192.0.2.1", "dns": "192.0.2.53", "ntp": "ntp.example"}})
-    eq(out, [{"id": 1, "ok": True, "applied": ["dev", "lang", "net", "receipts", "tz"]}])
-    eq(dev.store.saves, 1)
-    eq(dev.cfg["dev"], "nl.hoster-a.desk-1")
-    eq(dev.cfg["receipts"], {"nl.eokm": "coap://hotline.example/receipts"})
-    eq(dev.cfg["lang"], "nl")
+    out = ask(svc, {"id": 1, "op": "provision", "lang": "nl", "tz": "UTC"})
+    eq(out, [{"id": 1, "ok": True, "applied": ["lang", "tz"]}])
+    eq((dev.store.saves, dev.cfg["lang"], dev.cfg["tz"], dev.asked), (1, "nl", "UTC", None))
+
+
+def test_setting_what_is_already_set_needs_no_press():
+    dev = Device()
+    dev.apply({"dev": "d1", "receipts": {"nl.eokm": "coap://hotline.example/r"}})
+    svc = service(dev)
+    out = ask(svc, {"id": 1, "op": "provision", "dev": "d1",
+                    "receipts": {"nl.eokm": "coap://hotline.example/r"}})
+    eq(out, [{"id": 1, "ok": True, "applied": ["dev", "receipts"]}])
     eq(dev.asked, None)
 
 
-def test_time_is_set_after_the_configuration():
+NET = {"ip": "192.0.2.10/24", "gw": "192.0.2.1", "dns": "192.0.2.53", "ntp": "ntp.example"}
+# What a serial attacker would send, and the row the panel must show before it counts.
+GUARDED = [
+    ("device_id", {"dev": "evil.desk"},
+     {"field": "dev", "old": "meldbox-unprovisioned", "new": "evil.desk"}),
+    ("receipts_redirected", {"receipts": {"nl.eokm": "coap://attacker.example/r"}},
+     {"field": "receipts", "iss": "nl.eokm", "old": None, "new": "coap://attacker.example/r"}),
+    ("net_dns_and_ntp", {"net": NET},
+     {"field": "net", "new": "192.0.2.10/24 gw 192.0.2.1 dns 192.0.2.53 ntp ntp.example"}),
+    ("clock_back", {"time": 1704067200}, {"field": "time", "new": 1704067200}),
+]
+
+
+def _guarded_case(req, row, accept):
+    def run():
+        dev = Device()
+        before = dict(dev.cfg)
+        svc = service(dev)
+        body = dict(req)
+        body.update({"id": 40, "op": "provision"})
+        pending, out = press(svc, dev, body, accept)
+        eq((pending["keys"], pending["changes"]), ([], [row]))
+        eq(dev.asked[0], [row])                     # the panel shows it
+        if accept:
+            eq(out, [{"id": 40, "ok": True, "applied": sorted(req)}])
+            if "time" in req:
+                eq(dev.times, [req["time"]])
+            else:
+                field = row["field"]
+                eq(dev.cfg[field], dict(NET, dhcp=False) if field == "net" else req[field])
+        else:
+            eq((out[0]["id"], out[0]["error"], out[0]["code"]), (40, "not-confirmed", "4.03"))
+            eq((dev.store.saves, dev.cfg, dev.times), (0, before, []))
+    return run
+
+
+def test_clock_set_back_to_revive_an_expired_key_waits_and_B_refuses_it():
+    dev = provisioned({"iss": "nl.eokm", "key": KEY1, "not_after": 1750000000})
+    svc = service(dev)
+    out = ask(svc, {"id": 41, "op": "provision", "time": 1740000000})
+    eq(out[0]["pending"], "confirm")
+    eq(dev.times, [])                               # the expired key stays expired
+    svc.tick()
+    eq(dev.times, [])
+    dev.asked[1](False)                             # B
+    svc.tick()
+    eq(answers(svc)[0]["error"], "not-confirmed")
+    eq(dev.times, [])
+
+
+def test_only_lang_and_tz_of_a_mixed_request_would_not_need_the_press():
     dev = Device()
     svc = service(dev)
-    eq(ask(svc, {"id": 2, "op": "provision", "time": 1800000000}),
-       [{"id": 2, "ok": True, "applied": ["time"]}])
-    eq(dev.times, [1800000000])
+    pending, out = press(svc, dev, {"id": 42, "op": "provision", "lang": "nl", "dev": "d2"}, False)
+    eq(dev.cfg["lang"], "en")                       # a refused request changes nothing at all
     eq(dev.store.saves, 0)
 
 
@@ -228,9 +299,11 @@ def test_new_key_waits_for_the_panel_and_counts_after_a_press():
     svc = service(dev)
     out = ask(svc, {"id": 3, "op": "provision", "dev": "d1", "trust": [{"iss": "nl.eokm", "key": KEY1}]})
     fp = request.fingerprint(bytes.fromhex(KEY1) if hasattr(bytes, "fromhex") else b"\x11" * 32)
+    dev_row = {"field": "dev", "old": "meldbox-unprovisioned", "new": "d1"}
     eq(out, [{"id": 3, "pending": "confirm", "timeout_s": 60,
-              "keys": [{"iss": "nl.eokm", "fingerprint": fp, "not_after": None}]}])
-    eq(dev.asked[0], [{"iss": "nl.eokm", "fingerprint": fp, "not_after": None}])
+              "keys": [{"iss": "nl.eokm", "fingerprint": fp, "not_after": None}],
+              "changes": [dev_row]}])
+    eq(dev.asked[0], [{"iss": "nl.eokm", "fingerprint": fp, "not_after": None}, dev_row])
     eq(dev.store.saves, 0)
     eq(dev.cfg["trust"], [])
     eq(dev.cfg["dev"], "meldbox-unprovisioned")     # nothing of the request before the press
@@ -290,15 +363,28 @@ def test_without_a_panel_new_keys_are_refused():
     eq(dev.store.saves, 0)
 
 
-def test_revoking_or_shortening_a_trusted_key_needs_no_press():
-    dev = provisioned({"iss": "nl.eokm", "key": KEY1, "not_after": 1900000000},
-                      {"iss": "nl.eokm", "key": KEY2})
-    svc = service(dev)
-    out = ask(svc, {"id": 10, "op": "provision", "trust": [
+def test_revoking_shortening_or_dropping_a_trusted_key_waits_for_the_panel():
+    trusted = ({"iss": "nl.eokm", "key": KEY1, "not_after": 1900000000},
+               {"iss": "nl.eokm", "key": KEY2}, {"iss": "nl.eokm", "key": KEY3})
+    req = {"id": 10, "op": "provision", "trust": [
         {"iss": "nl.eokm", "key": KEY1, "revoked": True},
-        {"iss": "nl.eokm", "key": KEY2, "not_after": 1850000000}]})
+        {"iss": "nl.eokm", "key": KEY2, "not_after": 1850000000}]}      # KEY3 is dropped
+    fp = request.fingerprint
+    rows = [{"field": "trust", "iss": "nl.eokm", "fingerprint": fp(b"\x11" * 32),
+             "change": "revoked", "not_after": None},
+            {"field": "trust", "iss": "nl.eokm", "fingerprint": fp(b"\x22" * 32),
+             "change": "not_after", "not_after": 1850000000},
+            {"field": "trust", "iss": "nl.eokm", "fingerprint": fp(b"\x33" * 32),
+             "change": "removed", "not_after": None}]
+    dev = provisioned(*trusted)
+    pending, out = press(service(dev), dev, req, False)                  # B: all keys stay
+    eq((pending["keys"], pending["changes"]), ([], rows))
+    eq(out[0]["error"], "not-confirmed")
+    eq(len(dev.cfg["trust"]), 3)
+    eq([e["revoked"] for e in dev.cfg["trust"]], [False, False, False])
+    dev = provisioned(*trusted)
+    pending, out = press(service(dev), dev, req, True)                   # A
     eq(out, [{"id": 10, "ok": True, "applied": ["trust"]}])
-    eq(dev.asked, None)
     eq([(e["revoked"], e["not_after"]) for e in dev.cfg["trust"]], [(True, None), (False, 1850000000)])
 
 
@@ -340,7 +426,7 @@ def test_failure_to_save_is_reported_and_the_time_stays():
             raise OSError(28)
     dev = Failing()
     svc = service(dev)
-    out = ask(svc, {"id": 13, "op": "provision", "dev": "d", "time": 1800000000})
+    _, out = press(svc, dev, {"id": 13, "op": "provision", "dev": "d", "time": 1800000000})
     eq((out[0]["error"], out[0]["code"]), ("device-fault", "5.00"))
     eq(dev.times, [])
 
@@ -413,7 +499,11 @@ def _bad_case(expected, req):
 
 
 def cases():
-    return [("test_refused_" + name, _bad_case(expected, req)) for name, expected, req in BAD]
+    out = [("test_refused_" + name, _bad_case(expected, req)) for name, expected, req in BAD]
+    for name, req, row in GUARDED:
+        out.append(("test_%s_waits_and_A_applies_it" % name, _guarded_case(req, row, True)))
+        out.append(("test_%s_waits_and_B_refuses_it" % name, _guarded_case(req, row, False)))
+    return out
 
 
 # --- the adapter on the app --------------------------------------------------------------
@@ -455,7 +545,7 @@ def test_a_clock_that_cannot_be_set_is_reported_after_the_settings_were_saved():
             raise OSError(5)
     dev = NoClock()
     svc = service(dev)
-    out = ask(svc, {"id": 14, "op": "provision", "dev": "d", "time": 1800000000})
+    _, out = press(svc, dev, {"id": 14, "op": "provision", "dev": "d", "time": 1800000000})
     eq((out[0]["error"], out[0]["code"]), ("device-fault", "5.00"))
     assert out[0]["detail"].startswith("dev saved"), out
     eq(dev.cfg["dev"], "d")

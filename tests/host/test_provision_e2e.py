@@ -59,6 +59,19 @@ def wait_for_text(proc, text, timeout=30):
     return seen
 
 
+def press_a_until_done(dev, proc, timeout=60):
+    """Press A until the tool finishes: the panel scrolls with A until every change has been
+    on screen, and only then applies (ui/screens/trust.py). Returns proc.communicate()."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        dev.ctl("press", "A")
+        try:
+            return proc.communicate(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+    return proc.communicate(timeout=5)
+
+
 def notice_code(dev, hotline):
     async def go():
         ctx = await client()
@@ -88,8 +101,7 @@ def test_new_issuer_key_counts_after_a_press_of_A_and_survives_a_reboot(tmp_path
         dev.ctl("snapshot", str(tmp_path / "asking.png"))
         assert (tmp_path / "asking.png").read_bytes() != (tmp_path / "before.png").read_bytes()
         assert notice_code(dev, hotline) == "4.01"   # not before the press
-        dev.ctl("press", "A")
-        out, err = proc.communicate(timeout=60)
+        out, err = press_a_until_done(dev, proc)
         assert proc.returncode == 0, seen + out + err
         assert "provisioned: dev, lang, trust" in seen + out
 
@@ -125,5 +137,124 @@ def test_new_issuer_key_refused_with_B_changes_nothing(tmp_path):
         now = info(port)
         assert (now["dev"], now["trust"]) == ("meldbox-unprovisioned", [])
         assert notice_code(dev, hotline) == "4.01"
+    finally:
+        dev.stop()
+
+
+# --- a serial attacker: every change to trust, receipts, network or clock waits for A ----
+T0 = 1800000000             # 2027-01-15 08:00 UTC, a frozen clock: reproducible panel
+DAY = 86400
+PENDING = "pending: press A on the device"
+
+
+def started(dev, port):
+    """Start the device and wait (with a deadline) for its serial link to appear."""
+    dev.start()
+    deadline = time.monotonic() + 30
+    while not port.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert port.exists(), "no serial link at %s" % port
+
+
+def refused_then_applied(dev, port, args, unchanged, changed, tmp_path=None, golden=None):
+    """Run `meldbox device provision ARGS` twice: the first waits for the panel with
+    nothing changed (`unchanged(asking=True)` holds: the tool holds the serial port then,
+    so only the network is asked), B refuses it and still nothing changed; the second is
+    applied after A (`changed()` holds). With `golden`, the panel asking is compared with
+    tests/golden/GOLDEN.png."""
+    for button in ("B", "A"):
+        proc = start_provision(port, *args)
+        seen = wait_for_text(proc, PENDING)
+        unchanged(asking=True)                      # held, not applied, while the panel asks
+        if golden and button == "B":
+            from tests.host.test_panel_golden import check
+            check(dev, tmp_path, golden)
+        if button == "B":
+            dev.ctl("press", "B")
+            out, err = proc.communicate(timeout=60)
+        else:
+            out, err = press_a_until_done(dev, proc)
+        if button == "B":
+            assert proc.returncode == 1, seen + out + err
+            assert "not-confirmed" in err
+            unchanged()
+        else:
+            assert proc.returncode == 0, seen + out + err
+            changed()
+    return seen
+
+
+def test_serial_attacker_cannot_set_the_clock_back_to_revive_an_expired_key(tmp_path):
+    hotline = Hotline()
+    port = tmp_path / "ttyMELDBOX"
+    dev = SimDevice(tmp_path / "dev", "--serial-link", str(port), "--device-id", DEV,
+                    "--trust", "%s,not-after=%d" % (hotline.trust_flag, T0 - DAY),
+                    "--frozen-clock", "--clock-at", str(T0), "--rng-seed", "7")
+    started(dev, port)
+
+    def code():
+        async def go():
+            ctx = await client()
+            try:
+                cose, _ = hotline.notice(due=None, iat=T0 - 3 * DAY)
+                return str((await send(ctx, dev, cose)).code)
+            finally:
+                await ctx.shutdown()
+        return asyncio.run(go())
+
+    def unchanged(asking=False):
+        if not asking:
+            assert info(port)["clock"]["now"] == T0
+        assert code() != "2.01"                     # the key stays expired
+
+    def changed():
+        assert info(port)["clock"]["now"] == T0 - 2 * DAY
+        assert code() == "2.01"                     # what the press allowed
+
+    try:
+        unchanged()
+        seen = refused_then_applied(dev, port, ["--time", str(T0 - 2 * DAY)], unchanged, changed,
+                                    tmp_path, "provision-clock-back")
+        assert "time      set the clock to 2027-01-13 08:00:00 UTC" in seen
+    finally:
+        dev.stop()
+
+
+def test_serial_attacker_cannot_rename_the_device_redirect_receipts_or_change_the_network(tmp_path):
+    hotline = Hotline()
+    port = tmp_path / "ttyMELDBOX"
+    dev = SimDevice(tmp_path / "dev", "--serial-link", str(port), "--device-id", DEV,
+                    "--trust", hotline.trust_flag)
+    started(dev, port)
+    attacks = [
+        (["--receipts", "%s=coap://attacker.example/r" % hotline.iss],
+         lambda i: i["receipts"].get(hotline.iss), None, "coap://attacker.example/r"),
+        (["--ip", "192.0.2.66/24", "--gateway", "192.0.2.1", "--dns", "192.0.2.66"],
+         lambda i: i["net"].get("dns"), None, "192.0.2.66"),
+        (["--device-id", "evil.desk"], lambda i: i["dev"], DEV, "evil.desk"),  # last: notices
+    ]                                                             # to DEV are refused after it
+    try:
+        for args, read, before, after in attacks:
+            def unchanged(asking=False, read=read, before=before, args=args):
+                if not asking:
+                    assert read(info(port)) == before, args
+                assert notice_code(dev, hotline) == "2.01"   # addressed to DEV: still taken in
+
+            def changed(read=read, after=after, args=args):
+                assert read(info(port)) == after, args
+            refused_then_applied(dev, port, args, unchanged, changed)
+    finally:
+        dev.stop()
+
+
+def test_language_and_time_zone_need_no_press(tmp_path):
+    port = tmp_path / "ttyMELDBOX"
+    dev = SimDevice(tmp_path / "dev", "--serial-link", str(port))
+    started(dev, port)
+    try:
+        done = meldbox_device(port, "provision", "--lang", "nl", "--tz", "UTC")
+        assert done.returncode == 0, done.stderr
+        assert "provisioned: lang, tz" in done.stdout and PENDING not in done.stdout
+        assert (info(port)["lang"], info(port)["tz"]) == ("nl", "UTC")
     finally:
         dev.stop()

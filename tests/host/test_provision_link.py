@@ -218,21 +218,53 @@ def test_info_over_the_link(device):
     assert info["trust"] == []
 
 
-def test_settings_without_keys_apply_without_a_press(device):
-    done = device.meldbox("provision", "--device-id", "nl.hoster-a.desk-1", "--time", "1800000000",
-                          "--receipts", "nl.eokm=coap://hotline.example/receipts", "--json")
+def test_language_and_time_zone_apply_without_a_press(device):
+    done = device.meldbox("provision", "--lang", "nl", "--tz", "UTC", "--json")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["applied"] == ["dev", "receipts", "time"]
+    assert json.loads(done.stdout)["applied"] == ["lang", "tz"]
+
+
+ATTACK = ["--device-id", "evil.desk", "--time", "1704067200",
+          "--receipts", "nl.eokm=coap://attacker.example/receipts"]
+ATTACK_ROWS = [{"field": "dev", "old": "meldbox-unprovisioned", "new": "evil.desk"},
+               {"field": "receipts", "iss": "nl.eokm", "old": None,
+                "new": "coap://attacker.example/receipts"},
+               {"field": "time", "new": 1704067200}]
+
+
+def test_device_id_receipts_and_clock_wait_for_the_panel_and_B_refuses_them(device):
+    proc = device.start_meldbox("provision", *ATTACK)
+    assert device.event() == {"event": "confirm", "keys": ATTACK_ROWS}
+    device.press("?")
+    assert device.event() == {"event": "state", "dev": "meldbox-unprovisioned", "trust": 0}
+    device.press("B")
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1 and "not-confirmed" in err
+    assert "pending: press A on the device" in out
+    assert "time      set the clock to 2024-01-01 00:00:00 UTC" in out
     info = device.info()
-    assert (info["dev"], info["time"]) == ("nl.hoster-a.desk-1", 1800000000)
-    assert info["receipts"] == {"nl.eokm": "coap://hotline.example/receipts"}
+    assert (info["dev"], info["time"], info["receipts"]) == ("meldbox-unprovisioned", None, {})
+
+
+def test_device_id_receipts_and_clock_apply_after_a_press_of_A(device):
+    proc = device.start_meldbox("provision", *ATTACK)
+    assert device.event() == {"event": "confirm", "keys": ATTACK_ROWS}
+    device.press("A")
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "provisioned: dev, receipts, time" in out
+    info = device.info()
+    assert (info["dev"], info["time"]) == ("evil.desk", 1704067200)
+    assert info["receipts"] == {"nl.eokm": "coap://attacker.example/receipts"}
 
 
 def test_new_key_counts_only_after_a_press_of_A(device):
     proc = device.start_meldbox("provision", "--device-id", "d1", "--trust", "nl.eokm=" + KEY1.hex())
     event = device.event()
     assert event == {"event": "confirm", "keys": [{"iss": "nl.eokm", "fingerprint": fingerprint(KEY1),
-                                                    "not_after": None}]}
+                                                    "not_after": None},
+                                                   {"field": "dev", "old": "meldbox-unprovisioned",
+                                                    "new": "d1"}]}
     device.press("?")
     assert device.event() == {"event": "state", "dev": "meldbox-unprovisioned", "trust": 0}
     device.press("A")

@@ -35,11 +35,12 @@ class AppDevice:
         self._board_name = board_name
         self._heap_budget = heap_budget
 
-    def confirm(self, keys, on_done):
+    def confirm(self, rows, on_done):
+        """Ask on the panel: `rows` are the new keys and the other changes (service.py)."""
         panel = self._panel()
         if panel is None:
-            raise NoPanel("this device has no panel to confirm new keys on")
-        panel.confirm_keys(keys, on_done)
+            raise NoPanel("this device has no panel to confirm the change on")
+        panel.confirm_keys(rows, on_done)
 
     def cancel_confirm(self):
         panel = self._panel()

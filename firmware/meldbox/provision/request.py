@@ -4,6 +4,8 @@ keys need a press on the panel before they count.
 
 Every field is checked for type, size and form; anything else is a RequestError and the
 request changes nothing. Trusted keys arrive as 64 hex digits.
+Which parts need a press: new_anchors (keys that widen trust) here, and
+changes.guarded (everything else that changes trust, receipts, network or the clock).
 """
 from binascii import unhexlify
 
@@ -195,3 +197,4 @@ def new_anchors(current, entries):
                 or (not e["revoked"] and _later(e["not_after"], old.get("not_after"))):
             out.append(e)
     return out
+

@@ -5,13 +5,15 @@ Requests (one JSON object per frame, `id` echoed in every answer):
   {"id": 2, "op": "provision", "dev": ..., "trust": [...], "receipts": {...},
    "lang": ..., "tz": ..., "net": {...}, "time": POSIX}          (request.py checks them)
 Answers: {"id", "ok": true, ...} or {"id", "ok": false, "error": reason, "code": "4.00",
-"detail": text}. A request that would trust a new key first gets {"id", "pending":
-"confirm", "keys": [...]} while the panel shows the keys' fingerprints; the final answer
-follows the press (A accepts, B rejects) or the timeout. Until then nothing changes, and
-a refused request changes nothing at all.
+"detail": text}. A request that would trust a new key, or change anything else of what
+the device trusts, whom it reports to or its clock (dev, other trusted keys, receipts,
+net, time: changes.guarded), first gets {"id", "pending": "confirm", "keys":
+[...], "changes": [...]} while the panel shows them; the final answer follows the press
+(A accepts, B rejects) or the timeout. Until then nothing changes, and a refused request
+changes nothing at all. Only lang and tz (how the panel shows things) apply at once.
 
 `device` is the service's view of the appliance (device.py on the app; tests use their
-own): config(), apply(prov), set_time(t), info(), confirm(keys, on_done), cancel_confirm().
+own): config(), apply(prov), set_time(t), info(), confirm(rows, on_done), cancel_confirm().
 """
 import asyncio
 import gc
@@ -122,17 +124,25 @@ class ProvisionService:
         if self.pending is not None:
             raise Busy("another provisioning request waits for the panel")
         prov, when = request.parse(req)
-        fresh = request.new_anchors(self.device.config()["trust"], prov.get("trust", ()))
-        if not fresh:
+        cfg = self.device.config()
+        fresh = request.new_anchors(cfg["trust"], prov.get("trust", ()))
+        # not imported at boot: see changes.py
+        from meldbox.provision.changes import guarded
+        changes = guarded(cfg, prov, when)
+        if not fresh and not changes:
             self.send(self.apply(rid, prov, when))
             return
         keys = [{"iss": e["iss"], "fingerprint": request.fingerprint(e["key"]),
                  "not_after": e["not_after"]} for e in fresh]
         self.decision = None
-        self.device.confirm(keys, self._decided)     # raises NoPanel when it cannot ask
+        # the panel shows the new keys, then the other changes; raises NoPanel when it cannot ask
+        self.device.confirm(keys + changes, self._decided)
         self.pending = (rid, prov, when, time.ticks_add(time.ticks_ms(), self.confirm_timeout_ms))
-        self.send({"id": rid, "pending": "confirm", "keys": keys,
-                   "timeout_s": self.confirm_timeout_ms // 1000})
+        answer = {"id": rid, "pending": "confirm", "keys": keys,
+                  "timeout_s": self.confirm_timeout_ms // 1000}
+        if changes:
+            answer["changes"] = changes
+        self.send(answer)
 
     def _decided(self, accepted):
         if self.pending is not None and self.decision is None:
@@ -171,9 +181,9 @@ class ProvisionService:
             return
         if decision is None:
             self.device.cancel_confirm()
-            err = NotConfirmed("nobody confirmed the new keys on the panel in time")
+            err = NotConfirmed("nobody confirmed the change on the panel in time")
         else:
-            err = NotConfirmed("the new keys were rejected on the panel")
+            err = NotConfirmed("the change was refused on the panel")
         self.send(_problem(rid, err))
 
     async def run(self):

@@ -19,6 +19,7 @@ title.failed|Not recorded|Niet vastgelegd
 title.device|This device|Dit apparaat
 title.rejected|Refused messages|Geweigerde berichten
 title.trust|Trust new keys?|Nieuwe sleutels vertrouwen?
+title.change|Apply this change?|Deze wijziging toepassen?
 # button hints
 hint.up|Up|Omhoog
 hint.down|Down|Omlaag
@@ -34,6 +35,7 @@ hint.ok|OK|OK
 hint.retry|Retry|Opnieuw
 hint.refused|Refused|Geweigerd
 hint.trust|Trust|Vertrouw
+hint.apply|Apply|Toepassen
 hint.refuse|Refuse|Weiger
 # the list
 list.count|%d open|%d open
@@ -144,6 +146,18 @@ dev.refused|Refused messages: %d|Geweigerde berichten: %d
 trust.intro|Provisioning asks to trust these issuer keys. Compare each fingerprint with the one the hotline gave you.|Provisioning vraagt deze sleutels te vertrouwen. Vergelijk elke vingerafdruk met die van het meldpunt.
 trust.accepted|New keys trusted|Nieuwe sleutels vertrouwd
 trust.refused|New keys refused|Nieuwe sleutels geweigerd
+change.intro|Provisioning asks to change these settings. Press A only if you expect this change.|Provisioning vraagt deze instellingen te wijzigen. Druk alleen op A als u deze wijziging verwacht.
+change.key.revoked|revoked: notices signed with it are refused|ingetrokken: meldingen ermee ondertekend worden geweigerd
+change.key.removed|removed: notices signed with it are refused|verwijderd: meldingen ermee ondertekend worden geweigerd
+change.key.not_after|valid until %s|geldig tot %s
+change.dev|device id|apparaat-id
+change.receipts|receipts|ontvangstbewijzen
+change.was|was %s|was %s
+change.net|network|netwerk
+change.time|clock|klok
+change.time.back|The clock goes back: expired keys may count again|De klok gaat terug: verlopen sleutels kunnen weer gelden
+change.accepted|Change applied|Wijziging toegepast
+change.refused|Change refused|Wijziging geweigerd
 # refused messages: reasons are core/errors.py tokens
 rej.none|No refused messages|Geen geweigerde berichten
 rej.issuer|%s (claimed)|%s (opgegeven)

@@ -17,7 +17,7 @@ SCREENS = {  # name: (module in meldbox.ui.screens, class)   arguments
     "failed": ("actions", "FailedScreen"),  # (view, kind, reason, error)
     "device": ("device", "DeviceScreen"),  # ()
     "rejected": ("device", "RejectedScreen"),  # ()
-    "trust": ("trust", "TrustScreen"),  # (keys, on_done, back)
+    "trust": ("trust", "TrustScreen"),  # (rows: new keys and other changes, on_done, back)
 }
 
 

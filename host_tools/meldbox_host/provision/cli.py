@@ -91,15 +91,43 @@ def settings(args: argparse.Namespace) -> dict:
     return out
 
 
+def _change_text(c):
+    """One change the device holds for a press, as its panel shows it."""
+    field = c.get("field")
+    if field == "trust":
+        how = c.get("change")
+        if how == "not_after":
+            end = c.get("not_after")
+            how = "valid until %s" % (time.strftime("%Y-%m-%d", time.gmtime(end)) if end else "-")
+        return "trust     %-24s %s  %s" % (c.get("iss"), c.get("fingerprint"), how)
+    if field == "time":
+        new = c.get("new")
+        shown = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(new)) if isinstance(new, int) else new
+        return "time      set the clock to %s" % shown
+    if field == "receipts":
+        return "receipts  %s: %s (was %s)" % (c.get("iss"), c.get("new"), c.get("old") or "-")
+    if field == "dev":
+        return "dev       %s -> %s" % (c.get("old"), c.get("new"))
+    return "%-9s %s" % (field, c.get("new"))
+
+
 def _show_pending(answer, sent, out):
-    """Print the keys the device shows on its panel, each checked against what was sent."""
-    print("The device asks for confirmation on its panel. Check that it shows these keys, then",
-          file=out)
-    print("press A on the device to trust them, or B to refuse (%d s):" % answer.get("timeout_s", 0), file=out)
-    for k in answer.get("keys", []):
+    """Print what the device shows on its panel: the new keys, each checked against what
+    was sent, and the other changes it holds until a press."""
+    print("pending: press A on the device to apply, or B to refuse (%d s)."
+          % answer.get("timeout_s", 0), file=out)
+    keys = answer.get("keys", [])
+    if keys:
+        print("Check that the panel shows these keys before you press A:", file=out)
+    for k in keys:
         ok = (k.get("iss"), k.get("fingerprint")) in sent
         print("  %-24s %s%s" % (k.get("iss"), k.get("fingerprint"),
                                 "" if ok else "   <- NOT a key given with --trust: press B"), file=out)
+    changes = answer.get("changes", [])
+    if changes:
+        print("The panel shows these changes:", file=out)
+    for c in changes:
+        print("  " + _change_text(c), file=out)
     out.flush()
 
 
