@@ -10,7 +10,6 @@ import json
 import time
 
 import micropython
-
 from mcu_device import Device, decode, encode
 
 

@@ -4,7 +4,6 @@ full verify), while a trusted issuer sends one valid notice after another from a
 address. Reports the valid notices' latency (median, p95) and how the device answered the
 flood (most of it is dropped by the per-address rate limit before any crypto)."""
 import asyncio
-import os
 import socket
 import statistics
 import sys

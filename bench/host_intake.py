@@ -5,7 +5,6 @@ lost, every receipt delivered to a receipt server, the device's heap high-water 
 then a device holding 500 notices with ten on screen (heap, redraw)."""
 import asyncio
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -14,12 +13,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.hostbench import emit  # noqa: E402
 from meldbox_host import protocol  # noqa: E402
 from meldbox_host.hotline.send import get_status, post_notice  # noqa: E402
 from meldbox_host.hotline.serve import ReceiptServer  # noqa: E402
 from meldbox_host.sim import ctl  # noqa: E402
 from tests.host.e2e import DEV, Hotline, client, device, free_port  # noqa: E402
-from bench.hostbench import emit  # noqa: E402
 
 SUSTAINED = 100
 BURST = 1000

@@ -21,10 +21,10 @@ sys.path.insert(0, str(ROOT))
 
 import aiocoap  # noqa: E402
 
+from bench.hostbench import emit  # noqa: E402
 from meldbox_host.hotline.send import post_notice  # noqa: E402
 from meldbox_host.sim import ctl  # noqa: E402
 from tests.host.e2e import Hotline, client, device  # noqa: E402
-from bench.hostbench import emit  # noqa: E402
 
 NOTICES = 10
 QUIET_S = 6

@@ -3,9 +3,10 @@
 per request (the GC's work). Prints @@BENCH lines (bench/run.py)."""
 import asyncio
 import json
-import micropython
 import socket
 import time
+
+import micropython
 
 from meldbox.coap import message as m
 from meldbox.coap.endpoint import Endpoint

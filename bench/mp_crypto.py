@@ -19,6 +19,7 @@ import time  # noqa: E402
 
 t0 = time.ticks_us()
 from meldbox.core import ed25519, sha512, sha512_w32  # noqa: E402
+
 IMPORT_MS = time.ticks_diff(time.ticks_us(), t0) / 1000
 
 RUNS = 31

@@ -4,6 +4,7 @@ MicroPython's own run-tests.py runs tests on the unix port.
 
 Each file is run once, when pytest collects it: the runner (tests/mp/mptest.py) prints
 every test's name first, then the results, which the file's items then report."""
+
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE = ROOT / "firmware"
 MPTEST = ROOT / "tests" / "mp" / "mptest.py"
-SHARED = ROOT / "tests" / "shared"     # what firmware and host tests share (panel scenes)
+SHARED = ROOT / "tests" / "shared"  # what firmware and host tests share (panel scenes)
 MICROPYTHON = Path(sys.executable).with_name("micropython")
 MARK = "@@MPTEST"
 HEAP_RE = re.compile(rb"^# heapsize: (\w+)", re.M)
@@ -38,16 +39,26 @@ def scratch_dir():
 
 def micropython_env(extra_paths=()):
     env = dict(os.environ, MPTEST_SCRATCH=scratch_dir())
-    paths = [str(p) for p in extra_paths] + [str(FIRMWARE), str(MPTEST.parent), str(SHARED),
-                                             ".frozen"]
+    paths = [str(p) for p in extra_paths] + [
+        str(FIRMWARE),
+        str(MPTEST.parent),
+        str(SHARED),
+        ".frozen",
+    ]
     env["MICROPYPATH"] = os.pathsep.join(paths)
     return env
 
 
 def run_micropython(args, heap=DEFAULT_HEAP, extra_paths=(), timeout=TIMEOUT_S):
     cmd = [str(MICROPYTHON), "-X", "heapsize=" + heap] + list(args)
-    return subprocess.run(cmd, cwd=ROOT, env=micropython_env(extra_paths),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        cmd,
+        cwd=ROOT,
+        env=micropython_env(extra_paths),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 class MicroPythonFile(pytest.File):
@@ -57,11 +68,16 @@ class MicroPythonFile(pytest.File):
 
     def collect(self):
         proc = run_micropython([str(MPTEST), str(self.path)], heap=self.heap())
-        names = [ln.split(" ", 2)[2] for ln in proc.stdout.splitlines()
-                 if ln.startswith(MARK + " CASE ")]
+        names = [
+            ln.split(" ", 2)[2]
+            for ln in proc.stdout.splitlines()
+            if ln.startswith(MARK + " CASE ")
+        ]
         if not names:
             raise pytest.Collector.CollectError(
-                "micropython could not list tests in %s:\n%s%s" % (self.path, proc.stdout, proc.stderr))
+                "micropython could not list tests in %s:\n%s%s"
+                % (self.path, proc.stdout, proc.stderr)
+            )
         self._results = parse_results(proc.stdout)
         self._tail = proc.stdout[-3000:] + proc.stderr[-3000:]
         self._rc = proc.returncode
@@ -76,10 +92,10 @@ def parse_results(stdout):
     results, current, lines = {}, None, []
     for line in stdout.splitlines():
         if line.startswith(MARK + " PASS "):
-            name = line[len(MARK) + 6:].rsplit(" ", 1)[0]
+            name = line[len(MARK) + 6 :].rsplit(" ", 1)[0]
             results[name] = (True, "")
         elif line.startswith(MARK + " FAIL "):
-            current, lines = line[len(MARK) + 6:], []
+            current, lines = line[len(MARK) + 6 :], []
         elif line.startswith(MARK + " END") and current is not None:
             results[current] = (False, "\n".join(lines))
             current = None
@@ -96,8 +112,10 @@ class MicroPythonItem(pytest.Item):
     def runtest(self):
         results = self.parent.results()
         if self.name not in results:
-            raise MicroPythonFailure("no result from micropython (exit %s); output tail:\n%s"
-                                     % (self.parent._rc, self.parent._tail))
+            raise MicroPythonFailure(
+                "no result from micropython (exit %s); output tail:\n%s"
+                % (self.parent._rc, self.parent._tail)
+            )
         ok, trace = results[self.name]
         if not ok:
             raise MicroPythonFailure(trace)

@@ -1,2 +1,3 @@
 """Meldbox firmware: takes signed takedown notices, keeps them, answers with signed receipts."""
+
 VERSION = "0.1.0"

@@ -1,6 +1,7 @@
 """The `meldbox` command. Each sub-command lives in its own module, which provides
 `add_arguments(parser)` and `run(args) -> int`; modules are imported only when used,
 so that one command's dependencies never slow down or break another."""
+
 import argparse
 import importlib
 import sys
@@ -8,10 +9,16 @@ import sys
 COMMANDS = {
     # name: (module, one-line help)
     "sim-device": ("meldbox_host.sim.device", "run a simulated device (SIMULATOR.md)"),
-    "sim-ctl": ("meldbox_host.sim.ctl", "press buttons, move the clock, snapshot the panel of a simulated device"),
+    "sim-ctl": (
+        "meldbox_host.sim.ctl",
+        "press buttons, move the clock, snapshot the panel of a simulated device",
+    ),
     "hotline": ("meldbox_host.hotline.cli", "hotline side: keygen, send, serve"),
     "demo": ("meldbox_host.demo", "run a whole scenario: a simulated device and a hotline"),
-    "fuzz": ("meldbox_host.wire.fuzz", "send a device malformed CoAP/COSE/CBOR and report what came back"),
+    "fuzz": (
+        "meldbox_host.wire.fuzz",
+        "send a device malformed CoAP/COSE/CBOR and report what came back",
+    ),
     "device": ("meldbox_host.provision.cli", "provision or inspect a device over USB serial"),
 }
 

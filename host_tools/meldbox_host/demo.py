@@ -7,6 +7,7 @@ resolve the most urgent notice on the panel, one notice is withdrawn, and the pa
 saved as a PNG. Everything sent and received goes into a ledger (OUT/ledger.sqlite); the
 demo ends with `meldbox hotline report` of that ledger and the dashboard's address.
 """
+
 import argparse
 import asyncio
 import json
@@ -30,7 +31,9 @@ DASHBOARD = "127.0.0.1:8080"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="demo-out", help="folder for the device state, logs and panel.png")
+    p.add_argument(
+        "--out", default="demo-out", help="folder for the device state, logs and panel.png"
+    )
     p.add_argument("--lang", choices=("en", "nl"), default="en")
 
 
@@ -43,9 +46,20 @@ class DemoDevice:
         self.state = state
         self.log = open(state.parent / "device.log", "w")
         self.proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("meldbox")), "sim-device", "--state", str(state),
-             "--port", "0"] + flags,
-            stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL, text=True)
+            [
+                str(Path(sys.executable).with_name("meldbox")),
+                "sim-device",
+                "--state",
+                str(state),
+                "--port",
+                "0",
+            ]
+            + flags,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError("the simulated device did not start; see %s" % self.log.name)
@@ -70,8 +84,12 @@ async def demo(out, lang, ledger):
     say("hotline: receipt endpoint on coap://127.0.0.1:%d/receipts" % port)
     flags = ["--device-id", DEV, "--lang", lang]
     for key in (eokm, atkm):
-        flags += ["--trust", "%s=%s" % (key.iss, key.public.hex()),
-                  "--receipts", "%s=coap://127.0.0.1:%d/receipts" % (key.iss, port)]
+        flags += [
+            "--trust",
+            "%s=%s" % (key.iss, key.public.hex()),
+            "--receipts",
+            "%s=coap://127.0.0.1:%d/receipts" % (key.iss, port),
+        ]
     device = DemoDevice(out / "device", flags)
     server.add_device(DEV, device.key, HOSTER)
     ledger.pin_device(DEV, device.key, HOSTER, device.uri)
@@ -79,17 +97,54 @@ async def demo(out, lang, ledger):
     try:
         now = int(time.time())
         notices = [
-            ("EOKM 24 h notice", eokm, dict(cat="csam", basis="NL NTD code", ref="EOKM-2026-00417",
-                                             urls=["https://files.example.net/u/417/a.jpg"], due=now + 86400)),
-            ("EOKM notice already overdue", eokm, dict(cat="csam", basis="NL NTD code", ref="EOKM-2026-00399",
-                                                         urls=["https://img.example.org/x/399.png"],
-                                                         iat=now - 90000, due=now - 3600)),
-            ("EU removal order, one hour from receipt", atkm, dict(
-                cat="terror", basis="EU 2021/784 art. 3", ref="ATKM-RO-2026-0031",
-                urls=["https://video.example.com/v/31"], within=3600, nodisclose=True,
-                preserve=now + 183 * 86400)),
-            ("EOKM drill", eokm, dict(cat="other", basis="NL NTD code", ref="EOKM-DRILL-7",
-                                      urls=["https://test.example.net/drill"], due=now + 7200, test=True)),
+            (
+                "EOKM 24 h notice",
+                eokm,
+                dict(
+                    cat="csam",
+                    basis="NL NTD code",
+                    ref="EOKM-2026-00417",
+                    urls=["https://files.example.net/u/417/a.jpg"],
+                    due=now + 86400,
+                ),
+            ),
+            (
+                "EOKM notice already overdue",
+                eokm,
+                dict(
+                    cat="csam",
+                    basis="NL NTD code",
+                    ref="EOKM-2026-00399",
+                    urls=["https://img.example.org/x/399.png"],
+                    iat=now - 90000,
+                    due=now - 3600,
+                ),
+            ),
+            (
+                "EU removal order, one hour from receipt",
+                atkm,
+                dict(
+                    cat="terror",
+                    basis="EU 2021/784 art. 3",
+                    ref="ATKM-RO-2026-0031",
+                    urls=["https://video.example.com/v/31"],
+                    within=3600,
+                    nodisclose=True,
+                    preserve=now + 183 * 86400,
+                ),
+            ),
+            (
+                "EOKM drill",
+                eokm,
+                dict(
+                    cat="other",
+                    basis="NL NTD code",
+                    ref="EOKM-DRILL-7",
+                    urls=["https://test.example.net/drill"],
+                    due=now + 7200,
+                    test=True,
+                ),
+            ),
         ]
         sent = {}
         for label, key, fields in notices:
@@ -101,12 +156,25 @@ async def demo(out, lang, ledger):
             ledger.record_answer(claims["iss"], claims["id"], reply.code)
             receipt = protocol.verify_receipt(reply.payload, device.key)
             sent[label] = claims
-            say("hotline -> device: %-42s %s, receipt seq %d (%s)" % (label, reply.code, receipt["seq"], receipt["kind"]))
+            say(
+                "hotline -> device: %-42s %s, receipt seq %d (%s)"
+                % (label, reply.code, receipt["seq"], receipt["kind"])
+            )
 
-        forged = protocol.build_notice("nl.eokm", DEV, ["https://example.net/forged"], ref="FORGED-1")
-        reply = await post_notice(device.uri, protocol.sign(forged, protocol.HotlineKey.generate("nl.eokm").private_key))
-        say("forger  -> device: %-42s %s %s" % ("notice signed with an unknown key", reply.code,
-                                                 protocol.decode_problem(reply.payload)["detail"]))
+        forged = protocol.build_notice(
+            "nl.eokm", DEV, ["https://example.net/forged"], ref="FORGED-1"
+        )
+        reply = await post_notice(
+            device.uri, protocol.sign(forged, protocol.HotlineKey.generate("nl.eokm").private_key)
+        )
+        say(
+            "forger  -> device: %-42s %s %s"
+            % (
+                "notice signed with an unknown key",
+                reply.code,
+                protocol.decode_problem(reply.payload)["detail"],
+            )
+        )
 
         for button, hold in (("X", 100), ("X", 100), ("X", 100), ("X", 1200)):
             ctl.press(str(device.state), button, hold)
@@ -126,9 +194,12 @@ async def demo(out, lang, ledger):
         while time.monotonic() < deadline and len(server.entries) < 7:
             await asyncio.sleep(0.2)
         for e in sorted(server.entries, key=lambda e: e["seq"]):
-            say("hotline <- receipt: seq %d %-10s %s chain %s" % (e["seq"], e["kind"], e.get("iss") or "", e["chain"]))
+            say(
+                "hotline <- receipt: seq %d %-10s %s chain %s"
+                % (e["seq"], e["kind"], e.get("iss") or "", e["chain"])
+            )
         ctl.snapshot(str(device.state), str(out / "panel-recorded.png"))
-        ctl.press(str(device.state), "X")       # back to the list: the countdowns
+        ctl.press(str(device.state), "X")  # back to the list: the countdowns
         png = out / "panel.png"
         ctl.snapshot(str(device.state), str(png))
         say("panel snapshot: %s" % png)
@@ -148,12 +219,16 @@ def run(args: argparse.Namespace) -> int:
     ledger = ledger_mod.open_ledger(db)
     try:
         got = asyncio.run(demo(out, args.lang, ledger))
-        say("demo done in %.1f s: %d receipts at the hotline, files in %s"
-            % (time.monotonic() - started, got, out))
+        say(
+            "demo done in %.1f s: %d receipts at the hotline, files in %s"
+            % (time.monotonic() - started, got, out)
+        )
         say("\n$ meldbox hotline report --db %s" % db)
         say(report_mod.render_table(stats.build_report(ledger, int(time.time()))).rstrip())
     finally:
         ledger.close()
-    say("\ndashboard: http://%s/ once you run\n  %s hotline serve --port 0 --db %s --web %s"
-        % (DASHBOARD, Path(sys.executable).with_name("meldbox"), db, DASHBOARD))
+    say(
+        "\ndashboard: http://%s/ once you run\n  %s hotline serve --port 0 --db %s --web %s"
+        % (DASHBOARD, Path(sys.executable).with_name("meldbox"), db, DASHBOARD)
+    )
     return 0

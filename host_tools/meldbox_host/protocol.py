@@ -5,6 +5,7 @@ device receipts, follows each device's receipt hash chain, decodes problem detai
 keeps a hotline's key file. The simulator tests, the demo and the host commands all
 build on this module, so it stays free of networking.
 """
+
 import hashlib
 import io
 import json
@@ -29,17 +30,26 @@ COSE_SIGN1_TAG = 18
 ALG_EDDSA = -8
 HDR_ALG = 1
 HDR_KID = 4
-CF_COSE_SIGN1 = 18           # CoAP Content-Format application/cose; cose-type="cose-sign1"
-CF_PROBLEM_DETAILS = 257     # application/concise-problem-details+cbor (RFC 9290)
+CF_COSE_SIGN1 = 18  # CoAP Content-Format application/cose; cose-type="cose-sign1"
+CF_PROBLEM_DETAILS = 257  # application/concise-problem-details+cbor (RFC 9290)
 CF_LINK_FORMAT = 40
 MAX_COSE_BYTES = 8192
 ZERO_HASH = bytes(32)
 CATEGORIES = ("csam", "terror", "other")
-RECEIPT_KINDS = ("delivered", "seen", "removed", "not-ours", "disputed", "cannot-comply",
-                 "withdrawn", "status", "checkpoint")
+RECEIPT_KINDS = (
+    "delivered",
+    "seen",
+    "removed",
+    "not-ours",
+    "disputed",
+    "cannot-comply",
+    "withdrawn",
+    "status",
+    "checkpoint",
+)
 CLOCK_SOURCES = ("rtc", "ntp", "hotline", "untrusted")
 WITHIN_MIN, WITHIN_MAX = 60, 2592000
-DEFAULT_DUE_IN = 24 * 3600   # EOKM's expectation: removal within 24 h of the notice
+DEFAULT_DUE_IN = 24 * 3600  # EOKM's expectation: removal within 24 h of the notice
 ID_BYTES = 16
 
 # CoAP codes as on the wire (class << 5 | detail), same values as firmware core/errors.py.
@@ -48,8 +58,15 @@ UNAUTHORIZED = 0x81
 FORBIDDEN = 0x83
 
 # RFC 9290 standard problem detail keys.
-PROBLEM_KEYS = {-1: "title", -2: "detail", -3: "instance", -4: "response-code",
-                -5: "base-uri", -6: "base-lang", -7: "base-rtl"}
+PROBLEM_KEYS = {
+    -1: "title",
+    -2: "detail",
+    -3: "instance",
+    -4: "response-code",
+    -5: "base-uri",
+    -6: "base-lang",
+    -7: "base-rtl",
+}
 
 
 def code_text(code: int) -> str:
@@ -99,12 +116,14 @@ def notice_hash(cose_bytes: bytes) -> bytes:
     [protected, payload, signature] of its COSE_Sign1, what the signature covers. The tag
     and the unprotected header are left out: a re-wrapped copy has the same nh."""
     s = decode_sign1(cose_bytes)
-    return hashlib.sha256(cbor2.dumps([s.protected_bytes, s.payload, s.signature],
-                                      canonical=True)).digest()
+    return hashlib.sha256(
+        cbor2.dumps([s.protected_bytes, s.payload, s.signature], canonical=True)
+    ).digest()
 
 
 class HotlineKey(namedtuple("HotlineKey", "iss private_key")):
     """An issuer id with its Ed25519 signing key."""
+
     __slots__ = ()
 
     @property
@@ -127,8 +146,13 @@ def save_key(path: str, key: HotlineKey, overwrite: bool = False) -> dict:
     """Write a HotlineKey as a small JSON file readable by its owner only (mode 0600):
     {"format": "meldbox-hotline-key/1", "iss": ..., "seed": 64 hex, "public": 64 hex,
     "kid": 16 hex}. `public` and `kid` are there for people; loading checks them."""
-    doc = {"format": KEY_FILE_FORMAT, "iss": key.iss, "seed": seed_of(key).hex(),
-           "public": key.public.hex(), "kid": key.kid.hex()}
+    doc = {
+        "format": KEY_FILE_FORMAT,
+        "iss": key.iss,
+        "seed": seed_of(key).hex(),
+        "public": key.public.hex(),
+        "kid": key.kid.hex(),
+    }
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
     fd = os.open(path, flags, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -177,17 +201,38 @@ def make_item(url: str, ip: bytes | None = None, sha256: bytes | None = None) ->
 
 
 def _header(kind, iss, aud, id, iat):
-    return {"v": VERSION, "t": kind, "id": new_id() if id is None else bytes(id),
-            "iss": iss, "aud": aud, "iat": int(time.time()) if iat is None else iat}
+    return {
+        "v": VERSION,
+        "t": kind,
+        "id": new_id() if id is None else bytes(id),
+        "iss": iss,
+        "aud": aud,
+        "iat": int(time.time()) if iat is None else iat,
+    }
 
 
-def build_notice(iss: str, aud: str, urls: Iterable[str] = (), *, items: list | None = None,
-                 due: int | None = None, within: int | None = None, cat: str = "other",
-                 basis: str = "NL NTD code", ref: str | None = None, id: bytes | None = None,
-                 iat: int | None = None, lang: str | None = None, note: str | None = None,
-                 contact: str | None = None, redress: str | None = None,
-                 replaces: bytes | None = None, nodisclose: bool | None = None,
-                 preserve: int | None = None, test: bool | None = None) -> dict:
+def build_notice(
+    iss: str,
+    aud: str,
+    urls: Iterable[str] = (),
+    *,
+    items: list | None = None,
+    due: int | None = None,
+    within: int | None = None,
+    cat: str = "other",
+    basis: str = "NL NTD code",
+    ref: str | None = None,
+    id: bytes | None = None,
+    iat: int | None = None,
+    lang: str | None = None,
+    note: str | None = None,
+    contact: str | None = None,
+    redress: str | None = None,
+    replaces: bytes | None = None,
+    nodisclose: bool | None = None,
+    preserve: int | None = None,
+    test: bool | None = None,
+) -> dict:
     """The claims of a notice. Give `urls` (or full `items`); the deadline is `due`
     (POSIX) or `within` (seconds from receipt), by default due 24 h after `iat`.
     Returns a plain dict: edit it freely to craft odd notices for tests."""
@@ -202,17 +247,29 @@ def build_notice(iss: str, aud: str, urls: Iterable[str] = (), *, items: list | 
         claims["within"] = within
     else:
         claims["due"] = claims["iat"] + DEFAULT_DUE_IN if due is None else due
-    claims.update(cat=cat, basis=basis, items=list(items),
-                  ref="MB-" + claims["id"][:4].hex() if ref is None else ref)
-    optional = {"lang": lang, "note": note, "contact": contact, "redress": redress,
-                "replaces": None if replaces is None else bytes(replaces),
-                "nodisclose": nodisclose, "preserve": preserve, "test": test}
+    claims.update(
+        cat=cat,
+        basis=basis,
+        items=list(items),
+        ref="MB-" + claims["id"][:4].hex() if ref is None else ref,
+    )
+    optional = {
+        "lang": lang,
+        "note": note,
+        "contact": contact,
+        "redress": redress,
+        "replaces": None if replaces is None else bytes(replaces),
+        "nodisclose": nodisclose,
+        "preserve": preserve,
+        "test": test,
+    }
     claims.update((k, v) for k, v in optional.items() if v is not None)
     return claims
 
 
-def build_withdraw(iss: str, aud: str, notice_id: bytes, *, id: bytes | None = None,
-                   iat: int | None = None) -> dict:
+def build_withdraw(
+    iss: str, aud: str, notice_id: bytes, *, id: bytes | None = None, iat: int | None = None
+) -> dict:
     """The claims of a withdraw of the notice `notice_id` (bytes)."""
     claims = _header("withdraw", iss, aud, id, iat)
     claims["ref"] = bytes(notice_id)
@@ -246,9 +303,14 @@ def sig_structure(protected_bytes: bytes, payload_bytes: bytes) -> bytes:
     return cbor2.dumps(["Signature1", protected_bytes, b"", payload_bytes])
 
 
-def sign_raw(payload_bytes: bytes, private_key: Any, kid: bytes | None = None,
-             protected: dict | bytes | None = None, unprotected: dict | None = None,
-             tag: bool = True) -> bytes:
+def sign_raw(
+    payload_bytes: bytes,
+    private_key: Any,
+    kid: bytes | None = None,
+    protected: dict | bytes | None = None,
+    unprotected: dict | None = None,
+    tag: bool = True,
+) -> bytes:
     """A COSE_Sign1 over exactly `payload_bytes`, for crafting odd messages in tests.
 
     `protected` is a header map (default {1: -8}) or its exact encoded bytes;
@@ -258,8 +320,11 @@ def sign_raw(payload_bytes: bytes, private_key: Any, kid: bytes | None = None,
     kid = kid_of(priv) if kid is None else bytes(kid)
     if protected is None:
         protected = {HDR_ALG: ALG_EDDSA}
-    protected_bytes = protected if isinstance(protected, (bytes, bytearray)) else (
-        cbor2.dumps(protected, canonical=True) if protected else b"")
+    protected_bytes = (
+        protected
+        if isinstance(protected, (bytes, bytearray))
+        else (cbor2.dumps(protected, canonical=True) if protected else b"")
+    )
     unprotected = {HDR_KID: kid} if unprotected is None else unprotected
     signature = priv.sign(sig_structure(bytes(protected_bytes), payload_bytes))
     body = [bytes(protected_bytes), unprotected, payload_bytes, signature]
@@ -269,6 +334,7 @@ def sign_raw(payload_bytes: bytes, private_key: Any, kid: bytes | None = None,
 class ReceiptError(ValueError):
     """A receipt (or any COSE_Sign1 from a device) that cannot be accepted. `code` is
     the CoAP code a hotline answers with, `reason` a stable token."""
+
     code = BAD_REQUEST
     reason = "malformed"
 
@@ -314,8 +380,12 @@ def decode_sign1(cose_bytes: bytes) -> Sign1:
     if not isinstance(obj, list) or len(obj) != 4:
         raise MalformedCOSE("COSE_Sign1 is an array of 4")
     protected_bytes, unprotected, payload, signature = obj
-    if not (isinstance(protected_bytes, bytes) and isinstance(unprotected, dict)
-            and isinstance(payload, bytes) and isinstance(signature, bytes)):
+    if not (
+        isinstance(protected_bytes, bytes)
+        and isinstance(unprotected, dict)
+        and isinstance(payload, bytes)
+        and isinstance(signature, bytes)
+    ):
         raise MalformedCOSE("COSE_Sign1 is [bstr, map, bstr, bstr]")
     try:
         protected = cbor2.loads(protected_bytes) if protected_bytes else {}
@@ -424,7 +494,13 @@ def peek_claims(cose_bytes: bytes) -> dict | None:
 # --- the receipt chain (PROTOCOL.md 4) ---------------------------------------------
 Link = namedtuple("Link", "hash prev")
 ChainResult = namedtuple("ChainResult", "status dev seq detail missing")
-CHAIN_OK, CHAIN_REPEAT, CHAIN_GAP, CHAIN_FORK, CHAIN_STATUS = "ok", "repeat", "gap", "fork", "status"
+CHAIN_OK, CHAIN_REPEAT, CHAIN_GAP, CHAIN_FORK, CHAIN_STATUS = (
+    "ok",
+    "repeat",
+    "gap",
+    "fork",
+    "status",
+)
 
 
 class ReceiptChain:
@@ -441,8 +517,8 @@ class ReceiptChain:
     the chain follows); callers decide what to do with each."""
 
     def __init__(self):
-        self._links = {}   # dev -> {seq: Link}
-        self._forks = {}   # dev -> [(seq, hash)] of contradicting receipts
+        self._links = {}  # dev -> {seq: Link}
+        self._forks = {}  # dev -> [(seq, hash)] of contradicting receipts
 
     def add(self, receipt: dict, cose_bytes: bytes) -> "ChainResult":
         dev, seq, prev = receipt["dev"], receipt["seq"], receipt["prev"]
@@ -451,13 +527,17 @@ class ReceiptChain:
         if seq == 0:
             head = self.head(dev)
             if head and prev != links[head].hash:
-                return ChainResult(CHAIN_FORK, dev, 0, "status prev is not the chain head %d" % head, [])
+                return ChainResult(
+                    CHAIN_FORK, dev, 0, "status prev is not the chain head %d" % head, []
+                )
             return ChainResult(CHAIN_STATUS, dev, 0, "", [])
         if seq in links:
             if links[seq].hash == h:
                 return ChainResult(CHAIN_REPEAT, dev, seq, "", [])
             self._forks.setdefault(dev, []).append((seq, h))
-            return ChainResult(CHAIN_FORK, dev, seq, "another receipt with seq %d is held" % seq, [])
+            return ChainResult(
+                CHAIN_FORK, dev, seq, "another receipt with seq %d is held" % seq, []
+            )
         problems, missing = [], []
         if seq == 1:
             if prev != ZERO_HASH:

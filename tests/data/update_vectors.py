@@ -4,6 +4,7 @@ signed with pycose and cryptography (Ed25519 is deterministic, so the firmware m
 reproduce them byte for byte: tests/firmware/mptest_vectors.py). Run from the repo root:
     .venv/bin/python tests/data/update_vectors.py
 """
+
 import json
 from pathlib import Path
 
@@ -26,19 +27,34 @@ def main():
     cose = bytes.fromhex(minimal["cose"])
     kid = cbor2.loads(cose).value[1][4]
     added = [
-        ("minimal notice re-wrapped: untagged", rewrapped(cose, {4: kid}, False), None,
-         "the tag is not signed: same nh as the minimal notice"),
-        ("unprotected header with a padding label", rewrapped(cose, {4: kid, 99: b"\0" * 4000},
-                                                                True),
-         "4.00", "only kid (label 4) may be unprotected; the signature still verifies"),
-        ("unprotected kid of 17 bytes", rewrapped(cose, {4: kid + b"\0" * 9}, True), "4.00",
-         "an unprotected kid is 1 to 16 bytes"),
+        (
+            "minimal notice re-wrapped: untagged",
+            rewrapped(cose, {4: kid}, False),
+            None,
+            "the tag is not signed: same nh as the minimal notice",
+        ),
+        (
+            "unprotected header with a padding label",
+            rewrapped(cose, {4: kid, 99: b"\0" * 4000}, True),
+            "4.00",
+            "only kid (label 4) may be unprotected; the signature still verifies",
+        ),
+        (
+            "unprotected kid of 17 bytes",
+            rewrapped(cose, {4: kid + b"\0" * 9}, True),
+            "4.00",
+            "an unprotected kid is 1 to 16 bytes",
+        ),
     ]
     names = {c["name"] for c in v["notices"]}
     for name, raw, code, note in added:
         if name not in names:
-            case = {"name": name, "cose": raw.hex(), "verdict": "reject" if code else "accept",
-                    "note": note}
+            case = {
+                "name": name,
+                "cose": raw.hex(),
+                "verdict": "reject" if code else "accept",
+                "note": note,
+            }
             if code:
                 case["code"] = code
             v["notices"].insert(-2, case)
@@ -52,8 +68,7 @@ def main():
         f = case["fields"]
         f["prev"] = prev.hex()
         f["nh"] = protocol.notice_hash(cose).hex()
-        fields = {k: (bytes.fromhex(x) if k in case["bytes_fields"] else x)
-                  for k, x in f.items()}
+        fields = {k: (bytes.fromhex(x) if k in case["bytes_fields"] else x) for k, x in f.items()}
         signed = protocol.sign(fields, seed)
         case["cose"] = signed.hex()
         prev = protocol.chain_hash(signed)

@@ -2,6 +2,7 @@
 elements) switched on in this 64-bit build: every test of mptest_ed25519 (RFC 8032
 vectors, refusals, small-order cases, the key cache) again on that path, and its loop,
 square root and tables against the big-integer path's."""
+
 import sys
 
 from mptest import eq
@@ -48,7 +49,7 @@ def test_loop_matches_big_integer_path():
         steps = ed25519._base_steps(k % (1 << 256))
         ed25519._schedule(steps, seed % (1 << 60), 4, 4, n & 1)
         tables = ed25519._base + [proj]
-        a, b = _both(lambda: ed25519._run(list(steps), tables))
+        a, b = _both(lambda: ed25519._run(list(steps), tables))  # noqa: B023
         # the same point in projective coordinates: X/Z and Y/Z agree
         eq((a[0] * b[2] - b[0] * a[2]) % P, 0, "X/Z, k=%x" % k)
         eq((a[1] * b[2] - b[1] * a[2]) % P, 0, "Y/Z, k=%x" % k)
@@ -57,7 +58,7 @@ def test_loop_matches_big_integer_path():
 def test_decode_matches_big_integer_path():
     for seed in range(40):
         s = bytes((seed * 37 + i * 11) & 255 for i in range(32))
-        a, b = _both(lambda: ed25519._decode(s))
+        a, b = _both(lambda: ed25519._decode(s))  # noqa: B023
         eq(a, b, "encoding %s" % s.hex())
 
 

@@ -1,5 +1,6 @@
 """What the attack tests use instead of the project's hotline code: CoAP datagrams made
 by hand on raw UDP sockets, COSE_Sign1 built from cbor2 and cryptography directly."""
+
 import hashlib
 import os
 import socket
@@ -28,11 +29,24 @@ class Issuer:
         return flag + (",not-after=%d" % not_after if not_after else "")
 
     def claims(self, t, aud, **kw):
-        claims = {"v": 1, "t": t, "id": os.urandom(16), "iss": self.iss, "aud": aud,
-                  "iat": int(time.time())}
+        claims = {
+            "v": 1,
+            "t": t,
+            "id": os.urandom(16),
+            "iss": self.iss,
+            "aud": aud,
+            "iat": int(time.time()),
+        }
         if t == "notice":
-            claims.update({"within": 3600, "cat": "other", "basis": "test", "ref": "A-1",
-                           "items": [{"url": "https://x.example/%s" % os.urandom(4).hex()}]})
+            claims.update(
+                {
+                    "within": 3600,
+                    "cat": "other",
+                    "basis": "test",
+                    "ref": "A-1",
+                    "items": [{"url": "https://x.example/%s" % os.urandom(4).hex()}],
+                }
+            )
         claims.update(kw)
         return {k: v for k, v in claims.items() if v is not None}
 
@@ -53,6 +67,7 @@ def _option_header(delta, length):
         if v < 269:
             return 13, bytes([v - 13])
         return 14, (v - 269).to_bytes(2, "big")
+
     d, dx = nib(delta)
     n, nx = nib(length)
     return bytes([d << 4 | n]) + dx + nx
@@ -88,7 +103,7 @@ class Reply:
         self.code = raw[1]
         self.mid = int.from_bytes(raw[2:4], "big")
         tkl = raw[0] & 15
-        self.token = raw[4:4 + tkl]
+        self.token = raw[4 : 4 + tkl]
         pos, number, self.options = 4 + tkl, 0, []
         while pos < len(raw) and raw[pos] != 0xFF:
             d, n = raw[pos] >> 4, raw[pos] & 15
@@ -99,13 +114,13 @@ class Reply:
                     v = raw[pos] + 13
                     pos += 1
                 elif v == 14:
-                    v = int.from_bytes(raw[pos:pos + 2], "big") + 269
+                    v = int.from_bytes(raw[pos : pos + 2], "big") + 269
                     pos += 2
                 vals.append(v)
             number += vals[0]
-            self.options.append((number, raw[pos:pos + vals[1]]))
+            self.options.append((number, raw[pos : pos + vals[1]]))
             pos += vals[1]
-        self.payload = raw[pos + 1:] if pos < len(raw) else b""
+        self.payload = raw[pos + 1 :] if pos < len(raw) else b""
 
     @property
     def code_text(self):
@@ -146,14 +161,14 @@ class Peer:
         self.sock.settimeout(timeout)
         try:
             return self.sock.recv(65536)
-        except (socket.timeout, ConnectionRefusedError):
+        except (TimeoutError, ConnectionRefusedError):
             return None
 
     def exchange(self, data, timeout=20.0):
         """Send a CON, retransmitting a few times as a client would; the response to it
         (piggybacked, or separate after an empty ACK, which a slow device sends)."""
         mid = int.from_bytes(data[2:4], "big")
-        token = data[4:4 + (data[0] & 15)]
+        token = data[4 : 4 + (data[0] & 15)]
         deadline = time.monotonic() + timeout
         wait, acked = 1.0, False
         while time.monotonic() < deadline:
@@ -166,7 +181,7 @@ class Peer:
                     break
                 reply = Reply(raw)
                 if reply.mid == mid and reply.mtype == ACK and reply.code == 0:
-                    acked = True                    # the response follows separately
+                    acked = True  # the response follows separately
                 elif reply.mid == mid and reply.mtype in (ACK, RST):
                     return reply
                 elif acked and reply.token == token and reply.mtype in (CON, NON):
@@ -178,8 +193,7 @@ class Peer:
 
     def post(self, cose, timeout=20.0):
         token = os.urandom(4)
-        return self.exchange(request(POST, "/notices", self.next_mid(), token, cose, 18),
-                             timeout)
+        return self.exchange(request(POST, "/notices", self.next_mid(), token, cose, 18), timeout)
 
     def close(self):
         self.sock.close()

@@ -6,6 +6,7 @@ Usage: micropython coap_test_server.py ANNOUNCE_PORT [--rate BURST,PER_S]
 MicroPython's socket has no getsockname(), so the server tells its port by sending one
 datagram from the endpoint's own socket to 127.0.0.1:ANNOUNCE_PORT.
 """
+
 import asyncio
 import gc
 import hashlib
@@ -18,8 +19,8 @@ from binascii import hexlify, unhexlify
 from meldbox.coap import uri as coap_uri
 from meldbox.coap.client import Reset
 from meldbox.coap.endpoint import Endpoint
+from meldbox.coap.message import CF_JSON, CF_TEXT, CHANGED, CONTENT, CONTENT_FORMAT
 from meldbox.coap.resource import Response
-from meldbox.coap.message import CHANGED, CONTENT, CONTENT_FORMAT, CF_JSON, CF_TEXT
 from meldbox.core import errors
 
 ANNOUNCE = b"meldbox-coap-test-server"
@@ -28,18 +29,24 @@ BIG = bytes(i * 7 & 0xFF for i in range(3000))
 
 class Echo:
     """Describes the request it got: body length and SHA-256, Content-Format, query."""
+
     methods = ("POST", "PUT")
     link = ";ct=50"
 
     async def handle(self, request):
-        info = {"len": len(request.payload), "method": request.method,
-                "sha256": hexlify(hashlib.sha256(request.payload).digest()).decode(),
-                "cf": request.content_format, "query": request.query}
+        info = {
+            "len": len(request.payload),
+            "method": request.method,
+            "sha256": hexlify(hashlib.sha256(request.payload).digest()).decode(),
+            "cf": request.content_format,
+            "query": request.query,
+        }
         return Response(CHANGED, json.dumps(info).encode(), CF_JSON)
 
 
 class Count:
     """POST counts a call; GET tells the count (proves a duplicate did not run twice)."""
+
     methods = ("GET", "POST")
     link = ";ct=0"
 
@@ -90,6 +97,7 @@ class Big:
 class Send:
     """POST {"uri", "payload" (hex), "cf"}: the endpoint sends that CON request itself and
     answers, separately, with what came of it."""
+
     methods = ("POST",)
 
     def __init__(self):
@@ -107,11 +115,15 @@ class Send:
         t0 = time.ticks_ms()
         out = {}
         try:
-            resp = await client.request(peer, "POST", path, unhexlify(job["payload"]),
-                                        job.get("cf"))
-            out = {"code": resp.code, "payload": hexlify(resp.payload).decode(),
-                   "cf": resp.uint(CONTENT_FORMAT)}
-        except asyncio.TimeoutError:
+            resp = await client.request(
+                peer, "POST", path, unhexlify(job["payload"]), job.get("cf")
+            )
+            out = {
+                "code": resp.code,
+                "payload": hexlify(resp.payload).decode(),
+                "cf": resp.uint(CONTENT_FORMAT),
+            }
+        except TimeoutError:
             out = {"error": "timeout"}
         except Reset:
             out = {"error": "reset"}
@@ -133,7 +145,7 @@ class Stats:
         info["dedup"] = len(ep.dedup)
         info["reassembly"] = len(ep.blocks)
         info["rate_peers"] = len(ep.rate.table) if ep.rate else 0
-        info["inflight"] = ep.inflight - 1      # this request
+        info["inflight"] = ep.inflight - 1  # this request
         info["mem_free"] = gc.mem_free()
         return Response(CONTENT, json.dumps(info).encode(), CF_JSON)
 
@@ -149,12 +161,24 @@ def main(args):
     sock.bind(socket.getaddrinfo("127.0.0.1", 0)[0][-1])
     sock.setblocking(False)
     send, stats = Send(), Stats()
-    resources = {"/echo": Echo(), "/count": Count(), "/slow": Slow(), "/forbidden": Forbidden(),
-                 "/crash": Crash(), "/big": Big(), "/send": send, "/stats": stats}
-    endpoint = Endpoint(sock, resources, rate=(int(burst), int(per_s)),
-                        ack_timeout_ms=int(option(args, "--ack-timeout-ms", "2000")),
-                        max_retransmit=int(option(args, "--max-retransmit", "4")),
-                        separate_timeout_ms=5000)
+    resources = {
+        "/echo": Echo(),
+        "/count": Count(),
+        "/slow": Slow(),
+        "/forbidden": Forbidden(),
+        "/crash": Crash(),
+        "/big": Big(),
+        "/send": send,
+        "/stats": stats,
+    }
+    endpoint = Endpoint(
+        sock,
+        resources,
+        rate=(int(burst), int(per_s)),
+        ack_timeout_ms=int(option(args, "--ack-timeout-ms", "2000")),
+        max_retransmit=int(option(args, "--max-retransmit", "4")),
+        separate_timeout_ms=5000,
+    )
     send.endpoint = stats.endpoint = endpoint
     sock.sendto(ANNOUNCE, socket.getaddrinfo("127.0.0.1", announce_port)[0][-1])
     print("ready")

@@ -1,6 +1,7 @@
 """Shared pieces of the end-to-end tests: a hotline (pycose + aiocoap through
 meldbox_host) talking to a real simulated device. The fixtures that start devices and
 stop them after the test are in conftest.py (`hotline`, `devices`)."""
+
 import asyncio
 import contextlib
 import socket
@@ -81,12 +82,14 @@ def nh(cose):
 def run_client(scenario, *args):
     """asyncio.run(scenario(ctx, *args)) with a hotline's CoAP client context, shut down
     after; returns what the scenario returns."""
+
     async def go():
         ctx = await client()
         try:
             return await scenario(ctx, *args)
         finally:
             await ctx.shutdown()
+
     return asyncio.run(go())
 
 
@@ -104,6 +107,7 @@ async def receipt_server(dev, port):
 async def wait_for(predicate, timeout=30, step=0.1):
     """Poll predicate() (a coroutine function too) until it is true or the deadline
     passes; returns its last value."""
+
     async def value():
         v = predicate()
         return (await v) if asyncio.iscoroutine(v) else v
@@ -116,5 +120,20 @@ async def wait_for(predicate, timeout=30, step=0.1):
     return await value()
 
 
-__all__ = ["Hotline", "ReceiptServer", "device", "free_port", "client", "run_client",
-           "receipt_server", "outbox_len", "send", "status", "nh", "wait_for", "protocol", "DEV", "ISS"]
+__all__ = [
+    "Hotline",
+    "ReceiptServer",
+    "device",
+    "free_port",
+    "client",
+    "run_client",
+    "receipt_server",
+    "outbox_len",
+    "send",
+    "status",
+    "nh",
+    "wait_for",
+    "protocol",
+    "DEV",
+    "ISS",
+]

@@ -1,6 +1,7 @@
 """Shared pieces of the ledger, report and dashboard tests: a device that signs real
 receipt chains with a known key (no simulator needed), a hotline that signs notices,
 and the ledger backends (SQLite in tmp_path; PostgreSQL from a throwaway server)."""
+
 import itertools
 
 import pytest
@@ -26,12 +27,21 @@ class FakeChainDevice:
     def receipt(self, kind, message=None, at=1800000000, clock="ntp", **extra):
         """The next chained receipt -> its COSE bytes. `message`: (claims, cose) answered."""
         self.seq += 1
-        claims = {"v": 1, "t": "receipt", "dev": self.dev, "seq": self.seq, "prev": self.prev,
-                  "kind": kind, "at": at, "clock": clock}
+        claims = {
+            "v": 1,
+            "t": "receipt",
+            "dev": self.dev,
+            "seq": self.seq,
+            "prev": self.prev,
+            "kind": kind,
+            "at": at,
+            "clock": clock,
+        }
         if message is not None:
             msg_claims, msg_cose = message
-            claims.update(iss=msg_claims["iss"], nid=msg_claims["id"],
-                          nh=protocol.notice_hash(msg_cose))
+            claims.update(
+                iss=msg_claims["iss"], nid=msg_claims["id"], nh=protocol.notice_hash(msg_cose)
+            )
         claims.update(extra)
         cose = protocol.sign(claims, self.seed)
         self.prev = protocol.chain_hash(cose)
@@ -48,8 +58,9 @@ class FakeHotline:
         self.iss = iss
 
     def notice(self, aud, iat=1800000000, **kw):
-        claims = protocol.build_notice(self.iss, aud, ["https://x.example/%s" % next(_db_names)],
-                                       iat=iat, **kw)
+        claims = protocol.build_notice(
+            self.iss, aud, ["https://x.example/%s" % next(_db_names)], iat=iat, **kw
+        )
         return claims, protocol.sign(claims, self.key.private_key)
 
     def withdraw(self, aud, notice_id, iat=1800000000):

@@ -1,6 +1,7 @@
 """Run a snippet of MicroPython code on the real unix port from a CPython test, with
 the firmware on its path. Used by cross-check tests that compare firmware modules
 (running on MicroPython) with host libraries (running on CPython)."""
+
 import os
 import subprocess
 import sys
@@ -25,7 +26,11 @@ def run(code, data=None, heap="256K", timeout=600, extra_paths=()):
             args.append(str(datafile))
         paths = [str(p) for p in extra_paths] + [str(ROOT / "firmware"), ".frozen"]
         env = dict(os.environ, MICROPYPATH=os.pathsep.join(paths))
-        proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        )
     if proc.returncode != 0:
-        raise RuntimeError("micropython failed (%d):\n%s%s" % (proc.returncode, proc.stdout, proc.stderr))
+        raise RuntimeError(
+            "micropython failed (%d):\n%s%s" % (proc.returncode, proc.stdout, proc.stderr)
+        )
     return proc.stdout

@@ -1,4 +1,5 @@
 """Start and stop real simulated devices (`meldbox sim-device`) from tests."""
+
 import json
 import os
 import select
@@ -33,12 +34,18 @@ class SimDevice:
         cmd += self.flags + list(extra_flags)
         self.state.mkdir(parents=True, exist_ok=True)
         self.log = open(self.state / "sim-device.log", "a")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log,
-                                     stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
         readable, _, _ = select.select([self.proc.stdout], [], [], READY_TIMEOUT_S)
         line = self.proc.stdout.readline() if readable else ""
         if not line:
-            if may_die and readable:       # stdout closed: the device process is ending
+            if may_die and readable:  # stdout closed: the device process is ending
                 try:
                     self.proc.wait(timeout=10)
                     self.ready = None
@@ -65,8 +72,13 @@ class SimDevice:
         return bytes.fromhex(self.ready["device_key"])
 
     def ctl(self, *args, check=True):
-        return subprocess.run([str(MELDBOX), "sim-ctl", "--state", str(self.state)] + list(args),
-                              capture_output=True, text=True, check=check, timeout=60)
+        return subprocess.run(
+            [str(MELDBOX), "sim-ctl", "--state", str(self.state)] + list(args),
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=60,
+        )
 
     def control(self, cmd, **fields):
         """One request on the control socket (boards/sim/control.py); the reply dict."""

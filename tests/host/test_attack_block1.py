@@ -2,6 +2,7 @@
 while an attacker keeps sending 16-byte "block 0, more" packets (with Size1 = 8192) from
 many ports of two addresses, a genuine 8192-byte notice sent by aiocoap still gets
 2.01 within its normal retransmission window."""
+
 import asyncio
 import os
 import threading
@@ -44,9 +45,18 @@ class Flood(threading.Thread):
         while not self.stop.is_set():
             for host in ATTACK_HOSTS:
                 peer = Peer(self.target, host)
-                block0 = uint(0 << 4 | 1 << 3 | 0)          # num 0, more, 16-byte blocks
-                peer.send(request(POST, "/notices", peer.next_mid(), os.urandom(4),
-                                  os.urandom(16), 18, [(BLOCK1, block0), (SIZE1, uint(8192))]))
+                block0 = uint(0 << 4 | 1 << 3 | 0)  # num 0, more, 16-byte blocks
+                peer.send(
+                    request(
+                        POST,
+                        "/notices",
+                        peer.next_mid(),
+                        os.urandom(4),
+                        os.urandom(16),
+                        18,
+                        [(BLOCK1, block0), (SIZE1, uint(8192))],
+                    )
+                )
                 peer.close()
                 self.sent += 1
             self.stop.wait(0.02)
@@ -60,7 +70,7 @@ def test_genuine_8_kib_notice_gets_through_a_block1_flood(tmp_path):
     try:
         flood.start()
         deadline = time.monotonic() + 5
-        while flood.sent < 40 and time.monotonic() < deadline:   # the slots are taken
+        while flood.sent < 40 and time.monotonic() < deadline:  # the slots are taken
             time.sleep(0.01)
         assert flood.sent >= 40
 
@@ -70,8 +80,9 @@ def test_genuine_8_kib_notice_gets_through_a_block1_flood(tmp_path):
                 times = []
                 for size in (8192, 3000):
                     cose = notice_of_exactly(hotline, size)
-                    msg = aiocoap.Message(code=aiocoap.POST, payload=cose,
-                                          uri="coap://%s:%d/notices" % dev.udp)
+                    msg = aiocoap.Message(
+                        code=aiocoap.POST, payload=cose, uri="coap://%s:%d/notices" % dev.udp
+                    )
                     msg.opt.content_format = 18
                     t0 = time.monotonic()
                     # aiocoap's own CON retransmission window (about 93 s) bounds this.
@@ -81,8 +92,9 @@ def test_genuine_8_kib_notice_gets_through_a_block1_flood(tmp_path):
                 return times
             finally:
                 await ctx.shutdown()
+
         times = asyncio.run(post())
-        assert flood.sent > 60, flood.sent        # the attack went on meanwhile
+        assert flood.sent > 60, flood.sent  # the attack went on meanwhile
         assert max(times) < 15, times
     finally:
         flood.stop.set()

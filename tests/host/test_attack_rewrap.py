@@ -1,6 +1,7 @@
 """Re-wrapping a genuine notice on the path (issue 10): untag it or add unprotected
 labels, deliver it first. The copy must get the original's receipt or be refused, and
 never block the genuine one. Raw UDP and hand-made COSE (tests/host/attacker.py)."""
+
 import hashlib
 
 import cbor2
@@ -30,8 +31,9 @@ def test_a_rewrapped_copy_gets_the_originals_receipt_and_never_blocks_it(tmp_pat
     dev.start()
     try:
         attacker, genuine = Peer(dev.udp, "127.0.0.7"), Peer(dev.udp)
-        for n, unprotected in enumerate(({4: hotline.kid}, {4: hotline.kid, 99: b"\0" * 600},
-                                         {4: hotline.kid, -1: 1}, {})):
+        for n, unprotected in enumerate(
+            ({4: hotline.kid}, {4: hotline.kid, 99: b"\0" * 600}, {4: hotline.kid, -1: 1}, {})
+        ):
             cose = hotline.sign(hotline.claims("notice", DEV))
             copy = rewrap(cose, unprotected, tagged=False)
             first = attacker.post(copy)
@@ -39,7 +41,7 @@ def test_a_rewrapped_copy_gets_the_originals_receipt_and_never_blocks_it(tmp_pat
                 assert first.code_text == "4.00", first.code_text
                 assert "unprotected" in first.problem()[-2]
             elif not unprotected:
-                assert first.code_text == "4.00"        # no kid at all
+                assert first.code_text == "4.00"  # no kid at all
             else:
                 assert first.code_text == "2.01", first.code_text
             reply = genuine.post(cose)
@@ -47,7 +49,7 @@ def test_a_rewrapped_copy_gets_the_originals_receipt_and_never_blocks_it(tmp_pat
             receipt = reply.receipt()
             assert receipt["nh"] == signed_part_hash(cose)
             if first.code_text == "2.01":
-                assert reply.payload == first.payload      # byte-identical receipt
+                assert reply.payload == first.payload  # byte-identical receipt
         attacker.close()
         genuine.close()
     finally:

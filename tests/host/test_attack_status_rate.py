@@ -1,14 +1,15 @@
 """Amplification and rate-limit evasion (issue 10): an 11-byte GET /status from a spoofable
 address gets an answer no larger than itself until it proves its address with RFC 9175
 Echo; new source ports and duplicate message ids buy no fresh allowance."""
+
 import time
 
-from tests.host.attacker import ACK, CON, GET, Peer, Reply, coap, request
+from tests.host.attacker import CON, GET, Peer, Reply, coap, request
 from tests.host.simdevice import SimDevice
 
 DEV = "nl.hoster-a.desk-1"
 ECHO = 252
-RATE_BURST = 100     # firmware coap/__init__.py, per source address
+RATE_BURST = 100  # firmware coap/__init__.py, per source address
 
 
 def start(tmp_path):
@@ -83,6 +84,7 @@ def test_new_ports_and_duplicates_buy_no_fresh_allowance(tmp_path):
 
 def test_bad_signatures_buy_no_more_than_a_few_verifies_per_address(tmp_path):
     from tests.host.attacker import Issuer
+
     keys = [Issuer("nl.k%d" % i) for i in range(3)]
     flags = ["--device-id", DEV]
     for k in keys:
@@ -93,7 +95,7 @@ def test_bad_signatures_buy_no_more_than_a_few_verifies_per_address(tmp_path):
         attacker = Peer(dev.udp, "127.0.0.8")
         codes = []
         for i in range(12):
-            k = keys[i % 3]                      # rotating kids, all trusted
+            k = keys[i % 3]  # rotating kids, all trusted
             forged = bytearray(k.sign(k.claims("notice", DEV)))
             forged[-1] ^= 1
             codes.append(attacker.post(bytes(forged)).code_text)

@@ -1,6 +1,7 @@
 """Big notices in a row at the default 256K heap: several 8192-byte notices of different
 shapes (40 URLs of ~180 bytes, four URLs near the 2048-byte limit, 64 items) from a fresh
 key are all taken (2.01), and the device still answers and reads every datagram after."""
+
 import pytest
 
 from tests.host.e2e import nh, protocol, run_client, send, status
@@ -43,7 +44,7 @@ async def post_all(ctx, dev, notices):
         codes.append(reply.code)
         if reply.code == "2.01":
             assert protocol.verify_receipt(reply.payload, dev.device_key)["nh"] == nh(cose)
-    await status(ctx, dev)          # still answers: its receive loop is alive
+    await status(ctx, dev)  # still answers: its receive loop is alive
     return codes
 
 
@@ -69,4 +70,3 @@ def test_mixed_shapes_in_a_row_are_all_taken(devices, hotline):
     notices = [exactly(hotline, MAX_MESSAGE, shape(i)) for i in range(2) for shape in SHAPES]
     assert run_client(post_all, dev, notices) == ["2.01"] * len(notices)
     assert_memory_left(dev)
-

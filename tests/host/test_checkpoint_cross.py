@@ -1,6 +1,7 @@
 """Checkpoint receipts (PROTOCOL.md 4) made by the firmware's core/receipts.py on
 MicroPython are byte for byte what pycose/cbor2 make from the same key and fields
 (Ed25519 is deterministic), and verify with pycose."""
+
 import hashlib
 import json
 
@@ -13,8 +14,14 @@ from tests.host import mphost
 
 SEED = bytes(range(32))
 CASES = [  # (seq, prev, pseq, ph, at, clock)
-    (33, hashlib.sha256(b"receipt 32").digest(), 32, hashlib.sha256(b"r32").digest(),
-     1807776000, "rtc"),
+    (
+        33,
+        hashlib.sha256(b"receipt 32").digest(),
+        32,
+        hashlib.sha256(b"r32").digest(),
+        1807776000,
+        "rtc",
+    ),
     (1000, bytes(range(32)), 960, bytes(32), 1830000000, "ntp"),
 ]
 
@@ -41,8 +48,18 @@ def firmware_receipts():
 @pytest.mark.parametrize("i", range(len(CASES)))
 def test_firmware_checkpoint_matches_pycose(firmware_receipts, i):
     seq, prev, pseq, ph, at, clock = CASES[i]
-    claims = {"v": 1, "t": "receipt", "dev": "nl.hoster-a.desk-1", "seq": seq, "prev": prev,
-              "kind": "checkpoint", "at": at, "clock": clock, "pseq": pseq, "ph": ph}
+    claims = {
+        "v": 1,
+        "t": "receipt",
+        "dev": "nl.hoster-a.desk-1",
+        "seq": seq,
+        "prev": prev,
+        "kind": "checkpoint",
+        "at": at,
+        "clock": clock,
+        "pseq": pseq,
+        "ph": ph,
+    }
     priv = Ed25519PrivateKey.from_private_bytes(SEED)
     expected = protocol.sign(claims, priv)
     got = firmware_receipts[i]

@@ -5,6 +5,7 @@ with aiocoap's codec, independent of the firmware's.
 
 The server is tests/host/coap_test_server.py; its resources are described there.
 """
+
 import asyncio
 import hashlib
 import json
@@ -25,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MICROPYTHON = Path(sys.executable).with_name("micropython")
 SERVER = Path(__file__).with_name("coap_test_server.py")
 ANNOUNCE = b"meldbox-coap-test-server"
-BURST = 200           # the server's rate limit: 200 requests at once per source address,
-PER_S = 2             # then 2 per second
+BURST = 200  # the server's rate limit: 200 requests at once per source address,
+PER_S = 2  # then 2 per second
 ACK_TIMEOUT_MS = 200  # the device's own CON requests retransmit after 200-300 ms
 MAX_RETRANSMIT = 2
 
@@ -51,10 +52,25 @@ def server():
     # ".frozen" first: asyncio is frozen into the unix port.
     env = dict(os.environ, MICROPYPATH=os.pathsep.join([".frozen", str(ROOT / "firmware")]))
     proc = subprocess.Popen(
-        [str(MICROPYTHON), "-X", "heapsize=256K", str(SERVER), str(announce.getsockname()[1]),
-         "--rate", "%d,%d" % (BURST, PER_S), "--ack-timeout-ms", str(ACK_TIMEOUT_MS),
-         "--max-retransmit", str(MAX_RETRANSMIT)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            str(MICROPYTHON),
+            "-X",
+            "heapsize=256K",
+            str(SERVER),
+            str(announce.getsockname()[1]),
+            "--rate",
+            "%d,%d" % (BURST, PER_S),
+            "--ack-timeout-ms",
+            str(ACK_TIMEOUT_MS),
+            "--max-retransmit",
+            str(MAX_RETRANSMIT),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         data, addr = announce.recvfrom(100)
         assert data == ANNOUNCE
@@ -99,7 +115,7 @@ class Peer:
         self.sock.settimeout(timeout)
         try:
             return self.sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             return None
 
     def exchange(self, data, timeout=2.0):
@@ -132,22 +148,30 @@ def with_client(fn):
             return await fn(ctx)
         finally:
             await ctx.shutdown()
+
     return asyncio.run(run())
 
 
 def request(server, code, path, payload=b"", **opts):
     async def go(ctx):
-        msg = aiocoap.Message(code=code, uri=server.uri(path), payload=payload,
-                              transport_tuning=aiocoap.Reliable, **opts)
+        msg = aiocoap.Message(
+            code=code,
+            uri=server.uri(path),
+            payload=payload,
+            transport_tuning=aiocoap.Reliable,
+            **opts,
+        )
         return await ctx.request(msg).response
+
     return with_client(go)
 
 
 # --- the server side -------------------------------------------------------------------------
 def test_piggybacked_response_echoes_token_and_mid(peer):
     token = bytes.fromhex("0102030405060708")
-    resp = peer.exchange(message(CON, aiocoap.POST, 0x4242, token, "/echo", b"abc",
-                                 [UintOption(12, 18)]))
+    resp = peer.exchange(
+        message(CON, aiocoap.POST, 0x4242, token, "/echo", b"abc", [UintOption(12, 18)])
+    )
     assert resp.mtype == aiocoap.ACK and resp.mid == 0x4242 and resp.token == token
     assert resp.code == aiocoap.CHANGED and resp.opt.content_format == 50
     info = json.loads(resp.payload)
@@ -204,18 +228,23 @@ def test_wrong_method_is_4_05(server):
 
 
 def test_unknown_critical_option_is_4_02_and_elective_is_ignored(peer):
-    resp = peer.exchange(message(CON, aiocoap.POST, 0x3001, b"o", "/echo", b"x",
-                                 [OpaqueOption(9, b"?")]))
+    resp = peer.exchange(
+        message(CON, aiocoap.POST, 0x3001, b"o", "/echo", b"x", [OpaqueOption(9, b"?")])
+    )
     assert resp.code == aiocoap.BAD_OPTION and resp.mid == 0x3001 and resp.token == b"o"
     assert problem_of(resp)[-1] == "Bad Option"
-    resp = peer.exchange(message(CON, aiocoap.POST, 0x3002, b"o", "/echo", b"x",
-                                 [OpaqueOption(10, b"?")]))
+    resp = peer.exchange(
+        message(CON, aiocoap.POST, 0x3002, b"o", "/echo", b"x", [OpaqueOption(10, b"?")])
+    )
     assert resp.code == aiocoap.CHANGED
 
 
 def test_proxy_uri_is_5_05(peer):
-    resp = peer.exchange(message(CON, aiocoap.GET, 0x3003, b"p", None, b"",
-                                 [OpaqueOption(35, b"coap://elsewhere/x")]))
+    resp = peer.exchange(
+        message(
+            CON, aiocoap.GET, 0x3003, b"p", None, b"", [OpaqueOption(35, b"coap://elsewhere/x")]
+        )
+    )
     assert resp.code == aiocoap.PROXYING_NOT_SUPPORTED
 
 
@@ -230,11 +259,20 @@ def test_block1_transfer_of_6_kib_by_aiocoap(server):
 
 def test_block1_with_small_blocks_gets_2_31_per_block(peer):
     body = bytes(range(100))
-    blocks = [body[i:i + 32] for i in range(0, len(body), 32)]   # SZX 1: 32 bytes
+    blocks = [body[i : i + 32] for i in range(0, len(body), 32)]  # SZX 1: 32 bytes
     for num, chunk in enumerate(blocks):
         more = num < len(blocks) - 1
-        resp = peer.exchange(message(CON, aiocoap.POST, 0x3100 + num, b"b", "/echo", chunk,
-                                     [UintOption(27, num << 4 | (8 if more else 0) | 1)]))
+        resp = peer.exchange(
+            message(
+                CON,
+                aiocoap.POST,
+                0x3100 + num,
+                b"b",
+                "/echo",
+                chunk,
+                [UintOption(27, num << 4 | (8 if more else 0) | 1)],
+            )
+        )
         assert resp.opt.block1 is not None
         assert (resp.opt.block1.block_number, resp.opt.block1.size_exponent) == (num, 1)
         if more:
@@ -244,16 +282,23 @@ def test_block1_with_small_blocks_gets_2_31_per_block(peer):
 
 
 def test_block1_out_of_order_is_4_08(peer):
-    resp = peer.exchange(message(CON, aiocoap.POST, 0x3200, b"b", "/echo", bytes(64),
-                                 [UintOption(27, 0 << 4 | 8 | 2)]))
+    resp = peer.exchange(
+        message(
+            CON, aiocoap.POST, 0x3200, b"b", "/echo", bytes(64), [UintOption(27, 0 << 4 | 8 | 2)]
+        )
+    )
     assert resp.code == aiocoap.CONTINUE
-    resp = peer.exchange(message(CON, aiocoap.POST, 0x3201, b"b", "/echo", bytes(64),
-                                 [UintOption(27, 2 << 4 | 8 | 2)]))
+    resp = peer.exchange(
+        message(
+            CON, aiocoap.POST, 0x3201, b"b", "/echo", bytes(64), [UintOption(27, 2 << 4 | 8 | 2)]
+        )
+    )
     assert resp.code == aiocoap.REQUEST_ENTITY_INCOMPLETE
     assert problem_of(resp)[-1] == "Request Entity Incomplete"
     # The transfer is gone: its next block is out of order too.
-    resp = peer.exchange(message(CON, aiocoap.POST, 0x3202, b"b", "/echo", bytes(64),
-                                 [UintOption(27, 1 << 4 | 2)]))
+    resp = peer.exchange(
+        message(CON, aiocoap.POST, 0x3202, b"b", "/echo", bytes(64), [UintOption(27, 1 << 4 | 2)])
+    )
     assert resp.code == aiocoap.REQUEST_ENTITY_INCOMPLETE
 
 
@@ -289,7 +334,11 @@ MALFORMED = [
     ("option length nibble 15", bytes([0x40, 0x01, 0x50, 0x05, 0xBF, 0x00]), 0x5005),
     ("truncated option value", bytes([0x40, 0x01, 0x50, 0x06, 0xB4]) + b"ab", 0x5006),
     ("truncated extended delta", bytes([0x40, 0x01, 0x50, 0x07, 0xD0]), 0x5007),
-    ("payload marker, no payload", bytes([0x40, 0x02, 0x50, 0x08, 0xB4]) + b"echo" + b"\xff", 0x5008),
+    (
+        "payload marker, no payload",
+        bytes([0x40, 0x02, 0x50, 0x08, 0xB4]) + b"echo" + b"\xff",
+        0x5008,
+    ),
     ("empty message with a token", bytes([0x41, 0x00, 0x50, 0x09, 0x01]), 0x5009),
     ("NON with nibble 15", bytes([0x50, 0x01, 0x50, 0x0A, 0xF1, 0x00]), None),
     ("ACK with token length 9", bytes([0x69, 0x00, 0x50, 0x0B]) + bytes(9), None),
@@ -299,7 +348,9 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize("name,datagram,rst_mid", MALFORMED, ids=[m[0] for m in MALFORMED])
-def test_malformed_datagram_gets_rst_or_nothing_and_server_carries_on(peer, name, datagram, rst_mid):
+def test_malformed_datagram_gets_rst_or_nothing_and_server_carries_on(
+    peer, name, datagram, rst_mid
+):
     peer.send(datagram)
     raw = peer.recv(timeout=0.3 if rst_mid is None else 2.0)
     if rst_mid is None:
@@ -364,8 +415,9 @@ def test_requests_beyond_max_inflight_get_5_03(peer):
     # Another address gets the fourth slot, and then the endpoint is full.
     others.send(message(CON, aiocoap.GET, 0x7200, b"o1", "/slow"))
     others.send(message(CON, aiocoap.GET, 0x7201, b"o2", "/slow"))
-    second = sorted((m.mid, str(m.code)) for m in
-                    (aiocoap.Message.decode(others.recv()) for _ in range(2)))
+    second = sorted(
+        (m.mid, str(m.code)) for m in (aiocoap.Message.decode(others.recv()) for _ in range(2))
+    )
     assert [c for _, c in second] == [str(aiocoap.EMPTY), str(aiocoap.SERVICE_UNAVAILABLE)]
     # The accepted ones are answered separately; acknowledge each.
     tokens = set()
@@ -429,8 +481,9 @@ def test_rate_limit_is_4_29_with_max_age(peer):
 
 
 def test_if_none_match_is_4_12(peer):
-    resp = peer.exchange(message(CON, aiocoap.POST, 0x9001, b"", "/echo", b"x",
-                                 [OpaqueOption(5, b"")]))
+    resp = peer.exchange(
+        message(CON, aiocoap.POST, 0x9001, b"", "/echo", b"x", [OpaqueOption(5, b"")])
+    )
     assert resp.code == aiocoap.PRECONDITION_FAILED
 
 
@@ -464,8 +517,8 @@ class LossyLink(asyncio.DatagramProtocol):
     def __init__(self, upstream, drop):
         self.upstream = upstream
         self.drop = drop
-        self.seen = []                 # decoded datagrams from the device
-        self.raw = []                  # and as sent
+        self.seen = []  # decoded datagrams from the device
+        self.raw = []  # and as sent
         self.device = None
         self.up = None
 
@@ -505,6 +558,7 @@ def free_udp_port():
 def device_sends(server, hotline, drop):
     """Have the device POST a receipt through a lossy link to an aiocoap hotline;
     returns (the device's report, the link that saw the device's datagrams)."""
+
     async def run():
         loop = asyncio.get_running_loop()
         site = aiocoap.resource.Site()
@@ -513,22 +567,32 @@ def device_sends(server, hotline, drop):
         hctx = await aiocoap.Context.create_server_context(site, bind=("127.0.0.1", hport))
         link = LossyLink(None, drop)
         ltr, _ = await loop.create_datagram_endpoint(lambda: link, local_addr=("127.0.0.1", 0))
-        utr, _ = await loop.create_datagram_endpoint(lambda: Up(link), remote_addr=("127.0.0.1", hport))
+        utr, _ = await loop.create_datagram_endpoint(
+            lambda: Up(link), remote_addr=("127.0.0.1", hport)
+        )
         link.up = utr
-        job = {"uri": "coap://127.0.0.1:%d/receipts" % ltr.get_extra_info("sockname")[1],
-               "payload": b"receipt-7".hex(), "cf": 18}
+        job = {
+            "uri": "coap://127.0.0.1:%d/receipts" % ltr.get_extra_info("sockname")[1],
+            "payload": b"receipt-7".hex(),
+            "cf": 18,
+        }
         cctx = await aiocoap.Context.create_client_context()
         try:
-            msg = aiocoap.Message(code=aiocoap.POST, uri=server.uri("/send"),
-                                  payload=json.dumps(job).encode(), transport_tuning=aiocoap.Reliable)
+            msg = aiocoap.Message(
+                code=aiocoap.POST,
+                uri=server.uri("/send"),
+                payload=json.dumps(job).encode(),
+                transport_tuning=aiocoap.Reliable,
+            )
             resp = await cctx.request(msg).response
-            await asyncio.sleep(0.1)     # let a last ACK from the device reach the link
+            await asyncio.sleep(0.1)  # let a last ACK from the device reach the link
             return json.loads(resp.payload), link
         finally:
             await cctx.shutdown()
             await hctx.shutdown()
             ltr.close()
             utr.close()
+
     return asyncio.run(run())
 
 
@@ -539,7 +603,7 @@ def test_client_retransmits_until_the_hotline_answers(server):
     assert report["retransmissions"] == 2 and report["pending"] == 0
     requests = [m for m in link.seen if m.code == aiocoap.POST]
     assert len(requests) == 3
-    assert len(set(link.raw[:3])) == 1          # the same message id, token and bytes
+    assert len(set(link.raw[:3])) == 1  # the same message id, token and bytes
     assert requests[0].mtype == aiocoap.CON and requests[0].opt.uri_path == ("receipts",)
     assert hotline.got == [(b"receipt-7", 18)]
     # Timeouts double: at least 200 + 400 ms passed before the third transmission.
@@ -547,7 +611,7 @@ def test_client_retransmits_until_the_hotline_answers(server):
 
 
 def test_client_takes_separate_response_and_acks_it(server):
-    hotline = Hotline(delay=0.4)      # aiocoap sends an empty ACK after 0.1 s, then a CON
+    hotline = Hotline(delay=0.4)  # aiocoap sends an empty ACK after 0.1 s, then a CON
     report, link = device_sends(server, hotline, drop=0)
     assert report["code"] == 0x44 and bytes.fromhex(report["payload"]) == b"thanks:receipt-7"
     acks = [m for m in link.seen if m.mtype == aiocoap.ACK]
@@ -558,7 +622,11 @@ def test_client_takes_separate_response_and_acks_it(server):
 def test_client_gives_up_after_max_retransmit(server):
     report, link = device_sends(server, Hotline(), drop=None)
     assert report["error"] == "timeout" and report["pending"] == 0
-    assert len(link.seen) == 1 + MAX_RETRANSMIT and len(set(link.raw)) == 1 and report["retransmissions"] == MAX_RETRANSMIT
+    assert (
+        len(link.seen) == 1 + MAX_RETRANSMIT
+        and len(set(link.raw)) == 1
+        and report["retransmissions"] == MAX_RETRANSMIT
+    )
     # ACK_TIMEOUT * (1 + 2 + 4) at the least, * 1.5 at the most (plus scheduling).
     assert 7 * ACK_TIMEOUT_MS <= report["elapsed_ms"] <= 7 * ACK_TIMEOUT_MS * 1.5 + 500
 
@@ -576,22 +644,31 @@ def test_client_reset_is_an_error(server):
                 self.transport.sendto(bytes([0x70, 0x00, mid >> 8, mid & 0xFF]), addr)
 
         tr, _ = await loop.create_datagram_endpoint(Resetter, local_addr=("127.0.0.1", 0))
-        job = {"uri": "coap://127.0.0.1:%d/receipts" % tr.get_extra_info("sockname")[1],
-               "payload": "00", "cf": 18}
+        job = {
+            "uri": "coap://127.0.0.1:%d/receipts" % tr.get_extra_info("sockname")[1],
+            "payload": "00",
+            "cf": 18,
+        }
         ctx = await aiocoap.Context.create_client_context()
         try:
-            msg = aiocoap.Message(code=aiocoap.POST, uri=server.uri("/send"),
-                                  payload=json.dumps(job).encode(), transport_tuning=aiocoap.Reliable)
+            msg = aiocoap.Message(
+                code=aiocoap.POST,
+                uri=server.uri("/send"),
+                payload=json.dumps(job).encode(),
+                transport_tuning=aiocoap.Reliable,
+            )
             return json.loads((await ctx.request(msg).response).payload)
         finally:
             await ctx.shutdown()
             tr.close()
+
     report = asyncio.run(run())
     assert report["error"] == "reset" and report["retransmissions"] == 0 and report["pending"] == 0
 
 
 # --- the codec against aiocoap's, on CPython ----------------------------------------------------
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "firmware"))
 from meldbox.coap import message as fw  # noqa: E402
@@ -600,13 +677,18 @@ from meldbox.coap import message as fw  # noqa: E402
 # 268/269 boundaries of the delta encoding. Option numbers are 16 bits (RFC 7252 12.2): the
 # delta encoding could reach 65804, but no option has such a number, and aiocoap refuses it.
 _KNOWN = {o.value for o in aiocoap.OptionNumber} | set(fw.OPTION)
-OPAQUE_NUMBERS = st.one_of(st.sampled_from([n for n in (2, 13, 18, 268, 269, 270, 2048, 65000)
-                                            if n not in _KNOWN]),
-                           st.integers(0, 0xFFFF).filter(lambda n: n not in _KNOWN))
+OPAQUE_NUMBERS = st.one_of(
+    st.sampled_from([n for n in (2, 13, 18, 268, 269, 270, 2048, 65000) if n not in _KNOWN]),
+    st.integers(0, 0xFFFF).filter(lambda n: n not in _KNOWN),
+)
 MESSAGES = st.tuples(
-    st.integers(0, 3), st.integers(1, 255), st.integers(0, 0xFFFF), st.binary(max_size=8),
+    st.integers(0, 3),
+    st.integers(1, 255),
+    st.integers(0, 0xFFFF),
+    st.binary(max_size=8),
     st.lists(st.tuples(OPAQUE_NUMBERS, st.binary(max_size=300)), max_size=6),
-    st.binary(max_size=40))
+    st.binary(max_size=40),
+)
 
 
 @settings(max_examples=100, deadline=None)
@@ -619,8 +701,9 @@ def test_firmware_encoding_decodes_in_aiocoap(parts):
     msg.payload = payload
     theirs = aiocoap.Message.decode(msg.encode())
     assert (theirs.mtype, theirs.code, theirs.mid, theirs.token) == (mtype, code, mid, token)
-    assert [(o.number, o.value) for o in theirs.opt.option_list()] == \
-        sorted(options, key=lambda o: o[0])   # Python's sort is stable, like the codec
+    assert [(o.number, o.value) for o in theirs.opt.option_list()] == sorted(
+        options, key=lambda o: o[0]
+    )  # Python's sort is stable, like the codec
     assert theirs.payload == payload
 
 

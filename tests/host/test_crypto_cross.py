@@ -4,6 +4,7 @@ byte for byte, and keys or signatures carrying small-order points, where a fast 
 can drift from the RFC's equation, on both Ed25519 paths (the build's, and the 32-bit
 boards' viper one) and all three SHA-512 paths. All MicroPython cases run in one
 process, the data passing through a file."""
+
 import hashlib
 import random
 import sys
@@ -91,11 +92,15 @@ def _encode(point):
 
 BASE = _decode((4 * pow(5, P - 2, P) % P).to_bytes(32, "little"))
 # Points of order 2, 4 and 8 (the order-8 ones from libsodium's list of small-order points).
-SMALL = [_decode(bytes.fromhex(h)) for h in (
-    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-    "0000000000000000000000000000000000000000000000000000000000000000",
-    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
-    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")]
+SMALL = [
+    _decode(bytes.fromhex(h))
+    for h in (
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    )
+]
 
 
 def _h(*parts):

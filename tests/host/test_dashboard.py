@@ -3,6 +3,7 @@ chromium): the ranked table and the live overdue list, read from the rendered DO
 and after receipts arrive. The screenshot is saved for review with
 MELDBOX_UPDATE_GOLDEN=1 (tests/golden/dashboard.png); it holds times, so it is not
 compared pixel by pixel."""
+
 import json
 import os
 import shutil
@@ -27,19 +28,30 @@ from tests.host.test_ledger_crash import post_all
 MELDBOX = Path(sys.executable).with_name("meldbox")
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "dashboard.png"
 UPDATE = os.environ.get("MELDBOX_UPDATE_GOLDEN") == "1"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync",
-                  # run the page's timers (the live refresh) before the DOM is dumped
-                  "--virtual-time-budget=5000"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # run the page's timers (the live refresh) before the DOM is dumped
+    "--virtual-time-budget=5000",
+]
 
 
 def chromium(url, *extra):
     exe = shutil.which("chromium")
     assert exe, "Debian's chromium is needed (make setup as root installs it)"
     with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run([exe] + CHROMIUM_FLAGS + ["--user-data-dir=" + profile]
-                              + list(extra) + [url], capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [exe] + CHROMIUM_FLAGS + ["--user-data-dir=" + profile] + list(extra) + [url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
@@ -87,31 +99,59 @@ def test_ranked_table_and_live_overdue_list_in_chromium(tmp_path):
     devs = {h: FakeChainDevice("nl.%s.desk" % h) for h in ("slowhost", "fasthost", "silenthost")}
     ledger = open_ledger(db)
     notices = {}
-    for ref, host, due in (("SLOW-1", "slowhost", now - 4000), ("SLOW-2", "slowhost", now - 3600),
-                           ("FAST-1", "fasthost", now - 3500),
-                           ("SILENT-1", "silenthost", now - 3000)):
+    for ref, host, due in (
+        ("SLOW-1", "slowhost", now - 4000),
+        ("SLOW-2", "slowhost", now - 3600),
+        ("FAST-1", "fasthost", now - 3500),
+        ("SILENT-1", "silenthost", now - 3000),
+    ):
         dev = devs[host]
         ledger.pin_device(dev.dev, dev.pub, host)
         notices[ref] = hotline.notice(dev.dev, iat=now - 7200, due=due, ref=ref)
         ledger.record_sent(*notices[ref], sent_at=now - 7200)
     ledger.close()
-    proc = subprocess.Popen([str(MELDBOX), "hotline", "serve", "--port", "0", "--db", db,
-                             "--web", "127.0.0.1:0", "--renotify-after", "0",
-                             "--status-every", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            str(MELDBOX),
+            "hotline",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            db,
+            "--web",
+            "127.0.0.1:0",
+            "--renotify-after",
+            "0",
+            "--status-every",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         ready = json.loads(proc.stdout.readline())
         url = ready["web"]
         before = Tables(chromium(url, "--dump-dom"))
-        assert [r[2] for r in before.tables["overdue"][1:]] == ["SLOW-1", "SLOW-2", "FAST-1",
-                                                               "SILENT-1"]
+        assert [r[2] for r in before.tables["overdue"][1:]] == [
+            "SLOW-1",
+            "SLOW-2",
+            "FAST-1",
+            "SILENT-1",
+        ]
         receipts = []
-        for ref, host in (("SLOW-1", "slowhost"), ("SLOW-2", "slowhost"), ("FAST-1", "fasthost"),
-                          ("SILENT-1", "silenthost")):
+        for ref, host in (
+            ("SLOW-1", "slowhost"),
+            ("SLOW-2", "slowhost"),
+            ("FAST-1", "fasthost"),
+            ("SILENT-1", "silenthost"),
+        ):
             receipts.append(devs[host].receipt("delivered", notices[ref], at=now - 7100))
         receipts.append(devs["slowhost"].receipt("removed", notices["SLOW-1"], at=now - 600))
         receipts.append(devs["fasthost"].receipt("removed", notices["FAST-1"], at=now - 6900))
         import asyncio
+
         assert asyncio.run(post_all(ready["port"], receipts)) == ["2.04"] * len(receipts)
 
         shot = tmp_path / "dashboard.png"
@@ -124,11 +164,16 @@ def test_ranked_table_and_live_overdue_list_in_chromium(tmp_path):
     assert ranking[0][:5] == ["#", "hoster", "notices", "removed median", "removed p90"]
     # slowest first: nothing removed, then 1h50m, then 5m
     assert [(r[0], r[1], r[3]) for r in ranking[1:]] == [
-        ("1", "silenthost", "-"), ("2", "slowhost", "1h50m"), ("3", "fasthost", "5m00s")]
+        ("1", "silenthost", "-"),
+        ("2", "slowhost", "1h50m"),
+        ("3", "fasthost", "5m00s"),
+    ]
     # the overdue list came through the live refresh (plain JS fetch), after the receipts
     assert after.ids["live"]["data-loaded"] == "yes"
     assert [(r[0], r[2], r[5]) for r in after.tables["overdue"][1:]] == [
-        ("slowhost", "SLOW-2", "delivered"), ("silenthost", "SILENT-1", "delivered")]
+        ("slowhost", "SLOW-2", "delivered"),
+        ("silenthost", "SILENT-1", "delivered"),
+    ]
     assert after.tables["findings"][1:] == []
     image = Image.open(shot)
     assert image.size == (1100, 900)
@@ -149,17 +194,22 @@ def test_beyond_loopback_needs_a_token(tmp_path):
         assert refused.value.code == 401
         ok = urllib.request.urlopen(board.url + "report.json?token=s3cret", timeout=10)
         assert json.loads(ok.read())["hosters"] == []
-        req = urllib.request.Request(board.url + "live",
-                                     headers={"Authorization": "Bearer s3cret"})
+        req = urllib.request.Request(
+            board.url + "live", headers={"Authorization": "Bearer s3cret"}
+        )
         assert b'id="overdue"' in urllib.request.urlopen(req, timeout=10).read()
     finally:
         board.stop()
-    done = subprocess.run([str(MELDBOX), "hotline", "serve", "--port", "0", "--db", db,
-                           "--web", "0.0.0.0:0"], capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [str(MELDBOX), "hotline", "serve", "--port", "0", "--db", db, "--web", "0.0.0.0:0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2 and "web-token" in done.stderr
 
 
 def test_histogram_counts_each_bucket():
-    svg = histogram_svg("h<1>", [10, 20, 4000, 10 ** 7])
+    svg = histogram_svg("h<1>", [10, 20, 4000, 10**7])
     assert svg.startswith("<svg") and "h&lt;1&gt;: 4 removed" in svg
-    assert svg.count("<rect") == 8 and '>2</text>' in svg
+    assert svg.count("<rect") == 8 and ">2</text>" in svg

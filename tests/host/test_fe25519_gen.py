@@ -1,5 +1,6 @@
 """firmware/meldbox/core/fe25519.py is the output of bench/gen_fe25519.py (its unrolled
 products are not edited by hand), and the generator's bounds hold."""
+
 import importlib.util
 from pathlib import Path
 

@@ -2,6 +2,7 @@
 datagrams within one sane size, and each class really breaks what it says (checked with
 small independent CoAP and CBOR readers written here); run_fuzz() tallies what a
 scripted responder sends back and notices a device that stopped answering."""
+
 import json
 import socket
 import sys
@@ -19,8 +20,37 @@ KEY = P.HotlineKey("nl.fuzz", P.private_key_of(bytes(range(32))))
 AUD = "nl.hoster-a.desk-1"
 SIGNED = fuzz.generate(11, 400, KEY, AUD)
 # Option numbers assigned by CoAP RFCs (and aiocoap's draft Uri-Path-Abbrev, 13).
-KNOWN_OPTIONS = {1, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 19, 20, 21, 23, 27, 28, 31, 35, 39,
-                 60, 252, 258, 292, 548}
+KNOWN_OPTIONS = {
+    1,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    11,
+    12,
+    13,
+    14,
+    15,
+    16,
+    17,
+    19,
+    20,
+    21,
+    23,
+    27,
+    28,
+    31,
+    35,
+    39,
+    60,
+    252,
+    258,
+    292,
+    548,
+}
 
 
 # --- independent readers -------------------------------------------------------------------------
@@ -44,7 +74,7 @@ def read_coap(d):
         if d[i] == 0xFF:
             if i + 1 == len(d):
                 raise Malformed("marker without payload")
-            return version, tkl, d[4:4 + tkl], options, d[i + 1:]
+            return version, tkl, d[4 : 4 + tkl], options, d[i + 1 :]
         delta, length = d[i] >> 4, d[i] & 15
         i += 1
         values = []
@@ -54,15 +84,15 @@ def read_coap(d):
             extra = {13: 1, 14: 2}.get(nibble, 0)
             if i + extra > len(d):
                 raise Malformed("truncated")
-            ext = int.from_bytes(d[i:i + extra], "big")
+            ext = int.from_bytes(d[i : i + extra], "big")
             values.append(nibble if not extra else ext + (13 if extra == 1 else 269))
             i += extra
         number += values[0]
         if i + values[1] > len(d):
             raise Malformed("truncated")
-        options.append((number, d[i:i + values[1]]))
+        options.append((number, d[i : i + values[1]]))
         i += values[1]
-    return version, tkl, d[4:4 + tkl], options, b""
+    return version, tkl, d[4 : 4 + tkl], options, b""
 
 
 def cbor_flags(b):
@@ -88,7 +118,7 @@ def cbor_flags(b):
             size = 1 << (info - 24)
             if i + size > len(b):
                 raise Malformed("truncated")
-            n, i = int.from_bytes(b[i:i + size], "big"), i + size
+            n, i = int.from_bytes(b[i : i + size], "big"), i + size
         else:
             n = info
         if major in (0, 1, 7):
@@ -102,7 +132,7 @@ def cbor_flags(b):
                 raise Malformed("truncated")
             if major == 3:
                 try:
-                    b[i:i + n].decode("utf-8")
+                    b[i : i + n].decode("utf-8")
                 except UnicodeDecodeError:
                     flags.add("utf8")
             return i + n
@@ -135,6 +165,7 @@ NOTICE_KEYS = {"v", "t", "id", "iss", "aud", "iat", "cat", "basis", "ref", "item
 
 def notice_problems(c):
     """PROTOCOL.md 3 rules a notice from KEY to AUD breaks (device time >= FUZZ_IAT)."""
+
     def uint(v):
         return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
@@ -155,13 +186,25 @@ def notice_problems(c):
         problems.append("due")
     elif "within" in c and not (uint(c["within"]) and 60 <= c["within"] <= 2592000):
         problems.append("within")
-    if c["cat"] not in ("csam", "terror", "other") or not isinstance(c["basis"], str) or not isinstance(c["ref"], str):
+    if (
+        c["cat"] not in ("csam", "terror", "other")
+        or not isinstance(c["basis"], str)
+        or not isinstance(c["ref"], str)
+    ):
         problems.append("cat/basis/ref")
     items = c["items"]
-    if not isinstance(items, list) or not 1 <= len(items) <= 64 or not all(
-            isinstance(i, dict) and isinstance(i.get("url"), str) and len(i["url"].encode()) <= 2048
-            and (not isinstance(i.get("sha256"), bytes) or len(i["sha256"]) == 32) and
-            (("sha256" not in i) or isinstance(i["sha256"], bytes)) for i in items):
+    if (
+        not isinstance(items, list)
+        or not 1 <= len(items) <= 64
+        or not all(
+            isinstance(i, dict)
+            and isinstance(i.get("url"), str)
+            and len(i["url"].encode()) <= 2048
+            and (not isinstance(i.get("sha256"), bytes) or len(i["sha256"]) == 32)
+            and (("sha256" not in i) or isinstance(i["sha256"], bytes))
+            for i in items
+        )
+    ):
         problems.append("items")
     if "note" in c and (not isinstance(c["note"], str) or len(c["note"]) > 280):
         problems.append("note")
@@ -231,10 +274,16 @@ def options_of(datagram):
     return dict(read_coap(datagram)[3])
 
 
-@pytest.mark.parametrize("name,reason", [("bad-version", "version"), ("token-length", "tkl"),
-                                         ("truncated-option", "truncated"),
-                                         ("reserved-option-nibble", "reserved nibble"),
-                                         ("empty-payload-after-marker", "marker without payload")])
+@pytest.mark.parametrize(
+    "name,reason",
+    [
+        ("bad-version", "version"),
+        ("token-length", "tkl"),
+        ("truncated-option", "truncated"),
+        ("reserved-option-nibble", "reserved nibble"),
+        ("empty-payload-after-marker", "marker without payload"),
+    ],
+)
 def test_coap_format_classes_are_malformed(name, reason):
     assert GROUPS[name]
     for _label, datagram in GROUPS[name]:
@@ -274,7 +323,9 @@ def test_oversized_block1_sequences_pass_8192_bytes():
     assert seqs
     for key, blocks in seqs.items():
         # "more" after a block means at least one byte beyond its end
-        reach = max(num * (16 << szx) + ((16 << szx) + 1 if more else n) for num, more, szx, n in blocks)
+        reach = max(
+            num * (16 << szx) + ((16 << szx) + 1 if more else n) for num, more, szx, n in blocks
+        )
         assert reach > 8192, key
 
 
@@ -302,12 +353,18 @@ def test_signed_bad_claims_carry_good_signatures():
         s1 = P.decode_sign1(read_coap(datagram)[4])
         assert s1.protected == {1: -8} and s1.unprotected == {4: KEY.kid}, label
         # raises InvalidSignature if the signature were bad
-        KEY.private_key.public_key().verify(s1.signature, P.sig_structure(s1.protected_bytes, s1.payload))
+        KEY.private_key.public_key().verify(
+            s1.signature, P.sig_structure(s1.protected_bytes, s1.payload)
+        )
 
 
 def test_cbor_classes_break_the_rule_they_name():
-    expect = {"cbor-indefinite-length": "indefinite", "cbor-duplicate-key": "duplicate",
-              "cbor-invalid-utf8": "utf8", "cbor-deep-nesting": "deep"}
+    expect = {
+        "cbor-indefinite-length": "indefinite",
+        "cbor-duplicate-key": "duplicate",
+        "cbor-invalid-utf8": "utf8",
+        "cbor-deep-nesting": "deep",
+    }
     for name, flag in expect.items():
         for label, datagram in GROUPS[name]:
             payload = read_coap(datagram)[4]
@@ -351,10 +408,10 @@ class Responder:
             if d[0] & 15 > 8:
                 self.sock.sendto(bytes([0x70, 0]) + mid, peer)
                 continue
-            if d[0] >> 4 == 0x6 and d[1] == 0:      # an ACK (of our separate response)
+            if d[0] >> 4 == 0x6 and d[1] == 0:  # an ACK (of our separate response)
                 self.acks_received += 1
                 continue
-            token = d[4:4 + (d[0] & 15)]
+            token = d[4 : 4 + (d[0] & 15)]
             head = bytes([0x60 | len(token)])
             try:
                 options = read_coap(d)[3]
@@ -367,7 +424,9 @@ class Responder:
             elif 12 in options and options[12] != b"\x12":
                 self.sock.sendto(bytes([0x60, 0]) + mid, peer)
                 mid_out += 1
-                self.sock.sendto(bytes([0x40 | len(token), 0x8F]) + mid_out.to_bytes(2, "big") + token, peer)
+                self.sock.sendto(
+                    bytes([0x40 | len(token), 0x8F]) + mid_out.to_bytes(2, "big") + token, peer
+                )
             else:
                 self.sock.sendto(head + bytes([0x80]) + mid + token, peer)
 
@@ -384,25 +443,49 @@ class Responder:
 def test_run_fuzz_tallies_what_came_back():
     cases = fuzz.generate(4, 60)
     with Responder() as responder:
-        report = fuzz.run_fuzz(("127.0.0.1", responder.port, socket.AF_INET), cases,
-                               rate=1000, wait=0.15, probe_wait=0.5)
+        report = fuzz.run_fuzz(
+            ("127.0.0.1", responder.port, socket.AF_INET),
+            cases,
+            rate=1000,
+            wait=0.15,
+            probe_wait=0.5,
+        )
     assert report["sent"] == 60 and report["alive_before"] and report["alive_after"]
     per = report["by_class"]
-    assert per["bad-version"] == {"silence": len([c for c in cases if c[0].startswith("bad-version")])}
+    assert per["bad-version"] == {
+        "silence": len([c for c in cases if c[0].startswith("bad-version")])
+    }
     assert set(per["token-length"]) == {"RST"}
     assert set(per["wrong-content-format"]) == {"4.15"}
     assert set(per["cose-truncated"]) == {"4.00"}
     assert responder.acks_received == per["wrong-content-format"]["4.15"]
     assert sum(report["tally"].values()) == 60 and report["accepted"] == []
     assert [c["label"] for c in report["cases"]] == [label for label, _ in cases]
-    assert "device answered before: yes, after: yes" in fuzz.report_text(dict(report, target="t", seed=4))
+    assert "device answered before: yes, after: yes" in fuzz.report_text(
+        dict(report, target="t", seed=4)
+    )
 
 
 def test_fuzz_command_reports_a_silent_target(tmp_path, capsys):
     report_file = tmp_path / "r.json"
     with Responder(alive=False) as responder:
-        status = cli.main(["fuzz", "--target", "127.0.0.1:%d" % responder.port, "--count", "3",
-                           "--seed", "1", "--wait", "0.05", "--probe-wait", "0.1", "--report", str(report_file)])
+        status = cli.main(
+            [
+                "fuzz",
+                "--target",
+                "127.0.0.1:%d" % responder.port,
+                "--count",
+                "3",
+                "--seed",
+                "1",
+                "--wait",
+                "0.05",
+                "--probe-wait",
+                "0.1",
+                "--report",
+                str(report_file),
+            ]
+        )
     assert status == 3
     report = json.loads(report_file.read_text())
     assert report["tally"] == {"silence": 3} and report["alive_before"] is False

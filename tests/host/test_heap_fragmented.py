@@ -2,6 +2,7 @@
 full of holes (sim-device --fragment-heap: ballast blocks freed every other one before
 boot, the rest after it) still takes an 8192-byte notice signed with a key it has never
 seen (its verify tables are built then), at the default 256K heap."""
+
 import asyncio
 import json
 
@@ -27,8 +28,9 @@ def notice_of_exactly(hotline, size):
 
 @pytest.mark.parametrize("hole", [256, 640, 1024])
 def test_fragmented_heap_still_takes_an_8192_byte_notice_from_a_fresh_key(tmp_path, hole):
-    hotline = Hotline()         # a freshly generated issuer key: no cached verify tables
+    hotline = Hotline()  # a freshly generated issuer key: no cached verify tables
     with device(tmp_path, hotline, "--fragment-heap", str(hole)) as dev:
+
         async def scenario():
             ctx = await client()
             try:
@@ -39,6 +41,7 @@ def test_fragmented_heap_still_takes_an_8192_byte_notice_from_a_fresh_key(tmp_pa
                 assert protocol.verify_receipt(reply.payload, dev.device_key)["nh"] == nh(cose)
             finally:
                 await ctx.shutdown()
+
         asyncio.run(scenario())
         mem = json.loads(dev.ctl("mem").stdout)
         # a littlefs file object (about 430 bytes, store/flash.py) still finds a hole

@@ -1,6 +1,7 @@
 """`meldbox hotline keygen/send/status/serve`: send against a small aiocoap server that
 plays a device (signing real receipts with the vector device key, or answering with
 problem details), and the receipt server in-process and as a command."""
+
 import asyncio
 import json
 import os
@@ -16,7 +17,8 @@ import aiocoap.resource
 import cbor2
 import pytest
 
-from meldbox_host import cli, protocol as P
+from meldbox_host import cli
+from meldbox_host import protocol as P
 from meldbox_host.hotline import serve as serve_mod
 from meldbox_host.sim import device as sim_device
 
@@ -57,15 +59,26 @@ class FakeDevice:
         site = aiocoap.resource.Site()
         site.add_resource(["notices"], _Notices(self))
         site.add_resource(["status"], _Status(self))
-        self.ctx = await aiocoap.Context.create_server_context(site, bind=("127.0.0.1", 0), transports=["udp6"])
+        self.ctx = await aiocoap.Context.create_server_context(
+            site, bind=("127.0.0.1", 0), transports=["udp6"]
+        )
         return serve_mod.bound_port(self.ctx)
 
     def receipt_for(self, cose):
         claims = P.peek_claims(cose)
-        fields = {"v": 1, "t": "receipt", "dev": DEVICE_ID, "seq": 1, "prev": bytes(32),
-                  "kind": "delivered" if claims["t"] == "notice" else "withdrawn",
-                  "iss": claims["iss"], "nid": claims["id"], "nh": P.notice_hash(cose),
-                  "at": 1800000060, "clock": "ntp"}
+        fields = {
+            "v": 1,
+            "t": "receipt",
+            "dev": DEVICE_ID,
+            "seq": 1,
+            "prev": bytes(32),
+            "kind": "delivered" if claims["t"] == "notice" else "withdrawn",
+            "iss": claims["iss"],
+            "nid": claims["id"],
+            "nh": P.notice_hash(cose),
+            "at": 1800000060,
+            "clock": "ntp",
+        }
         return P.sign(fields, DEVICE_SEED)
 
 
@@ -80,8 +93,11 @@ class _Notices(aiocoap.resource.Resource):
         if dev.mode == "slow":
             await asyncio.sleep(5)
         if dev.mode == "problem":
-            return aiocoap.Message(code=aiocoap.UNAUTHORIZED, content_format=257,
-                                   payload=cbor2.dumps({-1: "Unauthorized", -2: "unknown-key: kid 00"}))
+            return aiocoap.Message(
+                code=aiocoap.UNAUTHORIZED,
+                content_format=257,
+                payload=cbor2.dumps({-1: "Unauthorized", -2: "unknown-key: kid 00"}),
+            )
         body = RECEIPT_COSE[0] if dev.mode == "vector" else dev.receipt_for(request.payload)
         return aiocoap.Message(code=aiocoap.CREATED, content_format=18, payload=body)
 
@@ -92,9 +108,20 @@ class _Status(aiocoap.resource.Resource):
         self.device = device
 
     async def render_get(self, request):
-        status = {"v": 1, "t": "receipt", "dev": DEVICE_ID, "seq": 0, "prev": P.chain_hash(RECEIPT_COSE[-1]),
-                  "kind": "status", "at": 1800000300, "clock": "ntp", "state": {"active": 2}}
-        return aiocoap.Message(code=aiocoap.CONTENT, content_format=18, payload=P.sign(status, DEVICE_SEED))
+        status = {
+            "v": 1,
+            "t": "receipt",
+            "dev": DEVICE_ID,
+            "seq": 0,
+            "prev": P.chain_hash(RECEIPT_COSE[-1]),
+            "kind": "status",
+            "at": 1800000300,
+            "clock": "ntp",
+            "state": {"active": 2},
+        }
+        return aiocoap.Message(
+            code=aiocoap.CONTENT, content_format=18, payload=P.sign(status, DEVICE_SEED)
+        )
 
 
 def meldbox(capsys, *argv):
@@ -114,7 +141,7 @@ def keyfile(tmp_path):
     return path
 
 
-# --- keygen -----------------------------------------------------------------------------------------------
+# --- keygen -----------------------------------------------------------------------------------------------  # noqa: E501
 def test_keygen_output_is_usable_by_sim_device(tmp_path, capsys):
     path = tmp_path / "k.json"
     status, out = meldbox(capsys, "hotline", "keygen", "--iss", "nl.eokm", "--out", str(path))
@@ -134,21 +161,57 @@ def test_keygen_refuses_to_overwrite(tmp_path, capsys):
     first = path.read_text()
     assert meldbox(capsys, "hotline", "keygen", "--iss", "b", "--out", str(path))[0] == 1
     assert path.read_text() == first
-    assert meldbox(capsys, "hotline", "keygen", "--iss", "b", "--out", str(path), "--force")[0] == 0
+    assert (
+        meldbox(capsys, "hotline", "keygen", "--iss", "b", "--out", str(path), "--force")[0] == 0
+    )
     assert P.load_key(path).iss == "b"
 
 
-# --- send -------------------------------------------------------------------------------------------------
-NOTICE_ARGS = ["--aud", DEVICE_ID, "--cat", "csam", "--basis", "NL NTD code", "--ref", "EOKM-1",
-               "--url", "https://files.example/a.jpg", "--url", "https://files.example/b.jpg",
-               "--ip", "192.0.2.10", "--sha256", "ab" * 32, "--due-in", "86400",
-               "--iat", "1800000000", "--id", "0102030405060708", "--nodisclose", "--test", "--note", "zie bijlage"]
+# --- send -------------------------------------------------------------------------------------------------  # noqa: E501
+NOTICE_ARGS = [
+    "--aud",
+    DEVICE_ID,
+    "--cat",
+    "csam",
+    "--basis",
+    "NL NTD code",
+    "--ref",
+    "EOKM-1",
+    "--url",
+    "https://files.example/a.jpg",
+    "--url",
+    "https://files.example/b.jpg",
+    "--ip",
+    "192.0.2.10",
+    "--sha256",
+    "ab" * 32,
+    "--due-in",
+    "86400",
+    "--iat",
+    "1800000000",
+    "--id",
+    "0102030405060708",
+    "--nodisclose",
+    "--test",
+    "--note",
+    "zie bijlage",
+]
 
 
 def test_send_notice_prints_verified_receipt(keyfile, capsys):
     with FakeDevice() as device:
-        status, out = meldbox(capsys, "hotline", "send", "--key", str(keyfile), "--device", device.uri,
-                              "--device-key", DEVICE_PUB.hex(), *NOTICE_ARGS)
+        status, out = meldbox(
+            capsys,
+            "hotline",
+            "send",
+            "--key",
+            str(keyfile),
+            "--device",
+            device.uri,
+            "--device-key",
+            DEVICE_PUB.hex(),
+            *NOTICE_ARGS,
+        )
     assert status == 0, out
     assert out["code"] == "2.01" and out["verified"] is True and out["answers_request"] is True
     assert out["receipt"]["kind"] == "delivered" and out["receipt"]["nid"] == "0102030405060708"
@@ -156,20 +219,42 @@ def test_send_notice_prints_verified_receipt(keyfile, capsys):
     assert cf == 18 and out["sent"]["nh"] == P.notice_hash(payload).hex()
     key = P.load_key(keyfile)
     _, claims = P.verify_sign1(payload, key.public)
-    assert claims == {"v": 1, "t": "notice", "id": bytes.fromhex("0102030405060708"), "iss": "nl.eokm",
-                      "aud": DEVICE_ID, "iat": 1800000000, "due": 1800086400, "cat": "csam",
-                      "basis": "NL NTD code", "ref": "EOKM-1", "nodisclose": True, "test": True,
-                      "note": "zie bijlage",
-                      "items": [{"url": "https://files.example/a.jpg", "ip": "192.0.2.10", "sha256": b"\xab" * 32},
-                                {"url": "https://files.example/b.jpg"}]}
+    assert claims == {
+        "v": 1,
+        "t": "notice",
+        "id": bytes.fromhex("0102030405060708"),
+        "iss": "nl.eokm",
+        "aud": DEVICE_ID,
+        "iat": 1800000000,
+        "due": 1800086400,
+        "cat": "csam",
+        "basis": "NL NTD code",
+        "ref": "EOKM-1",
+        "nodisclose": True,
+        "test": True,
+        "note": "zie bijlage",
+        "items": [
+            {"url": "https://files.example/a.jpg", "ip": "192.0.2.10", "sha256": b"\xab" * 32},
+            {"url": "https://files.example/b.jpg"},
+        ],
+    }
 
 
 def test_send_raw_vector_notice_gets_vector_receipt(tmp_path, capsys):
     raw = tmp_path / "minimal.cose"
     raw.write_bytes(MINIMAL)
     with FakeDevice("vector") as device:
-        status, out = meldbox(capsys, "hotline", "send", "--raw", str(raw), "--device", device.uri,
-                              "--device-key", DEVICE_PUB.hex())
+        status, out = meldbox(
+            capsys,
+            "hotline",
+            "send",
+            "--raw",
+            str(raw),
+            "--device",
+            device.uri,
+            "--device-key",
+            DEVICE_PUB.hex(),
+        )
     assert status == 0, out
     assert device.requests[0][2] == MINIMAL
     assert out["receipt"] == VECTORS["receipts"][0]["fields"]
@@ -178,27 +263,66 @@ def test_send_raw_vector_notice_gets_vector_receipt(tmp_path, capsys):
 
 def test_send_without_device_key_says_unverified(keyfile, capsys):
     with FakeDevice() as device:
-        status, out = meldbox(capsys, "hotline", "send", "--key", str(keyfile), "--device", device.uri,
-                              "--ping", "--aud", DEVICE_ID)
+        status, out = meldbox(
+            capsys,
+            "hotline",
+            "send",
+            "--key",
+            str(keyfile),
+            "--device",
+            device.uri,
+            "--ping",
+            "--aud",
+            DEVICE_ID,
+        )
     assert status == 0
-    assert out["verified"] is False and "unverified" in out["note"] and out["receipt"]["dev"] == DEVICE_ID
+    assert (
+        out["verified"] is False
+        and "unverified" in out["note"]
+        and out["receipt"]["dev"] == DEVICE_ID
+    )
     assert P.peek_claims(device.requests[0][2])["t"] == "ping"
 
 
 def test_send_refuses_receipt_from_another_key_or_for_another_message(keyfile, capsys):
     with FakeDevice("vector") as device:
-        status, out = meldbox(capsys, "hotline", "send", "--key", str(keyfile), "--device", device.uri,
-                              "--device-key", "11" * 32, "--ping", "--aud", DEVICE_ID)
+        status, out = meldbox(
+            capsys,
+            "hotline",
+            "send",
+            "--key",
+            str(keyfile),
+            "--device",
+            device.uri,
+            "--device-key",
+            "11" * 32,
+            "--ping",
+            "--aud",
+            DEVICE_ID,
+        )
         assert status == 4 and out["verified"] is False and "bad-signature" in out["error"]
-        status, out = meldbox(capsys, "hotline", "send", "--key", str(keyfile), "--device", device.uri,
-                              "--device-key", DEVICE_PUB.hex(), "--ping", "--aud", DEVICE_ID)
+        status, out = meldbox(
+            capsys,
+            "hotline",
+            "send",
+            "--key",
+            str(keyfile),
+            "--device",
+            device.uri,
+            "--device-key",
+            DEVICE_PUB.hex(),
+            "--ping",
+            "--aud",
+            DEVICE_ID,
+        )
         assert status == 4 and out["verified"] is True and out["answers_request"] is False
 
 
 def test_send_error_answer_prints_problem_details(keyfile, capsys):
     with FakeDevice("problem") as device:
-        status, out = meldbox(capsys, "hotline", "send", "--key", str(keyfile), "--device", device.uri,
-                              *NOTICE_ARGS)
+        status, out = meldbox(
+            capsys, "hotline", "send", "--key", str(keyfile), "--device", device.uri, *NOTICE_ARGS
+        )
     assert status == 1
     assert out["code"] == "4.01" and out["content_format"] == 257
     assert out["problem"] == {"title": "Unauthorized", "detail": "unknown-key: kid 00"}
@@ -206,8 +330,21 @@ def test_send_error_answer_prints_problem_details(keyfile, capsys):
 
 def test_send_withdraw_builds_withdraw_claims(keyfile, capsys):
     with FakeDevice() as device:
-        status, out = meldbox(capsys, "hotline", "send", "--key", str(keyfile), "--device", device.uri,
-                              "--device-key", DEVICE_PUB.hex(), "--aud", DEVICE_ID, "--withdraw", "aa" * 16)
+        status, out = meldbox(
+            capsys,
+            "hotline",
+            "send",
+            "--key",
+            str(keyfile),
+            "--device",
+            device.uri,
+            "--device-key",
+            DEVICE_PUB.hex(),
+            "--aud",
+            DEVICE_ID,
+            "--withdraw",
+            "aa" * 16,
+        )
     assert status == 0 and out["receipt"]["kind"] == "withdrawn"
     claims = P.peek_claims(device.requests[0][2])
     assert claims["t"] == "withdraw" and claims["ref"] == b"\xaa" * 16
@@ -219,9 +356,30 @@ def test_send_large_notice_goes_blockwise(keyfile, tmp_path, capsys):
         urls += ["--url", "https://files.example/%03d/%s" % (i, "x" * 60)]
     saved = tmp_path / "sent.cose"
     with FakeDevice() as device:
-        status, out = meldbox(capsys, "hotline", "send", "--key", str(keyfile), "--device", device.uri,
-                              "--device-key", DEVICE_PUB.hex(), "--aud", DEVICE_ID, "--cat", "other",
-                              "--basis", "b", "--ref", "r", "--within", "3600", "--save-cose", str(saved), *urls)
+        status, out = meldbox(
+            capsys,
+            "hotline",
+            "send",
+            "--key",
+            str(keyfile),
+            "--device",
+            device.uri,
+            "--device-key",
+            DEVICE_PUB.hex(),
+            "--aud",
+            DEVICE_ID,
+            "--cat",
+            "other",
+            "--basis",
+            "b",
+            "--ref",
+            "r",
+            "--within",
+            "3600",
+            "--save-cose",
+            str(saved),
+            *urls,
+        )
     assert status == 0, out
     assert len(saved.read_bytes()) > 2048 and device.requests[0][2] == saved.read_bytes()
     assert len(P.peek_claims(saved.read_bytes())["items"]) == 40
@@ -229,8 +387,20 @@ def test_send_large_notice_goes_blockwise(keyfile, tmp_path, capsys):
 
 def test_send_timeout_exits_3(keyfile, capsys):
     with FakeDevice("slow") as device:
-        status, out = meldbox(capsys, "hotline", "send", "--key", str(keyfile), "--device", device.uri,
-                              "--ping", "--aud", DEVICE_ID, "--timeout", "0.5")
+        status, out = meldbox(
+            capsys,
+            "hotline",
+            "send",
+            "--key",
+            str(keyfile),
+            "--device",
+            device.uri,
+            "--ping",
+            "--aud",
+            DEVICE_ID,
+            "--timeout",
+            "0.5",
+        )
     assert status == 3 and "no answer" in out["error"]
 
 
@@ -239,26 +409,47 @@ def test_send_usage_errors(keyfile, capsys):
     no_deadline = [a for a in NOTICE_ARGS if a not in ("--due-in", "86400")]
     assert cli.main(base + no_deadline) == 2
     assert "needs a deadline" in capsys.readouterr().err
-    assert cli.main(base + NOTICE_ARGS[:2] + ["--cat", "csam"]) == 2     # no basis, ref, url
+    assert cli.main(base + NOTICE_ARGS[:2] + ["--cat", "csam"]) == 2  # no basis, ref, url
     assert "--basis" in capsys.readouterr().err
-    assert cli.main(["hotline", "send", "--key", str(keyfile), "--device", "http://x", "--ping", "--aud", "d"]) == 2
+    assert (
+        cli.main(
+            [
+                "hotline",
+                "send",
+                "--key",
+                str(keyfile),
+                "--device",
+                "http://x",
+                "--ping",
+                "--aud",
+                "d",
+            ]
+        )
+        == 2
+    )
     assert "coap://" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        cli.main(base + NOTICE_ARGS + ["--due", "5"])                       # two deadlines
+        cli.main(base + NOTICE_ARGS + ["--due", "5"])  # two deadlines
     assert "not allowed with" in capsys.readouterr().err
 
 
 def test_status_prints_verified_status_receipt(capsys):
     with FakeDevice() as device:
-        status, out = meldbox(capsys, "hotline", "status", "--device", device.uri, "--device-key", DEVICE_PUB.hex())
+        status, out = meldbox(
+            capsys, "hotline", "status", "--device", device.uri, "--device-key", DEVICE_PUB.hex()
+        )
     assert status == 0 and out["code"] == "2.05" and out["verified"] is True
     assert out["receipt"]["kind"] == "status" and out["receipt"]["state"] == {"active": 2}
 
 
-# --- serve, in-process --------------------------------------------------------------------------------------
+# --- serve, in-process --------------------------------------------------------------------------------------  # noqa: E501
 async def _post(port, payload, cf=18, client=None):
-    msg = aiocoap.Message(code=aiocoap.POST, uri="coap://127.0.0.1:%d/receipts" % port, payload=payload,
-                          transport_tuning=aiocoap.Reliable())
+    msg = aiocoap.Message(
+        code=aiocoap.POST,
+        uri="coap://127.0.0.1:%d/receipts" % port,
+        payload=payload,
+        transport_tuning=aiocoap.Reliable(),
+    )
     if cf is not None:
         msg.opt.content_format = cf
     resp = await asyncio.wait_for(client.request(msg).response, 10)
@@ -267,6 +458,7 @@ async def _post(port, payload, cf=18, client=None):
 
 def serve_and_post(log, payloads, devices=None, err=None):
     """Start a ReceiptServer, POST each (payload, cf), stop -> (server, [(code, response)])."""
+
     async def go():
         server = serve_mod.ReceiptServer(devices or {DEVICE_ID: DEVICE_PUB}, log, err=err)
         port = await server.start()
@@ -276,6 +468,7 @@ def serve_and_post(log, payloads, devices=None, err=None):
         finally:
             await client.shutdown()
             await server.stop()
+
     return asyncio.run(go())
 
 
@@ -292,8 +485,14 @@ def test_serve_appends_each_receipt_once(tmp_path, capsys):
     assert [e["seq"] for e in lines] == [1, 2, 3, 4] and server.entries == lines
     for entry, vector, cose in zip(lines, VECTORS["receipts"], RECEIPT_COSE):
         f = vector["fields"]
-        assert (entry["dev"], entry["kind"], entry["nid"], entry["at"], entry["clock"], entry["prev"]) == \
-            (f["dev"], f["kind"], f["nid"], f["at"], f["clock"], f["prev"])
+        assert (
+            entry["dev"],
+            entry["kind"],
+            entry["nid"],
+            entry["at"],
+            entry["clock"],
+            entry["prev"],
+        ) == (f["dev"], f["kind"], f["nid"], f["at"], f["clock"], f["prev"])
         assert entry["cose"] == cose.hex() and entry["chain"] == "ok"
     assert lines[3]["note"] == "Niet onze klant"
 
@@ -306,8 +505,16 @@ def test_serve_refuses_bad_signature_unknown_device_and_wrong_dev(tmp_path):
     fields = P.verify_receipt(RECEIPT_COSE[0], DEVICE_PUB)
     other_dev = P.sign(dict(fields, dev="nl.hoster-a.desk-2"), DEVICE_SEED)
     by_stranger = P.sign(fields, stranger)
-    _, answers = serve_and_post(log, [(bytes(flipped), 18), (by_stranger, 18), (other_dev, 18),
-                                      (b"\x01\x02", 18), (RECEIPT_COSE[0], 0)])
+    _, answers = serve_and_post(
+        log,
+        [
+            (bytes(flipped), 18),
+            (by_stranger, 18),
+            (other_dev, 18),
+            (b"\x01\x02", 18),
+            (RECEIPT_COSE[0], 0),
+        ],
+    )
     codes = [code for code, _ in answers]
     assert codes == ["4.01", "4.01", "4.03", "4.00", "4.15"]
     for _, resp in answers:
@@ -319,7 +526,9 @@ def test_serve_refuses_bad_signature_unknown_device_and_wrong_dev(tmp_path):
 def test_serve_reports_gap_and_still_appends(tmp_path):
     log = tmp_path / "r.jsonl"
     err = _Capture()
-    _, answers = serve_and_post(log, [(RECEIPT_COSE[0], 18), (RECEIPT_COSE[2], 18), (RECEIPT_COSE[1], 18)], err=err)
+    _, answers = serve_and_post(
+        log, [(RECEIPT_COSE[0], 18), (RECEIPT_COSE[2], 18), (RECEIPT_COSE[1], 18)], err=err
+    )
     assert [code for code, _ in answers] == ["2.04"] * 3
     lines = log_lines(log)
     assert [(e["seq"], e["chain"]) for e in lines] == [(1, "ok"), (3, "gap"), (2, "ok")]
@@ -363,9 +572,22 @@ class _Capture:
 
 def test_serve_command_prints_ready_and_logs(tmp_path):
     log = tmp_path / "r.jsonl"
-    proc = subprocess.Popen([str(MELDBOX), "hotline", "serve", "--port", "0", "--log", str(log),
-                             "--device", "%s=%s" % (DEVICE_ID, DEVICE_PUB.hex())],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            str(MELDBOX),
+            "hotline",
+            "serve",
+            "--port",
+            "0",
+            "--log",
+            str(log),
+            "--device",
+            "%s=%s" % (DEVICE_ID, DEVICE_PUB.hex()),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         ready = json.loads(proc.stdout.readline())
         assert ready["event"] == "ready" and ready["port"] > 0
@@ -376,9 +598,16 @@ def test_serve_command_prints_ready_and_logs(tmp_path):
                 return await _post(ready["port"], RECEIPT_COSE[0], 18, client)
             finally:
                 await client.shutdown()
+
         assert asyncio.run(post())[0] == "2.04"
         event = json.loads(proc.stdout.readline())
-        assert event == {"event": "receipt", "dev": DEVICE_ID, "seq": 1, "kind": "delivered", "chain": "ok"}
+        assert event == {
+            "event": "receipt",
+            "dev": DEVICE_ID,
+            "seq": 1,
+            "kind": "delivered",
+            "chain": "ok",
+        }
         assert log_lines(log)[0]["seq"] == 1
     finally:
         proc.send_signal(signal.SIGTERM)

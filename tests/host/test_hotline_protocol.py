@@ -1,6 +1,7 @@
 """meldbox_host.protocol against the shared vectors (tests/data/notices.json): signing with
 pycose reproduces the device's receipt bytes, verify_receipt and ReceiptChain accept the
 vector chain and catch gaps, forks and forgeries, and the key file round-trips."""
+
 import json
 import os
 import stat
@@ -18,7 +19,9 @@ from meldbox_host import protocol as P
 VECTORS = json.loads((Path(__file__).resolve().parents[1] / "data" / "notices.json").read_text())
 DEVICE_SEED = bytes.fromhex(VECTORS["device_private_seed"])
 DEVICE_PUB = bytes.fromhex(VECTORS["device_public_key"])
-TRUST_BY_KID = {P.kid_of(bytes.fromhex(t["key"])): bytes.fromhex(t["key"]) for t in VECTORS["trust"]}
+TRUST_BY_KID = {
+    P.kid_of(bytes.fromhex(t["key"])): bytes.fromhex(t["key"]) for t in VECTORS["trust"]
+}
 
 
 def receipt_fields(vector):
@@ -45,9 +48,11 @@ def test_sign_with_pycose_reproduces_vector_receipt_bytes(index):
 
 def test_signed_notice_decodes_and_verifies_with_pycose():
     key = P.HotlineKey.generate("nl.test")
-    claims = P.build_notice("nl.test", "dev-1", ["https://a.example/x"], cat="csam", iat=1800000000)
+    claims = P.build_notice(
+        "nl.test", "dev-1", ["https://a.example/x"], cat="csam", iat=1800000000
+    )
     cose = P.sign(claims, key)
-    assert cose[0] == 0xD2   # tag 18
+    assert cose[0] == 0xD2  # tag 18
     msg = Sign1Message.decode(cose)
     msg.key = OKPKey(crv=Ed25519, x=key.public)
     assert msg.verify_signature()
@@ -75,9 +80,11 @@ def test_sign_raw_honours_odd_headers_and_untagged():
 
 
 # --- verifying vector notices (the shared verify path of verify_receipt) -------------------------
-SIGNATURE_CASES = [n for n in VECTORS["notices"]
-                   if (n["verdict"] == "accept" or n.get("code") == "4.01")
-                   and n["name"] not in ("unknown kid",)]
+SIGNATURE_CASES = [
+    n
+    for n in VECTORS["notices"]
+    if (n["verdict"] == "accept" or n.get("code") == "4.01") and n["name"] not in ("unknown kid",)
+]
 
 
 @pytest.mark.parametrize("case", SIGNATURE_CASES, ids=[n["name"] for n in SIGNATURE_CASES])
@@ -92,12 +99,12 @@ def test_verify_sign1_agrees_with_vector_signature_verdicts(case):
             P.verify_sign1(cose, key)
 
 
-# --- receipts ----------------------------------------------------------------------------------------
+# --- receipts ----------------------------------------------------------------------------------------  # noqa: E501
 @pytest.mark.parametrize("index", range(len(RECEIPTS)))
 def test_verify_receipt_accepts_each_vector(index):
     fields, cose = RECEIPTS[index]
     assert P.verify_receipt(cose, DEVICE_PUB) == fields
-    assert P.verify_receipt(cose[1:], DEVICE_PUB) == fields   # untagged is accepted too
+    assert P.verify_receipt(cose[1:], DEVICE_PUB) == fields  # untagged is accepted too
 
 
 def _flip(data, index):
@@ -109,7 +116,7 @@ def _flip(data, index):
 def test_verify_receipt_refuses_forgeries():
     fields, cose = RECEIPTS[0]
     with pytest.raises(P.BadSignature):
-        P.verify_receipt(_flip(cose, len(cose) - 5), DEVICE_PUB)          # signature
+        P.verify_receipt(_flip(cose, len(cose) - 5), DEVICE_PUB)  # signature
     with pytest.raises(P.BadSignature):
         P.verify_receipt(cose, bytes.fromhex(VECTORS["trust"][0]["key"]))  # another key
     other = P.HotlineKey.generate("x")
@@ -123,19 +130,36 @@ def test_verify_receipt_refuses_bad_alg_and_structure():
     with pytest.raises(P.BadAlgorithm):
         P.verify_receipt(P.sign_raw(payload, DEVICE_SEED, protected={1: -7}), DEVICE_PUB)
     with pytest.raises(P.BadAlgorithm):
-        P.verify_receipt(P.sign_raw(payload, DEVICE_SEED, protected={},
-                                    unprotected={1: -8, 4: P.kid_of(DEVICE_PUB)}), DEVICE_PUB)
-    for bad in (b"\xff\x00", cbor2.dumps([b"", {}, b""]), cbor2.dumps({1: 2}),
-                cbor2.dumps(cbor2.CBORTag(17, [b"", {}, b"", b""])), RECEIPTS[0][1][:-3],
-                RECEIPTS[0][1] + b"\x00", notice("trailing bytes")):
+        P.verify_receipt(
+            P.sign_raw(
+                payload, DEVICE_SEED, protected={}, unprotected={1: -8, 4: P.kid_of(DEVICE_PUB)}
+            ),
+            DEVICE_PUB,
+        )
+    for bad in (
+        b"\xff\x00",
+        cbor2.dumps([b"", {}, b""]),
+        cbor2.dumps({1: 2}),
+        cbor2.dumps(cbor2.CBORTag(17, [b"", {}, b"", b""])),
+        RECEIPTS[0][1][:-3],
+        RECEIPTS[0][1] + b"\x00",
+        notice("trailing bytes"),
+    ):
         with pytest.raises(P.MalformedCOSE):
             P.verify_receipt(bad, DEVICE_PUB)
 
 
 def test_verify_receipt_refuses_bad_claims_even_when_signed():
     fields = RECEIPTS[1][0]
-    for change in ({"kind": "lost"}, {"seq": -1}, {"prev": b"\x00" * 31}, {"t": "notice"},
-                   {"clock": "sundial"}, {"v": 2}, {"seq": 0}):
+    for change in (
+        {"kind": "lost"},
+        {"seq": -1},
+        {"prev": b"\x00" * 31},
+        {"t": "notice"},
+        {"clock": "sundial"},
+        {"v": 2},
+        {"seq": 0},
+    ):
         with pytest.raises(P.BadClaims):
             P.verify_receipt(P.sign(dict(fields, **change), DEVICE_SEED), DEVICE_PUB)
     without_nh = {k: v for k, v in fields.items() if k != "nh"}
@@ -143,7 +167,9 @@ def test_verify_receipt_refuses_bad_claims_even_when_signed():
         P.verify_receipt(P.sign(without_nh, DEVICE_SEED), DEVICE_PUB)
     # A payload not in deterministic encoding (map keys out of order) is refused.
     entries = sorted(fields.items(), reverse=True)
-    raw = bytes([0xA0 + len(entries)]) + b"".join(cbor2.dumps(k) + cbor2.dumps(v) for k, v in entries)
+    raw = bytes([0xA0 + len(entries)]) + b"".join(
+        cbor2.dumps(k) + cbor2.dumps(v) for k, v in entries
+    )
     assert cbor2.loads(raw) == fields
     with pytest.raises(P.BadClaims):
         P.verify_receipt(P.sign_raw(raw, DEVICE_SEED), DEVICE_PUB)
@@ -157,7 +183,7 @@ def test_receipt_answers_names_the_message():
     assert not P.receipt_answers(receipt, minimal, b"\x00" * 16)
 
 
-# --- the chain --------------------------------------------------------------------------------------
+# --- the chain --------------------------------------------------------------------------------------  # noqa: E501
 def test_chain_accepts_vector_chain_and_acknowledges_repeats():
     chain = P.ReceiptChain()
     for fields, cose in RECEIPTS:
@@ -174,7 +200,7 @@ def test_chain_reports_a_gap_and_closes_it():
     assert result.status == P.CHAIN_GAP and result.missing == [2]
     assert chain.gaps(RECEIPTS[0][0]["dev"]) == [2]
     assert chain.add(*RECEIPTS[3]).status == P.CHAIN_OK
-    assert chain.add(*RECEIPTS[1]).status == P.CHAIN_OK   # links both ways
+    assert chain.add(*RECEIPTS[1]).status == P.CHAIN_OK  # links both ways
     assert chain.gaps(RECEIPTS[0][0]["dev"]) == []
 
 
@@ -215,8 +241,17 @@ def test_chain_checks_status_receipt_against_head():
     for r in RECEIPTS:
         chain.add(*r)
     head_hash = P.chain_hash(RECEIPTS[3][1])
-    status = {"v": 1, "t": "receipt", "dev": RECEIPTS[0][0]["dev"], "seq": 0, "prev": head_hash,
-              "kind": "status", "at": 1800000300, "clock": "ntp", "state": {"active": 1}}
+    status = {
+        "v": 1,
+        "t": "receipt",
+        "dev": RECEIPTS[0][0]["dev"],
+        "seq": 0,
+        "prev": head_hash,
+        "kind": "status",
+        "at": 1800000300,
+        "clock": "ntp",
+        "state": {"active": 1},
+    }
     cose = P.sign(status, DEVICE_SEED)
     assert P.verify_receipt(cose, DEVICE_PUB) == status
     assert chain.add(status, cose).status == P.CHAIN_STATUS
@@ -232,7 +267,7 @@ def test_chains_are_per_device():
     assert chain.devices() == ["nl.hoster-a.desk-1", "nl.hoster-b.desk-9"]
 
 
-# --- building messages ------------------------------------------------------------------------------
+# --- building messages ------------------------------------------------------------------------------  # noqa: E501
 def test_build_notice_defaults():
     before = int(time.time())
     a = P.build_notice("nl.eokm", "dev-1", ["https://x.example/1", "https://x.example/2"])
@@ -246,13 +281,34 @@ def test_build_notice_defaults():
 
 
 def test_build_notice_options_and_deadline_rules():
-    n = P.build_notice("i", "a", items=[P.make_item("u", ip="192.0.2.1", sha256=bytes(32))],
-                       within=3600, cat="terror", basis="EU 2021/784 art. 3", ref="R1", id=b"\x01" * 8,
-                       iat=5, note="n", lang="nl", nodisclose=True, preserve=99, test=True,
-                       replaces=b"\x02" * 8, contact="c", redress="r")
+    n = P.build_notice(
+        "i",
+        "a",
+        items=[P.make_item("u", ip="192.0.2.1", sha256=bytes(32))],
+        within=3600,
+        cat="terror",
+        basis="EU 2021/784 art. 3",
+        ref="R1",
+        id=b"\x01" * 8,
+        iat=5,
+        note="n",
+        lang="nl",
+        nodisclose=True,
+        preserve=99,
+        test=True,
+        replaces=b"\x02" * 8,
+        contact="c",
+        redress="r",
+    )
     assert n["within"] == 3600 and "due" not in n
     assert n["items"] == [{"url": "u", "ip": "192.0.2.1", "sha256": bytes(32)}]
-    assert (n["id"], n["iat"], n["nodisclose"], n["test"], n["replaces"]) == (b"\x01" * 8, 5, True, True, b"\x02" * 8)
+    assert (n["id"], n["iat"], n["nodisclose"], n["test"], n["replaces"]) == (
+        b"\x01" * 8,
+        5,
+        True,
+        True,
+        b"\x02" * 8,
+    )
     with pytest.raises(ValueError):
         P.build_notice("i", "a", ["u"], due=10, within=60)
     with pytest.raises(ValueError):
@@ -263,21 +319,31 @@ def test_build_withdraw_and_ping():
     w = P.build_withdraw("i", "a", b"\x05" * 16, iat=7)
     assert w["t"] == "withdraw" and w["ref"] == b"\x05" * 16 and w["iat"] == 7
     p = P.build_ping("i", "a", id=b"\x09" * 8)
-    assert set(p) == {"v", "t", "id", "iss", "aud", "iat"} and p["t"] == "ping" and p["id"] == b"\x09" * 8
+    assert (
+        set(p) == {"v", "t", "id", "iss", "aud", "iat"}
+        and p["t"] == "ping"
+        and p["id"] == b"\x09" * 8
+    )
 
 
-# --- problem details ----------------------------------------------------------------------------------
+# --- problem details ----------------------------------------------------------------------------------  # noqa: E501
 def test_decode_problem():
     assert P.decode_problem(cbor2.dumps({-1: "Unauthorized", -2: "bad-signature"})) == {
-        "title": "Unauthorized", "detail": "bad-signature"}
-    assert P.decode_problem(cbor2.dumps({-1: "t", 7: "x", "reason": "r"})) == {"title": "t", "7": "x", "reason": "r"}
+        "title": "Unauthorized",
+        "detail": "bad-signature",
+    }
+    assert P.decode_problem(cbor2.dumps({-1: "t", 7: "x", "reason": "r"})) == {
+        "title": "t",
+        "7": "x",
+        "reason": "r",
+    }
     assert P.decode_problem(P.encode_problem("T", "D")) == {"title": "T", "detail": "D"}
     for bad in (cbor2.dumps([1]), b"\xff", b""):
         with pytest.raises(P.ProblemDetailsError):
             P.decode_problem(bad)
 
 
-# --- key files -------------------------------------------------------------------------------------------
+# --- key files -------------------------------------------------------------------------------------------  # noqa: E501
 def test_key_file_round_trip_and_mode(tmp_path):
     key = P.HotlineKey.generate("nl.eokm")
     path = tmp_path / "eokm.key"
@@ -301,8 +367,11 @@ def test_key_file_errors(tmp_path):
     path.write_text(json.dumps(doc))
     with pytest.raises(P.KeyFileError):
         P.load_key(path)
-    for text in ("not json", json.dumps({"format": "other"}),
-                 json.dumps({"format": "meldbox-hotline-key/1", "iss": "x", "seed": "abcd"})):
+    for text in (
+        "not json",
+        json.dumps({"format": "other"}),
+        json.dumps({"format": "meldbox-hotline-key/1", "iss": "x", "seed": "abcd"}),
+    ):
         path.write_text(text)
         with pytest.raises(P.KeyFileError):
             P.load_key(path)

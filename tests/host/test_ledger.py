@@ -1,6 +1,7 @@
 """The hotline's ledger on SQLite and on a real PostgreSQL server: what was sent, every
 receipt (verified, chained, stored once), findings for gaps, forks and bad input,
 checkpoints, and acknowledgement only after the commit."""
+
 import aiocoap
 import pytest
 
@@ -8,8 +9,13 @@ from meldbox_host import protocol
 from meldbox_host.hotline.serve import ReceiptServer
 from meldbox_host.ledger import PinConflict, open_ledger
 from meldbox_host.ledger.stats import build_report
-from tests.host.ledger_helpers import (BACKENDS, FakeChainDevice, FakeHotline,  # noqa: F401
-                                       ledger_target, postgres_server)
+from tests.host.ledger_helpers import (  # noqa: F401
+    BACKENDS,
+    FakeChainDevice,
+    FakeHotline,
+    ledger_target,
+    postgres_server,
+)
 
 pytestmark = pytest.mark.parametrize("ledger_target", BACKENDS, indirect=True)
 
@@ -35,18 +41,23 @@ def test_sent_and_received_are_recorded_and_a_repeat_is_one_row(ledger_target):
     server, ledger = server_with(ledger_target, dev)
     notice = hotline.notice(dev.dev, ref="EOKM-1")
     ledger.record_sent(notice[0], notice[1], hoster="hoster-a", answer="2.01", sent_at=1800000000)
-    receipts = [dev.receipt("delivered", notice, at=1800000005),
-                dev.receipt("removed", notice, at=1800000600)]
+    receipts = [
+        dev.receipt("delivered", notice, at=1800000005),
+        dev.receipt("removed", notice, at=1800000600),
+    ]
     for cose in receipts + receipts:
         assert server.handle(cose, 18).code == aiocoap.CHANGED
     assert ledger.count("receipts") == 2 and ledger.count("findings") == 0
     rows = ledger.receipts()
-    assert [(r["seq"], r["kind"], r["chain"]) for r in rows] == [(1, "delivered", "ok"),
-                                                                (2, "removed", "ok")]
+    assert [(r["seq"], r["kind"], r["chain"]) for r in rows] == [
+        (1, "delivered", "ok"),
+        (2, "removed", "ok"),
+    ]
     assert rows[0]["nid"] == notice[0]["id"] and rows[0]["nh"] == protocol.notice_hash(notice[1])
     sent = ledger.messages()
     assert [(m["ref"], m["hoster"], m["answer"], m["sends"]) for m in sent] == [
-        ("EOKM-1", "hoster-a", "2.01", 1)]
+        ("EOKM-1", "hoster-a", "2.01", 1)
+    ]
     ledger.close()
 
 
@@ -83,20 +94,22 @@ def test_gaps_and_forks_are_findings_and_the_receipts_are_kept(ledger_target):
     r1, r2, r3 = (dev.receipt(k, notice) for k in ("delivered", "seen", "removed"))
     server, ledger = server_with(ledger_target, dev)
     server.handle(r1, 18)
-    server.handle(r3, 18)                       # seq 2 not there yet: a gap
+    server.handle(r3, 18)  # seq 2 not there yet: a gap
     other = FakeChainDevice(dev.dev, dev.seed)  # same key, another history: a fork at seq 1
     fork = other.receipt("removed", notice, at=1800009999)
     assert server.handle(fork, 18).code == aiocoap.CHANGED
     kinds = sorted((f["kind"], f["seq"]) for f in ledger.findings())
     assert kinds == [("fork", 1), ("gap", 3)]
     assert ledger.open_gaps() == {dev.dev: [2]}
-    server.handle(r2, 18)                       # the gap closes; its finding stays on record
+    server.handle(r2, 18)  # the gap closes; its finding stays on record
     assert ledger.open_gaps() == {}
     report = build_report(ledger, 1800000000)
-    assert sorted((f["kind"], f["open"]) for f in report["findings"]) == [("fork", True),
-                                                                          ("gap", False)]
+    assert sorted((f["kind"], f["open"]) for f in report["findings"]) == [
+        ("fork", True),
+        ("gap", False),
+    ]
     assert [r["seq"] for r in ledger.receipts()] == [1, 2, 3]
-    assert ledger.receipts()[0]["kind"] == "delivered"   # the fork did not take seq 1's row
+    assert ledger.receipts()[0]["kind"] == "delivered"  # the fork did not take seq 1's row
     ledger.close()
 
 
@@ -109,11 +122,20 @@ def test_bad_input_is_refused_recorded_once_and_shown(ledger_target):
     flipped[-1] ^= 1
     stranger = FakeChainDevice("nl.stranger").receipt("delivered", notice)
     wrong_dev = protocol.sign(dict(protocol.peek_claims(good), dev="nl.other"), dev.seed)
-    answers = [server.handle(bytes(flipped), 18).code, server.handle(bytes(flipped), 18).code,
-               server.handle(stranger, 18).code, server.handle(b"\xd2\x84\x00", 18).code,
-               server.handle(wrong_dev, 18).code]
-    assert answers == [aiocoap.UNAUTHORIZED, aiocoap.UNAUTHORIZED, aiocoap.UNAUTHORIZED,
-                       aiocoap.BAD_REQUEST, aiocoap.FORBIDDEN]
+    answers = [
+        server.handle(bytes(flipped), 18).code,
+        server.handle(bytes(flipped), 18).code,
+        server.handle(stranger, 18).code,
+        server.handle(b"\xd2\x84\x00", 18).code,
+        server.handle(wrong_dev, 18).code,
+    ]
+    assert answers == [
+        aiocoap.UNAUTHORIZED,
+        aiocoap.UNAUTHORIZED,
+        aiocoap.UNAUTHORIZED,
+        aiocoap.BAD_REQUEST,
+        aiocoap.FORBIDDEN,
+    ]
     kinds = sorted(f["kind"] for f in ledger.findings())
     assert kinds == ["bad-signature", "cose-structure", "unknown-device", "wrong-device"]
     assert ledger.count("receipts") == 0
@@ -138,9 +160,14 @@ def test_checkpoints_link_to_held_receipts_or_show_where_the_chain_starts(ledger
     cose = late.checkpoint(3, protocol.chain_hash(late.made[-1]))
     assert server.handle(cose, 18).code == aiocoap.CHANGED
     assert [(c["dev"], c["seq"], c["pseq"], c["link"]) for c in ledger.checkpoints()] == [
-        (dev.dev, 3, 2, "linked"), (dev.dev, 4, 1, "mismatch"), (late.dev, 4, 3, "not-held")]
+        (dev.dev, 3, 2, "linked"),
+        (dev.dev, 4, 1, "mismatch"),
+        (late.dev, 4, 3, "not-held"),
+    ]
     assert sorted((f["kind"], f["dev"]) for f in ledger.findings()) == [
-        ("checkpoint-mismatch", dev.dev), ("gap", late.dev)]
+        ("checkpoint-mismatch", dev.dev),
+        ("gap", late.dev),
+    ]
     ledger.close()
 
 
@@ -153,10 +180,11 @@ def test_a_receipt_is_not_acknowledged_when_its_row_is_not_committed(ledger_targ
 
     def failing(*args, **kw):
         raise OSError("disk full")
+
     ledger.record_receipt = failing
     assert server.handle(cose, 18).code == aiocoap.SERVICE_UNAVAILABLE
     assert ledger.count("receipts") == 0 and "ledger write failed" in server.err.text
-    ledger.record_receipt = real                  # the device retries: now it is taken
+    ledger.record_receipt = real  # the device retries: now it is taken
     assert server.handle(cose, 18).code == aiocoap.CHANGED
     assert ledger.count("receipts") == 1
     ledger.close()
@@ -167,8 +195,8 @@ def test_a_receipt_whose_nh_is_not_what_was_sent_is_a_finding(ledger_target):
     notice = hotline.notice(dev.dev)
     ledger = open_ledger(ledger_target)
     ledger.record_sent(notice[0], notice[1])
-    other = hotline.notice(dev.dev)[1]              # another notice: other signed bytes
-    forged = (notice[0], other)                     # a receipt naming notice's id, other's nh
+    other = hotline.notice(dev.dev)[1]  # another notice: other signed bytes
+    forged = (notice[0], other)  # a receipt naming notice's id, other's nh
     assert protocol.notice_hash(other) != protocol.notice_hash(notice[1])
     cose = dev.receipt("delivered", forged)
     ledger.record_receipt(protocol.verify_receipt(cose, dev.pub), cose)
@@ -193,7 +221,7 @@ def test_a_device_pinned_later_by_another_process_is_trusted(ledger_target):
     server = ReceiptServer({}, ledger=ledger, err=_Sink())
     cose = dev.receipt("delivered", hotline.notice(dev.dev))
     assert server.handle(cose, 18).code == aiocoap.UNAUTHORIZED
-    other = open_ledger(ledger_target)       # e.g. `hotline send --db` pinning the device
+    other = open_ledger(ledger_target)  # e.g. `hotline send --db` pinning the device
     other.pin_device(dev.dev, dev.pub, "hoster-a")
     other.close()
     assert server.handle(cose, 18).code == aiocoap.CHANGED

@@ -1,6 +1,7 @@
 """`meldbox hotline serve --db` killed with SIGKILL: every receipt it acknowledged is in
 the ledger (SQLite and PostgreSQL), and a restart takes the device's retransmissions as
 repeats."""
+
 import asyncio
 import json
 import signal
@@ -12,17 +13,36 @@ import aiocoap
 import pytest
 
 from meldbox_host.ledger import open_ledger
-from tests.host.ledger_helpers import (BACKENDS, FakeChainDevice, FakeHotline,  # noqa: F401
-                                       ledger_target, postgres_server)
+from tests.host.ledger_helpers import (  # noqa: F401
+    BACKENDS,
+    FakeChainDevice,
+    FakeHotline,
+    ledger_target,
+    postgres_server,
+)
 
 MELDBOX = Path(sys.executable).with_name("meldbox")
 
 
 def start_serve(target, dev):
-    proc = subprocess.Popen([str(MELDBOX), "hotline", "serve", "--port", "0", "--db", target,
-                             "--device", "%s=%s" % (dev.dev, dev.pub.hex()),
-                             "--hoster", "%s=hoster-a" % dev.dev],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            str(MELDBOX),
+            "hotline",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            target,
+            "--device",
+            "%s=%s" % (dev.dev, dev.pub.hex()),
+            "--hoster",
+            "%s=hoster-a" % dev.dev,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     ready = json.loads(proc.stdout.readline())
     assert ready["event"] == "ready", ready
     return proc, ready["port"]
@@ -35,12 +55,13 @@ async def post_all(port, payloads, after_ack=None):
     codes = []
     try:
         for payload in payloads:
-            msg = aiocoap.Message(code=aiocoap.POST, payload=payload,
-                                  uri="coap://127.0.0.1:%d/receipts" % port)
+            msg = aiocoap.Message(
+                code=aiocoap.POST, payload=payload, uri="coap://127.0.0.1:%d/receipts" % port
+            )
             msg.opt.content_format = 18
             try:
                 resp = await asyncio.wait_for(client.request(msg).response, 5)
-            except (asyncio.TimeoutError, aiocoap.error.Error):
+            except (TimeoutError, aiocoap.error.Error):
                 break
             codes.append(resp.code.dotted)
             if after_ack is not None:

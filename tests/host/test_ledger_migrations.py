@@ -1,5 +1,6 @@
 """A ledger written by an older Meldbox (schema version 1) opens in this one: the
 migrations run, nothing is lost, and the chain goes on where it stopped."""
+
 import importlib.util
 import json
 import shutil
@@ -31,15 +32,17 @@ def _check_upgraded(target):
         assert ledger.schema_before == 1
         assert schema.current_version(ledger.db) == schema.VERSION == 2
         assert "sends" in ledger.db.table_columns("messages")
-        assert [(r["seq"], r["kind"]) for r in ledger.receipts()] == [(1, "delivered"),
-                                                                       (2, "seen")]
+        assert [(r["seq"], r["kind"]) for r in ledger.receipts()] == [
+            (1, "delivered"),
+            (2, "seen"),
+        ]
         assert [f["kind"] for f in ledger.findings()] == ["unknown-device"]
         assert ledger.devices()[VECTORS["device_id"]]["hoster"] == "hoster-a"
         # the pinned key and the chain carry on: receipts 3 and 4 link to the old ones
         server = ReceiptServer({}, ledger=ledger)
         assert [server.handle(c, 18).code for c in RECEIPTS[2:]] == [aiocoap.CHANGED] * 2
         assert [r["chain"] for r in ledger.receipts()] == ["ok"] * 4
-        assert ledger.checkpoints() == []            # the v2 table is there and empty
+        assert ledger.checkpoints() == []  # the v2 table is there and empty
     finally:
         ledger.close()
     reopened = open_ledger(target)
@@ -65,8 +68,9 @@ def test_a_ledger_newer_than_this_code_is_refused(tmp_path):
     target = tmp_path / "future.sqlite"
     open_ledger(target).close()
     db = dbmod.connect(target)
-    db.execute("INSERT INTO ledger_schema (version, applied) VALUES (?, ?)",
-               (schema.VERSION + 1, 0))
+    db.execute(
+        "INSERT INTO ledger_schema (version, applied) VALUES (?, ?)", (schema.VERSION + 1, 0)
+    )
     db.close()
     with pytest.raises(RuntimeError, match="newer than this Meldbox"):
         open_ledger(target)

@@ -1,31 +1,70 @@
 """`meldbox hotline send --db`: the message sent, the device's answer and its receipt go
 into the ledger; the device key pinned there verifies later receipts."""
+
 from meldbox_host import protocol as P
 from meldbox_host.ledger import open_ledger
-from tests.host.test_hotline_cli import (DEVICE_ID, DEVICE_PUB, FakeDevice,  # noqa: F401
-                                         keyfile, meldbox)
+from tests.host.test_hotline_cli import DEVICE_ID, DEVICE_PUB, FakeDevice, keyfile, meldbox  # noqa: F401
 
 
-def test_send_records_the_notice_its_answer_and_the_receipt(
-        tmp_path, capsys, keyfile):  # noqa: F811
+def test_send_records_the_notice_its_answer_and_the_receipt(tmp_path, capsys, keyfile):  # noqa: F811
     db = str(tmp_path / "ledger.sqlite")
     with FakeDevice("receipt") as device:
-        status, out = meldbox(capsys, "hotline", "send", "--device", device.uri, "--key",
-                              str(keyfile), "--aud", DEVICE_ID, "--device-key", DEVICE_PUB.hex(), "--db", db,
-                              "--hoster", "hoster-a", "--cat", "csam", "--basis", "NL NTD code",
-                              "--ref", "EOKM-7", "--url", "https://x.example/a", "--url",
-                              "https://x.example/b", "--due-in", "3600")
+        status, out = meldbox(
+            capsys,
+            "hotline",
+            "send",
+            "--device",
+            device.uri,
+            "--key",
+            str(keyfile),
+            "--aud",
+            DEVICE_ID,
+            "--device-key",
+            DEVICE_PUB.hex(),
+            "--db",
+            db,
+            "--hoster",
+            "hoster-a",
+            "--cat",
+            "csam",
+            "--basis",
+            "NL NTD code",
+            "--ref",
+            "EOKM-7",
+            "--url",
+            "https://x.example/a",
+            "--url",
+            "https://x.example/b",
+            "--due-in",
+            "3600",
+        )
         assert status == 0 and out["ledger"] == {"recorded": True, "receipt_new": True}
         sent_cose = device.requests[0][2]
         # the pinned key is used when --device-key is left out
-        status, out = meldbox(capsys, "hotline", "send", "--device", device.uri, "--key",
-                              str(keyfile), "--aud", DEVICE_ID, "--db", db, "--ping")
+        status, out = meldbox(
+            capsys,
+            "hotline",
+            "send",
+            "--device",
+            device.uri,
+            "--key",
+            str(keyfile),
+            "--aud",
+            DEVICE_ID,
+            "--db",
+            db,
+            "--ping",
+        )
         assert status == 0 and out["verified"] is True
     ledger = open_ledger(db)
     by_type = {m["t"]: m for m in ledger.messages()}
     notice, ping = by_type["notice"], by_type["ping"]
     assert (notice["t"], notice["ref"], notice["hoster"], notice["answer"]) == (
-        "notice", "EOKM-7", "hoster-a", "2.01")
+        "notice",
+        "EOKM-7",
+        "hoster-a",
+        "2.01",
+    )
     assert notice["nh"] == P.notice_hash(sent_cose) and notice["due"] - notice["iat"] == 3600
     assert (ping["t"], ping["hoster"]) == ("ping", "hoster-a")
     [receipt] = ledger.receipts()
@@ -39,10 +78,31 @@ def test_send_records_the_notice_its_answer_and_the_receipt(
 
 def test_send_without_an_answer_still_records_the_send(tmp_path, capsys, keyfile):  # noqa: F811
     db = str(tmp_path / "ledger.sqlite")
-    status, _ = meldbox(capsys, "hotline", "send", "--device", "coap://127.0.0.1:9", "--key",
-                        str(keyfile), "--aud", DEVICE_ID, "--db", db, "--timeout", "1",
-                        "--cat", "csam", "--basis", "b", "--ref", "R-1", "--url", "https://x/1",
-                        "--due-in", "60")
+    status, _ = meldbox(
+        capsys,
+        "hotline",
+        "send",
+        "--device",
+        "coap://127.0.0.1:9",
+        "--key",
+        str(keyfile),
+        "--aud",
+        DEVICE_ID,
+        "--db",
+        db,
+        "--timeout",
+        "1",
+        "--cat",
+        "csam",
+        "--basis",
+        "b",
+        "--ref",
+        "R-1",
+        "--url",
+        "https://x/1",
+        "--due-in",
+        "60",
+    )
     assert status == 3
     ledger = open_ledger(db)
     [m] = ledger.messages()

@@ -10,6 +10,7 @@ libraries a hotline uses (pycose, cryptography, cbor2 on CPython):
 
 All MicroPython work runs in one process per direction (starting it costs ~30 ms, the
 crypto costs the rest)."""
+
 import hashlib
 import json
 import os
@@ -32,7 +33,7 @@ SEED = int(os.environ.get("MELDBOX_CROSS_SEED", "20260511"))
 NOW = 1800000000
 DEV = "nl.hoster-a.desk-1"
 N_NOTICES = 200
-N_OTHERS = 20          # withdraws and pings on top of the notices
+N_OTHERS = 20  # withdraws and pings on top of the notices
 # Above the device's 256K: today the first Ed25519 use leaves a 256K heap in pieces of a
 # few KB (reported to the ed25519 owner); these runs check protocol logic, while the heap
 # of the verify path is measured in bench/mp_verify_notice.py.
@@ -44,8 +45,11 @@ class Issuer:
     def __init__(self, iss, seed):
         self.iss = iss
         self.seed = seed
-        self.public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        self.public = (
+            Ed25519PrivateKey.from_private_bytes(seed)
+            .public_key()
+            .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        )
         self.kid = hashlib.sha256(self.public).digest()[:8]
 
     def sign(self, payload):
@@ -60,10 +64,18 @@ def text(rng, lo, hi):
 
 def random_notice(rng, issuer):
     iat = NOW - rng.randint(0, 30 * 86400)
-    claims = {"v": 1, "t": "notice", "id": rng.randbytes(rng.randint(8, 32)),
-              "iss": issuer.iss, "aud": DEV, "iat": iat,
-              "cat": rng.choice(["csam", "terror", "other"]), "basis": text(rng, 0, 40),
-              "ref": text(rng, 1, 30), "items": []}
+    claims = {
+        "v": 1,
+        "t": "notice",
+        "id": rng.randbytes(rng.randint(8, 32)),
+        "iss": issuer.iss,
+        "aud": DEV,
+        "iat": iat,
+        "cat": rng.choice(["csam", "terror", "other"]),
+        "basis": text(rng, 0, 40),
+        "ref": text(rng, 1, 30),
+        "items": [],
+    }
     if rng.random() < 0.5:
         claims["due"] = iat + rng.randint(1, 90 * 86400)
     else:
@@ -75,14 +87,17 @@ def random_notice(rng, issuer):
         if rng.random() < 0.5:
             item["sha256"] = rng.randbytes(32)
         claims["items"].append(item)
-    optional = {"lang": lambda: rng.choice(["nl", "en", "de-AT"]),
-                "note": lambda: text(rng, 0, 280), "contact": lambda: text(rng, 1, 60),
-                "redress": lambda: text(rng, 1, 60),
-                "replaces": lambda: rng.randbytes(rng.randint(8, 32)),
-                "nodisclose": lambda: rng.random() < 0.5,
-                "preserve": lambda: NOW + rng.randint(0, 2 ** 31),
-                "test": lambda: rng.random() < 0.5,
-                "x_future": lambda: {"k": [1, "two", b"3"]}}
+    optional = {
+        "lang": lambda: rng.choice(["nl", "en", "de-AT"]),
+        "note": lambda: text(rng, 0, 280),
+        "contact": lambda: text(rng, 1, 60),
+        "redress": lambda: text(rng, 1, 60),
+        "replaces": lambda: rng.randbytes(rng.randint(8, 32)),
+        "nodisclose": lambda: rng.random() < 0.5,
+        "preserve": lambda: NOW + rng.randint(0, 2**31),
+        "test": lambda: rng.random() < 0.5,
+        "x_future": lambda: {"k": [1, "two", b"3"]},
+    }
     for key, make in optional.items():
         if rng.random() < 0.4:
             claims[key] = make()
@@ -90,8 +105,14 @@ def random_notice(rng, issuer):
 
 
 def random_other(rng, issuer):
-    claims = {"v": 1, "t": rng.choice(["withdraw", "ping"]), "id": rng.randbytes(rng.randint(8, 32)),
-              "iss": issuer.iss, "aud": DEV, "iat": NOW - rng.randint(0, 86400)}
+    claims = {
+        "v": 1,
+        "t": rng.choice(["withdraw", "ping"]),
+        "id": rng.randbytes(rng.randint(8, 32)),
+        "iss": issuer.iss,
+        "aud": DEV,
+        "iat": NOW - rng.randint(0, 86400),
+    }
     if claims["t"] == "withdraw":
         claims["ref"] = rng.randbytes(rng.randint(8, 32))
     return claims
@@ -99,15 +120,32 @@ def random_other(rng, issuer):
 
 def expected_view(claims):
     """What the firmware's message object must hold, in the shape the snippet prints."""
+
     def h(b):
         return None if b is None else b.hex()
-    view = {"t": claims["t"], "id": h(claims["id"]), "iss": claims["iss"], "aud": claims["aud"],
-            "iat": claims["iat"]}
+
+    view = {
+        "t": claims["t"],
+        "id": h(claims["id"]),
+        "iss": claims["iss"],
+        "aud": claims["aud"],
+        "iat": claims["iat"],
+    }
     if claims["t"] == "withdraw":
         view["ref"] = h(claims["ref"])
     if claims["t"] == "notice":
-        for key in ("due", "within", "cat", "basis", "ref", "lang", "note", "contact",
-                    "redress", "preserve"):
+        for key in (
+            "due",
+            "within",
+            "cat",
+            "basis",
+            "ref",
+            "lang",
+            "note",
+            "contact",
+            "redress",
+            "preserve",
+        ):
             view[key] = claims.get(key)
         view["replaces"] = h(claims.get("replaces"))
         view["nodisclose"] = claims.get("nodisclose", False)
@@ -160,7 +198,11 @@ while True:
 
 def verify_on_micropython(trust, messages):
     data = b"".join(struct.pack(">I", len(m)) + m for m in messages)
-    prelude = "TRUST = %r\nDEV = %r\nNOW = %d\n" % ([(i.iss, i.public.hex()) for i in trust], DEV, NOW)
+    prelude = "TRUST = %r\nDEV = %r\nNOW = %d\n" % (
+        [(i.iss, i.public.hex()) for i in trust],
+        DEV,
+        NOW,
+    )
     out = mphost.run(prelude + VERIFY_SNIPPET, data=data, heap=HEAP)
     results = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [r["i"] for r in results] == list(range(len(messages)))
@@ -171,13 +213,15 @@ def verify_on_micropython(trust, messages):
 def corpus():
     rng = random.Random(SEED)
     eokm = Issuer("nl.eokm", rng.randbytes(32))
-    eokm_next = Issuer("nl.eokm", rng.randbytes(32))   # rotation: both keys trusted
+    eokm_next = Issuer("nl.eokm", rng.randbytes(32))  # rotation: both keys trusted
     atkm = Issuer("nl.atkm", rng.randbytes(32))
     trust = [eokm, eokm_next, atkm]
     messages = []
     while len(messages) < N_NOTICES + N_OTHERS:
         issuer = rng.choice(trust)
-        claims = random_notice(rng, issuer) if len(messages) < N_NOTICES else random_other(rng, issuer)
+        claims = (
+            random_notice(rng, issuer) if len(messages) < N_NOTICES else random_other(rng, issuer)
+        )
         raw = issuer.sign(cbor2.dumps(claims, canonical=rng.random() < 0.5))
         if len(raw) <= 8192:
             messages.append((claims, issuer, raw))
@@ -188,7 +232,7 @@ def corpus():
         flipped[bit // 8] ^= 1 << (bit % 8)
         tampered.append(bytes(flipped))
     results = verify_on_micropython(trust, [m[2] for m in messages] + tampered)
-    return messages, results[:len(messages)], tampered, results[len(messages):]
+    return messages, results[: len(messages)], tampered, results[len(messages) :]
 
 
 def test_corpus_is_varied(corpus):
@@ -209,7 +253,7 @@ def test_pycose_signed_messages_verify_and_decode_the_same(corpus):
         assert result["view"] == expected_view(claims)
         parts = cbor2.loads(raw)
         parts = parts.value if isinstance(parts, cbor2.CBORTag) else parts
-        signed = cbor2.dumps([parts[0], parts[2], parts[3]])    # nh: PROTOCOL.md 2
+        signed = cbor2.dumps([parts[0], parts[2], parts[3]])  # nh: PROTOCOL.md 2
         assert result["nh"] == hashlib.sha256(signed).hexdigest()
         assert result["kid"] == issuer.kid.hex()
 
@@ -248,21 +292,37 @@ for seq, spec in enumerate(SPECS, 1):
         raw = receipts.build(key, kid, DEV, seq, prev, spec["kind"], spec["at"], spec["clock"], **kw)
         prev = receipts.chain_hash(raw)
     print(hexlify(raw).decode())
-"""
+"""  # noqa: E501
 
 
 def test_micropython_receipts_verify_with_pycose():
     rng = random.Random(SEED + 1)
     seed = rng.randbytes(32)
-    public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    public = (
+        Ed25519PrivateKey.from_private_bytes(seed)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
     nh = hashlib.sha256(b"a notice").hexdigest()
     specs = []
-    for kind in ("delivered", "seen", "removed", "not-ours", "disputed", "cannot-comply",
-                 "withdrawn", "status"):
-        spec = {"kind": kind, "at": NOW + rng.randint(0, 10 ** 6),
-                "clock": rng.choice(["rtc", "ntp", "hotline", "untrusted"]),
-                "iss": "nl.eokm", "nid": rng.randbytes(rng.randint(8, 32)).hex(), "nh": nh}
+    for kind in (
+        "delivered",
+        "seen",
+        "removed",
+        "not-ours",
+        "disputed",
+        "cannot-comply",
+        "withdrawn",
+        "status",
+    ):
+        spec = {
+            "kind": kind,
+            "at": NOW + rng.randint(0, 10**6),
+            "clock": rng.choice(["rtc", "ntp", "hotline", "untrusted"]),
+            "iss": "nl.eokm",
+            "nid": rng.randbytes(rng.randint(8, 32)).hex(),
+            "nh": nh,
+        }
         if kind in ("not-ours", "disputed", "cannot-comply"):
             spec["note"] = text(rng, 1, 100)
         if kind == "cannot-comply":
@@ -270,8 +330,15 @@ def test_micropython_receipts_verify_with_pycose():
         if kind == "status":
             spec["state"] = {"active": 3, "overdue": 1, "clock": "ntp", "fw": "1.0"}
         specs.append(spec)
-    specs.append({"kind": "status", "at": NOW, "clock": "rtc", "unchained": True,
-                  "state": {"active": 0, "store": [12, 100]}})
+    specs.append(
+        {
+            "kind": "status",
+            "at": NOW,
+            "clock": "rtc",
+            "unchained": True,
+            "state": {"active": 0, "store": [12, 100]},
+        }
+    )
     prelude = "SEED = %r\nDEV = %r\nSPECS = %r\n" % (seed.hex(), DEV, specs)
     lines = mphost.run(prelude + RECEIPT_SNIPPET, heap=HEAP).split()
     assert len(lines) == len(specs)
@@ -286,15 +353,26 @@ def test_micropython_receipts_verify_with_pycose():
         assert msg.phdr_encoded == b"\xa1\x01\x27"
         assert msg.uhdr == {KID: hashlib.sha256(public).digest()[:8]}
         payload = cbor2.loads(msg.payload)
-        assert cbor2.dumps(payload, canonical=True) == msg.payload   # deterministic encoding
-        want = {"v": 1, "t": "receipt", "dev": DEV, "kind": spec["kind"], "at": spec["at"],
-                "clock": spec["clock"], "prev": prev}
+        assert cbor2.dumps(payload, canonical=True) == msg.payload  # deterministic encoding
+        want = {
+            "v": 1,
+            "t": "receipt",
+            "dev": DEV,
+            "kind": spec["kind"],
+            "at": spec["at"],
+            "clock": spec["clock"],
+            "prev": prev,
+        }
         if spec.get("unchained"):
             want["seq"] = 0
         else:
             chained += 1
-            want.update(seq=chained, iss=spec["iss"], nid=bytes.fromhex(spec["nid"]),
-                        nh=bytes.fromhex(spec["nh"]))
+            want.update(
+                seq=chained,
+                iss=spec["iss"],
+                nid=bytes.fromhex(spec["nid"]),
+                nh=bytes.fromhex(spec["nh"]),
+            )
         for name in ("reason", "note", "state"):
             if name in spec:
                 want[name] = spec[name]

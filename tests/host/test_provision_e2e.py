@@ -2,6 +2,7 @@
 `meldbox device provision --port PATH`: the new issuer key waits for a press of A on the
 panel (`meldbox sim-ctl press A`), then counts at once (a notice signed with it is taken
 in) and after a reboot; B refuses it and nothing changes."""
+
 import asyncio
 import hashlib
 import json
@@ -23,12 +24,16 @@ pytestmark = pytest.mark.slow
 
 def fingerprint(key):
     h = hashlib.sha256(key).hexdigest()[:32]
-    return " ".join(h[i:i + 4] for i in range(0, 32, 4))
+    return " ".join(h[i : i + 4] for i in range(0, 32, 4))
 
 
 def meldbox_device(port, *args):
-    done = subprocess.run([str(MELDBOX), "device"] + list(args) + ["--port", str(port)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(MELDBOX), "device"] + list(args) + ["--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return done
 
 
@@ -39,8 +44,12 @@ def info(port):
 
 
 def start_provision(port, *args):
-    return subprocess.Popen([str(MELDBOX), "device", "provision", "--port", str(port)] + list(args),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [str(MELDBOX), "device", "provision", "--port", str(port)] + list(args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for_text(proc, text, timeout=30):
@@ -80,6 +89,7 @@ def notice_code(dev, hotline):
             return (await send(ctx, dev, cose)).code
         finally:
             await ctx.shutdown()
+
     return str(asyncio.run(go()))
 
 
@@ -96,20 +106,28 @@ def test_new_issuer_key_counts_after_a_press_of_A_and_survives_a_reboot(tmp_path
         assert notice_code(dev, hotline) == "4.01"
 
         dev.ctl("snapshot", str(tmp_path / "before.png"))
-        proc = start_provision(port, "--device-id", DEV, "--trust", hotline.trust_flag, "--lang", "nl")
+        proc = start_provision(
+            port, "--device-id", DEV, "--trust", hotline.trust_flag, "--lang", "nl"
+        )
         seen = wait_for_text(proc, fingerprint(hotline.key.public))
         dev.ctl("snapshot", str(tmp_path / "asking.png"))
         assert (tmp_path / "asking.png").read_bytes() != (tmp_path / "before.png").read_bytes()
-        assert notice_code(dev, hotline) == "4.01"   # not before the press
+        assert notice_code(dev, hotline) == "4.01"  # not before the press
         out, err = press_a_until_done(dev, proc)
         assert proc.returncode == 0, seen + out + err
         assert "provisioned: dev, lang, trust" in seen + out
 
         after = info(port)
         assert after["dev"] == DEV and after["lang"] == "nl"
-        assert after["trust"] == [{"iss": hotline.iss, "fingerprint": fingerprint(hotline.key.public),
-                                   "not_after": None, "revoked": False}]
-        assert notice_code(dev, hotline) == "2.01"      # in force without a restart
+        assert after["trust"] == [
+            {
+                "iss": hotline.iss,
+                "fingerprint": fingerprint(hotline.key.public),
+                "not_after": None,
+                "revoked": False,
+            }
+        ]
+        assert notice_code(dev, hotline) == "2.01"  # in force without a restart
     finally:
         dev.stop()
     dev = SimDevice(tmp_path / "dev", "--serial-link", str(port))
@@ -129,7 +147,7 @@ def test_new_issuer_key_refused_with_B_changes_nothing(tmp_path):
     try:
         proc = start_provision(port, "--device-id", DEV, "--trust", hotline.trust_flag)
         wait_for_text(proc, fingerprint(hotline.key.public))
-        assert notice_code(dev, hotline) == "4.01"   # not before the press
+        assert notice_code(dev, hotline) == "4.01"  # not before the press
         dev.ctl("press", "B")
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 1
@@ -142,7 +160,7 @@ def test_new_issuer_key_refused_with_B_changes_nothing(tmp_path):
 
 
 # --- a serial attacker: every change to trust, receipts, network or clock waits for A ----
-T0 = 1800000000             # 2027-01-15 08:00 UTC, a frozen clock: reproducible panel
+T0 = 1800000000  # 2027-01-15 08:00 UTC, a frozen clock: reproducible panel
 DAY = 86400
 PENDING = "pending: press A on the device"
 
@@ -165,9 +183,10 @@ def refused_then_applied(dev, port, args, unchanged, changed, tmp_path=None, gol
     for button in ("B", "A"):
         proc = start_provision(port, *args)
         seen = wait_for_text(proc, PENDING)
-        unchanged(asking=True)                      # held, not applied, while the panel asks
+        unchanged(asking=True)  # held, not applied, while the panel asks
         if golden and button == "B":
             from tests.host.test_panel_golden import check
+
             check(dev, tmp_path, golden)
         if button == "B":
             dev.ctl("press", "B")
@@ -187,9 +206,20 @@ def refused_then_applied(dev, port, args, unchanged, changed, tmp_path=None, gol
 def test_serial_attacker_cannot_set_the_clock_back_to_revive_an_expired_key(tmp_path):
     hotline = Hotline()
     port = tmp_path / "ttyMELDBOX"
-    dev = SimDevice(tmp_path / "dev", "--serial-link", str(port), "--device-id", DEV,
-                    "--trust", "%s,not-after=%d" % (hotline.trust_flag, T0 - DAY),
-                    "--frozen-clock", "--clock-at", str(T0), "--rng-seed", "7")
+    dev = SimDevice(
+        tmp_path / "dev",
+        "--serial-link",
+        str(port),
+        "--device-id",
+        DEV,
+        "--trust",
+        "%s,not-after=%d" % (hotline.trust_flag, T0 - DAY),
+        "--frozen-clock",
+        "--clock-at",
+        str(T0),
+        "--rng-seed",
+        "7",
+    )
     started(dev, port)
 
     def code():
@@ -200,48 +230,75 @@ def test_serial_attacker_cannot_set_the_clock_back_to_revive_an_expired_key(tmp_
                 return str((await send(ctx, dev, cose)).code)
             finally:
                 await ctx.shutdown()
+
         return asyncio.run(go())
 
     def unchanged(asking=False):
         if not asking:
             assert info(port)["clock"]["now"] == T0
-        assert code() != "2.01"                     # the key stays expired
+        assert code() != "2.01"  # the key stays expired
 
     def changed():
         assert info(port)["clock"]["now"] == T0 - 2 * DAY
-        assert code() == "2.01"                     # what the press allowed
+        assert code() == "2.01"  # what the press allowed
 
     try:
         unchanged()
-        seen = refused_then_applied(dev, port, ["--time", str(T0 - 2 * DAY)], unchanged, changed,
-                                    tmp_path, "provision-clock-back")
+        seen = refused_then_applied(
+            dev,
+            port,
+            ["--time", str(T0 - 2 * DAY)],
+            unchanged,
+            changed,
+            tmp_path,
+            "provision-clock-back",
+        )
         assert "time      set the clock to 2027-01-13 08:00:00 UTC" in seen
     finally:
         dev.stop()
 
 
-def test_serial_attacker_cannot_rename_the_device_redirect_receipts_or_change_the_network(tmp_path):
+def test_serial_attacker_cannot_rename_the_device_redirect_receipts_or_change_the_network(
+    tmp_path,
+):
     hotline = Hotline()
     port = tmp_path / "ttyMELDBOX"
-    dev = SimDevice(tmp_path / "dev", "--serial-link", str(port), "--device-id", DEV,
-                    "--trust", hotline.trust_flag)
+    dev = SimDevice(
+        tmp_path / "dev",
+        "--serial-link",
+        str(port),
+        "--device-id",
+        DEV,
+        "--trust",
+        hotline.trust_flag,
+    )
     started(dev, port)
     attacks = [
-        (["--receipts", "%s=coap://attacker.example/r" % hotline.iss],
-         lambda i: i["receipts"].get(hotline.iss), None, "coap://attacker.example/r"),
-        (["--ip", "192.0.2.66/24", "--gateway", "192.0.2.1", "--dns", "192.0.2.66"],
-         lambda i: i["net"].get("dns"), None, "192.0.2.66"),
+        (
+            ["--receipts", "%s=coap://attacker.example/r" % hotline.iss],
+            lambda i: i["receipts"].get(hotline.iss),
+            None,
+            "coap://attacker.example/r",
+        ),
+        (
+            ["--ip", "192.0.2.66/24", "--gateway", "192.0.2.1", "--dns", "192.0.2.66"],
+            lambda i: i["net"].get("dns"),
+            None,
+            "192.0.2.66",
+        ),
         (["--device-id", "evil.desk"], lambda i: i["dev"], DEV, "evil.desk"),  # last: notices
-    ]                                                             # to DEV are refused after it
+    ]  # to DEV are refused after it
     try:
         for args, read, before, after in attacks:
+
             def unchanged(asking=False, read=read, before=before, args=args):
                 if not asking:
                     assert read(info(port)) == before, args
-                assert notice_code(dev, hotline) == "2.01"   # addressed to DEV: still taken in
+                assert notice_code(dev, hotline) == "2.01"  # addressed to DEV: still taken in
 
             def changed(read=read, after=after, args=args):
                 assert read(info(port)) == after, args
+
             refused_then_applied(dev, port, args, unchanged, changed)
     finally:
         dev.stop()

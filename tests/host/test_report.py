@@ -1,5 +1,6 @@
 """`meldbox hotline report`: the figures of docs/hotline-statistics.md, computed from a
 ledger with known receipts, on SQLite and PostgreSQL, in table, CSV and JSON."""
+
 import csv
 import io
 import json
@@ -10,8 +11,13 @@ from meldbox_host import cli, protocol
 from meldbox_host.hotline.report import duration, parse_since
 from meldbox_host.ledger import open_ledger
 from meldbox_host.ledger.stats import quantile
-from tests.host.ledger_helpers import (BACKENDS, FakeChainDevice, FakeHotline,  # noqa: F401
-                                       ledger_target, postgres_server)
+from tests.host.ledger_helpers import (  # noqa: F401
+    BACKENDS,
+    FakeChainDevice,
+    FakeHotline,
+    ledger_target,
+    postgres_server,
+)
 
 T0 = 1800000000
 NOW = T0 + 10000
@@ -38,6 +44,7 @@ def scenario(target):
         notice = hotline.notice(dev.dev, iat=T0, ref=ref, **kw)
         ledger.record_sent(notice[0], notice[1], sent_at=T0)
         return notice
+
     n1, n2, n3, n4 = (sent(a, ref) for ref in ("A-1", "A-2", "A-3", "A-4"))
     for n in (n1, n2, n3, n4):
         feed(ledger, a, "delivered", n, T0 + 5)
@@ -57,7 +64,7 @@ def scenario(target):
     withdraw = hotline.withdraw(b.dev, m3[0]["id"], iat=T0 + 50)
     ledger.record_sent(withdraw[0], withdraw[1], sent_at=T0 + 50)
     feed(ledger, b, "withdrawn", withdraw, T0 + 51)
-    b.receipt("delivered", hotline.notice(b.dev))   # a receipt for another issuer: never seen
+    b.receipt("delivered", hotline.notice(b.dev))  # a receipt for another issuer: never seen
     feed(ledger, b, "delivered", m4, T0 + 1000)
     feed(ledger, b, "delivered", m5, T0 - 1000, received=T0 + 20)
     return ledger
@@ -66,17 +73,24 @@ def scenario(target):
 @pytest.mark.parametrize("ledger_target", BACKENDS, indirect=True)
 def test_figures_per_hoster_and_device(ledger_target, capsys):
     scenario(ledger_target).close()
-    assert cli.main(["hotline", "report", "--db", ledger_target, "--format", "json",
-                     "--now", str(NOW)]) == 0
+    assert (
+        cli.main(
+            ["hotline", "report", "--db", ledger_target, "--format", "json", "--now", str(NOW)]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     a, b = report["hosters"]
-    assert [a["hoster"], b["hoster"]] == ["hoster-a", "hoster-b"]   # slowest to remove first
+    assert [a["hoster"], b["hoster"]] == ["hoster-a", "hoster-b"]  # slowest to remove first
     assert (a["notices"], a["withdrawn"], b["notices"], b["withdrawn"]) == (4, 0, 5, 1)
     assert (a["delivered_median_s"], a["seen_median_s"], a["seen_n"]) == (5, 60, 1)
     assert (a["removed_n"], a["removed_median_s"], a["removed_p90_s"]) == (2, 600, 7200)
     assert (a["decided"], a["removed_in_time"], a["removed_in_time_share"]) == (4, 1, 0.25)
     assert (a["not_ours"], a["not_ours_share"], a["not_ours_reasons"]) == (
-        1, 0.25, {"Niet onze klant": 1})
+        1,
+        0.25,
+        {"Niet onze klant": 1},
+    )
     # an untrusted clock: the arrival time stands in, and the notice is marked
     assert (b["removed_median_s"], b["untrusted_clock"]) == (250, 2)
     # a device time before the notice was sent is not believed either
@@ -84,8 +98,10 @@ def test_figures_per_hoster_and_device(ledger_target, capsys):
     assert (b["cannot_comply"], b["cannot_comply_reasons"]) == (1, {"force-majeure": 1})
     assert (b["decided"], b["removed_in_time_share"]) == (4, 0.25)
     assert [(o["ref"], o["overdue_s"], o["last"]) for o in report["overdue"]] == [
-        ("B-5", NOW - T0 - 3000, "delivered"), ("A-4", NOW - T0 - 3600, "delivered"),
-        ("B-4", NOW - T0 - 4600, "delivered")]
+        ("B-5", NOW - T0 - 3000, "delivered"),
+        ("A-4", NOW - T0 - 3600, "delivered"),
+        ("B-4", NOW - T0 - 4600, "delivered"),
+    ]
     assert (a["overdue"], b["overdue"]) == (1, 2)
     dev_b = [d for d in report["devices"] if d["dev"] == "nl.b.desk"][0]
     assert dev_b["missing_seqs"] == 1 and dev_b["findings"] == {"gap": 1}
@@ -99,8 +115,22 @@ def test_filters_and_formats(ledger_target, capsys):
     later = hotline.notice(a.dev, iat=T0 + 5000, ref="A-LATE", due=T0 + 6000)
     ledger.record_sent(later[0], later[1], hoster="hoster-a", sent_at=T0 + 5000)
     ledger.close()
-    cli.main(["hotline", "report", "--db", ledger_target, "--format", "json", "--now", str(NOW),
-              "--since", str(T0 + 1000), "--hoster", "hoster-a"])
+    cli.main(
+        [
+            "hotline",
+            "report",
+            "--db",
+            ledger_target,
+            "--format",
+            "json",
+            "--now",
+            str(NOW),
+            "--since",
+            str(T0 + 1000),
+            "--hoster",
+            "hoster-a",
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     assert [(h["hoster"], h["notices"]) for h in report["hosters"]] == [("hoster-a", 1)]
     assert [o["ref"] for o in report["overdue"]] == ["A-LATE"]
@@ -108,13 +138,21 @@ def test_filters_and_formats(ledger_target, capsys):
     figures, overdue, findings = capsys.readouterr().out.strip().split("\n\n")
     rows = list(csv.DictReader(io.StringIO(figures)))
     assert [(r["scope"], r["hoster"], r["notices"]) for r in rows] == [
-        ("hoster", "hoster-a", "5"), ("hoster", "hoster-b", "5"),
-        ("device", "hoster-a", "5"), ("device", "hoster-b", "5")]
+        ("hoster", "hoster-a", "5"),
+        ("hoster", "hoster-b", "5"),
+        ("device", "hoster-a", "5"),
+        ("device", "hoster-b", "5"),
+    ]
     assert json.loads(rows[1]["reasons"]) == {"cannot_comply": {"force-majeure": 1}}
     assert [r["ref"] for r in csv.DictReader(io.StringIO(overdue))] == [
-        "B-5", "A-4", "B-4", "A-LATE"]
+        "B-5",
+        "A-4",
+        "B-4",
+        "A-LATE",
+    ]
     assert [(r["kind"], r["open"]) for r in csv.DictReader(io.StringIO(findings))] == [
-        ("gap", "1")]
+        ("gap", "1")
+    ]
     cli.main(["hotline", "report", "--db", ledger_target, "--now", str(NOW)])
     table = capsys.readouterr().out
     assert table.index("hoster-a") < table.index("hoster-b")
@@ -126,8 +164,13 @@ def test_filters_and_formats(ledger_target, capsys):
 def test_helpers():
     assert quantile([], 0.5) is None
     assert quantile([5, 1, 3, 2, 4], 0.5) == 3 and quantile(list(range(1, 11)), 0.9) == 9
-    assert [duration(s) for s in (None, 59, 61, 3601, 90000)] == ["-", "59s", "1m01s", "1h00m",
-                                                                  "1d01h"]
+    assert [duration(s) for s in (None, 59, 61, 3601, 90000)] == [
+        "-",
+        "59s",
+        "1m01s",
+        "1h00m",
+        "1d01h",
+    ]
     assert parse_since("2d", now=200000) == 200000 - 172800
     assert parse_since("2027-01-15") == 1799971200 and parse_since("123") == 123
     with pytest.raises(ValueError):

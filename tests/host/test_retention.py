@@ -3,6 +3,7 @@ default 256K heap and the board's flash size prunes closed, delivered notices on
 frozen clock is moved past the retention period, chains a checkpoint receipt and
 delivers it; a re-sent pruned notice is refused as stale; the chain survives a reboot
 and power cuts during compaction."""
+
 import asyncio
 import hashlib
 import subprocess
@@ -19,7 +20,7 @@ from meldbox_host import protocol
 from tests.host.e2e import free_port, send, wait_for
 
 DAY = 86400
-NOTICES = 20            # 20 notices + 20 withdraws: seq 1..40, log segment 0 is 1..32
+NOTICES = 20  # 20 notices + 20 withdraws: seq 1..40, log segment 0 is 1..32
 
 
 class ReceiptSink(aiocoap.resource.Resource):
@@ -59,8 +60,9 @@ async def serve_sink(port):
     sink = ReceiptSink()
     site = aiocoap.resource.Site()
     site.add_resource(("receipts",), sink)
-    ctx = await aiocoap.Context.create_server_context(site, bind=("127.0.0.1", port),
-                                                      transports=["udp6"])
+    ctx = await aiocoap.Context.create_server_context(
+        site, bind=("127.0.0.1", port), transports=["udp6"]
+    )
     return sink, ctx
 
 
@@ -163,12 +165,14 @@ def test_power_cut_during_compaction_loses_nothing(hotline, devices):
     later = str(int(time.time()) + 91 * DAY)
     cuts = 0
     for n in range(1, 400, 4):
-        if dev.start("--clock-at", later, "--power-cut-after-writes", str(n),
-                     may_die=True) is not None:
+        if (
+            dev.start("--clock-at", later, "--power-cut-after-writes", str(n), may_die=True)
+            is not None
+        ):
             try:
-                dev.wait_exit(timeout=5)        # the cut may come after ready
+                dev.wait_exit(timeout=5)  # the cut may come after ready
                 cuts += 1
-            except subprocess.TimeoutExpired:   # compaction (at boot) ended before write n
+            except subprocess.TimeoutExpired:  # compaction (at boot) ended before write n
                 dev.stop()
                 break
         else:

@@ -2,6 +2,7 @@
 MicroPython and converts to PNG; docs/panel/ holds exactly these images, pixel for pixel
 (MELDBOX_UPDATE_PANEL_DOCS=1 rewrites them: look at every one before committing); the
 committed fonts match their generator."""
+
 import os
 import sys
 from pathlib import Path
@@ -30,7 +31,9 @@ def rendered(tmp_path_factory):
 
 
 def expected_names():
-    return {n for n, _, _ in panel_scenes.scenes()} | {n for n, _, _ in panel_scenes.event_scenes()}
+    return {n for n, _, _ in panel_scenes.scenes()} | {
+        n for n, _, _ in panel_scenes.event_scenes()
+    }
 
 
 def test_committed_fonts_match_the_generator():
@@ -65,22 +68,22 @@ def close(rgb, want, tol=8):
 
 def test_overdue_stripe_is_red_and_calm_one_green(rendered):
     img = rendered["list-several"]
-    assert close(img.getpixel((3, 60)), (255, 56, 56))        # row 1: overdue
-    assert close(img.getpixel((3, 60 + 3 * 45)), (72, 214, 104))   # row 4: 5 h left
+    assert close(img.getpixel((3, 60)), (255, 56, 56))  # row 1: overdue
+    assert close(img.getpixel((3, 60 + 3 * 45)), (72, 214, 104))  # row 4: 5 h left
 
 
 def test_dutch_differs_from_english(rendered):
     en, nl = rendered["list-several"], rendered["nl-list"]
     top_en = en.crop((0, 18, 320, 38)).tobytes()
     top_nl = nl.crop((0, 18, 320, 38)).tobytes()
-    assert top_en != top_nl                # hints and title are translated
+    assert top_en != top_nl  # hints and title are translated
     assert en.crop((0, 38, 200, 62)).tobytes() != nl.crop((0, 38, 200, 62)).tobytes()  # "te laat"
 
 
 def test_toast_scenes_show_a_coloured_footer(rendered):
     for name in ("list-new-notice", "confirm-short-press"):
         footer = rendered[name].crop((40, 222, 280, 238))
-        most = max(footer.getcolors(65536))[1]      # the toast's background
+        most = max(footer.getcolors(65536))[1]  # the toast's background
         assert most != (0, 0, 0), name
 
 
@@ -101,9 +104,11 @@ def test_panel_time_zone_matches_zoneinfo():
             last = max(d for d in range(25, 32) if datetime.date(year, month, d).weekday() == 6)
             switch = int(datetime.datetime(year, month, last, 1, tzinfo=datetime.UTC).timestamp())
             times += [switch - 1, switch]
-    code = ("from meldbox.ui import timefmt\n"
-            "for t in %r:\n"
-            "    print(timefmt.date_time(t, 'CET', True))\n" % times)
+    code = (
+        "from meldbox.ui import timefmt\n"
+        "for t in %r:\n"
+        "    print(timefmt.date_time(t, 'CET', True))\n" % times
+    )
     got = mphost.run(code).split("\n")
     assert len(got) >= len(times)
     for t, line in zip(times, got):

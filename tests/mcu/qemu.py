@@ -7,6 +7,7 @@ The target's test code and data go in as a ROMFS image at the port's ROMFS parti
 scripts run through the raw REPL on the UART (as MicroPython's own tools do), and
 QMP saves or loads the RAM flash (a power cut at a write).
 """
+
 import json
 import os
 import select
@@ -33,19 +34,31 @@ def info():
 def romfs(files, out):
     """A ROMFS image of `files` (name -> bytes; .py files are compiled for the target)."""
     from mpremote.romfs import make_romfs
+
     with tempfile.TemporaryDirectory() as staging:
         for name, data in files.items():
             path = Path(staging) / name
             if name.endswith(".py"):
                 src = Path(staging) / ("_" + name)
                 src.write_bytes(data)
-                subprocess.run([str(MPY_CROSS), "-march=" + info()["march"], "-s", name,
-                                "-o", str(path.with_suffix(".mpy")), str(src)], check=True)
+                subprocess.run(
+                    [
+                        str(MPY_CROSS),
+                        "-march=" + info()["march"],
+                        "-s",
+                        name,
+                        "-o",
+                        str(path.with_suffix(".mpy")),
+                        str(src),
+                    ],
+                    check=True,
+                )
                 src.unlink()
             else:
                 path.write_bytes(data)
         import contextlib
         import io
+
         with contextlib.redirect_stdout(io.StringIO()):
             image = make_romfs(staging, mpy_cross=False)
     Path(out).write_bytes(image)
@@ -65,19 +78,33 @@ class Qemu:
         meta = info()
         self.workdir = Path(workdir or tempfile.mkdtemp())
         self.qmp_path = str(self.workdir / "qmp.sock")
-        cmd = ["qemu-system-arm", "-machine", meta["machine"], "-nographic", "-monitor",
-               "none", "-semihosting", "-icount", "shift=0", "-kernel", str(ELF),
-               "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
-               "-device", "loader,file=%s,addr=%d,force-raw=on" % (image, meta["romfs_addr"])]
+        cmd = [
+            "qemu-system-arm",
+            "-machine",
+            meta["machine"],
+            "-nographic",
+            "-monitor",
+            "none",
+            "-semihosting",
+            "-icount",
+            "shift=0",
+            "-kernel",
+            str(ELF),
+            "-qmp",
+            "unix:%s,server=on,wait=off" % self.qmp_path,
+            "-device",
+            "loader,file=%s,addr=%d,force-raw=on" % (image, meta["romfs_addr"]),
+        ]
         if flash is not None:
             cmd += ["-device", "loader,file=%s,addr=%d,force-raw=on" % (flash, meta["flash_addr"])]
         self.meta = meta
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         self.buf = b""
         try:
             self.read_until(b">>> ", 60)
-            self.write(b"\x01")                     # raw REPL
+            self.write(b"\x01")  # raw REPL
             self.read_until(b"raw REPL; CTRL-B to exit\r\n>", 30)
         except BaseException:
             self.close()
@@ -93,15 +120,21 @@ class Qemu:
         while marker not in self.buf:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError("no %r from the target within %d s; got:\n%s"
-                                   % (marker, timeout, self.buf[-3000:].decode(errors="replace")))
+                raise TimeoutError(
+                    "no %r from the target within %d s; got:\n%s"
+                    % (marker, timeout, self.buf[-3000:].decode(errors="replace"))
+                )
             ready, _, _ = select.select([fd], [], [], min(left, 1.0))
             if ready:
                 chunk = os.read(fd, 65536)
                 if not chunk:
-                    raise RuntimeError("QEMU exited: %s\n%s" % (
-                        self.proc.stderr.read().decode(errors="replace"),
-                        self.buf[-3000:].decode(errors="replace")))
+                    raise RuntimeError(
+                        "QEMU exited: %s\n%s"
+                        % (
+                            self.proc.stderr.read().decode(errors="replace"),
+                            self.buf[-3000:].decode(errors="replace"),
+                        )
+                    )
                 self.buf += chunk
                 if on_line is not None:
                     while b"\n" in self.buf and marker not in self.buf.split(b"\n", 1)[0]:
@@ -126,7 +159,7 @@ class Qemu:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(self.qmp_path)
         f = s.makefile("rwb")
-        json.loads(f.readline())                    # greeting
+        json.loads(f.readline())  # greeting
         replies = []
         for cmd in ({"execute": "qmp_capabilities"},) + commands:
             f.write(json.dumps(cmd).encode() + b"\n")
@@ -143,10 +176,17 @@ class Qemu:
 
     def save_flash(self, path):
         """Stop the guest and save its RAM flash (the moment of a power cut)."""
-        self.qmp({"execute": "stop"},
-                 {"execute": "pmemsave", "arguments": {"val": self.meta["flash_addr"],
-                                                      "size": FLASH_BYTES,
-                                                      "filename": str(path)}})
+        self.qmp(
+            {"execute": "stop"},
+            {
+                "execute": "pmemsave",
+                "arguments": {
+                    "val": self.meta["flash_addr"],
+                    "size": FLASH_BYTES,
+                    "filename": str(path),
+                },
+            },
+        )
 
     def close(self):
         if self.proc.poll() is None:
@@ -158,7 +198,9 @@ class Qemu:
 
 def boot_code(module, *args):
     # The port mounts the ROMFS partition at /rom at boot.
-    return ("import sys\n"
-            "sys.path.insert(0, '/rom')\n"
-            "import mcu_runner\n"
-            "mcu_runner.main(%r, %r)\n" % (module, list(args)))
+    return (
+        "import sys\n"
+        "sys.path.insert(0, '/rom')\n"
+        "import mcu_runner\n"
+        "mcu_runner.main(%r, %r)\n" % (module, list(args))
+    )

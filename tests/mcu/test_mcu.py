@@ -5,6 +5,7 @@ Each on-target scenario (tests/mcu/target/mcu_*.py) runs once in a fresh QEMU; e
 it makes is reported here as its own test, by name, with the on-target traceback when it
 fails. The host prepares the data (vectors, notices, golden-image hashes) as a ROMFS image.
 """
+
 import hashlib
 import json
 import re
@@ -31,8 +32,7 @@ def run_scenario(tmp_path_factory, module, data, flash=None):
     key = (module, flash)
     if key not in _runs:
         work = tmp_path_factory.mktemp(module)
-        image = qemu.romfs(qemu.target_files("mcu_device", module, data=data),
-                           work / "data.romfs")
+        image = qemu.romfs(qemu.target_files("mcu_device", module, data=data), work / "data.romfs")
         target = qemu.Qemu(image, flash=flash, workdir=work)
         try:
             out, err = target.run(qemu.boot_code(module), timeout=900)
@@ -44,16 +44,19 @@ def run_scenario(tmp_path_factory, module, data, flash=None):
 
 def result(results, output, name):
     if name not in results:
-        pytest.fail("the target did not report %r; its output ends:\n%s" % (name, output[-4000:]),
-                    pytrace=False)
+        pytest.fail(
+            "the target did not report %r; its output ends:\n%s" % (name, output[-4000:]),
+            pytrace=False,
+        )
     ok, trace = results[name]
     if not ok:
         pytest.fail("on the target:\n" + trace, pytrace=False)
 
 
-# --- notice vectors through the intake -------------------------------------------------------------
+# --- notice vectors through the intake -------------------------------------------------------------  # noqa: E501
 def _message_type(cose_hex):
     import cbor2
+
     obj = cbor2.loads(unhexlify(cose_hex))
     obj = getattr(obj, "value", obj)
     return cbor2.loads(obj[2])["t"]
@@ -75,22 +78,28 @@ def vectors_data():
         data["n%d.bin" % i] = unhexlify(case["cose"])
     for i, case in enumerate(VECTORS["receipts"]):
         data["r%d.bin" % i] = unhexlify(case["cose"])
-    meta = {k: VECTORS[k] for k in ("now", "device_id", "trust", "device_private_seed",
-                                    "device_public_key")}
+    meta = {
+        k: VECTORS[k]
+        for k in ("now", "device_id", "trust", "device_private_seed", "device_public_key")
+    }
     meta["notices"] = notices
     meta["minimal"] = minimal
-    meta["receipts"] = [{"fields": c["fields"], "bytes_fields": c["bytes_fields"]}
-                        for c in VECTORS["receipts"]]
+    meta["receipts"] = [
+        {"fields": c["fields"], "bytes_fields": c["bytes_fields"]} for c in VECTORS["receipts"]
+    ]
     data["vectors.json"] = json.dumps(meta).encode()
     return data
 
 
-NOTICE_CHECKS = (["device key from the provisioned seed"]
-                 + ["receipt seq %d %s (byte-exact)" % (c["fields"]["seq"], c["fields"]["kind"])
-                    for c in VECTORS["receipts"]]
-                 + ["notice: %s (%s)" % (c["name"], c.get("code") or "accept")
-                    for c in VECTORS["notices"]]
-                 + ["store holds the chain after all vectors"])
+NOTICE_CHECKS = (
+    ["device key from the provisioned seed"]
+    + [
+        "receipt seq %d %s (byte-exact)" % (c["fields"]["seq"], c["fields"]["kind"])
+        for c in VECTORS["receipts"]
+    ]
+    + ["notice: %s (%s)" % (c["name"], c.get("code") or "accept") for c in VECTORS["notices"]]
+    + ["store holds the chain after all vectors"]
+)
 
 
 @pytest.mark.parametrize("name", NOTICE_CHECKS)
@@ -107,6 +116,7 @@ RECEIPT_PEER = ["10.0.0.9", 40001]
 def panel_hash(png):
     """SHA-256 of the big-endian RGB565 pixels the golden PNG was made from."""
     from PIL import Image
+
     img = Image.open(png).convert("RGB")
     out = bytearray()
     for r, g, b in img.get_flattened_data():
@@ -120,6 +130,7 @@ def panel_data():
     from meldbox_host import protocol
     from tests.host.e2e import DEV
     from tests.host.test_panel_golden import ATKM, EOKM, HOUR, T0, notice
+
     data, steps = {}, []
 
     def post(cose, code):
@@ -135,35 +146,73 @@ def panel_data():
     steps += [["press", "A", 100], ["advance", 5]]
     screen("list-one")
     batch = [
-        notice(EOKM, 2, ref="EOKM-2026-00399", iat=T0 - 90000, due=T0 - 2530,
-               urls=["https://img.example.org/x/399.png"])[0],
-        notice(ATKM, 3, ref="ATKM-RO-2027-0031", cat="terror", basis="EU 2021/784 art. 3",
-               within=HOUR, nodisclose=True, preserve=T0 + 183 * 86400,
-               urls=["https://video.example.com/v/31", "https://cdn.example.com/v/31.mp4"],
-               note="Removal order under EU 2021/784; do not inform the uploader.")[0],
-        notice(EOKM, 4, ref="EOKM-DRILL-7", cat="other", due=T0 + 2 * HOUR, test=True,
-               urls=["https://test.example.net/drill"])[0],
-    ] + [notice(EOKM, 10 + i, ref="EOKM-2027-%05d" % (10 + i),
-                due=T0 + (6 + i) * HOUR + 77 * i)[0] for i in range(5)]
+        notice(
+            EOKM,
+            2,
+            ref="EOKM-2026-00399",
+            iat=T0 - 90000,
+            due=T0 - 2530,
+            urls=["https://img.example.org/x/399.png"],
+        )[0],
+        notice(
+            ATKM,
+            3,
+            ref="ATKM-RO-2027-0031",
+            cat="terror",
+            basis="EU 2021/784 art. 3",
+            within=HOUR,
+            nodisclose=True,
+            preserve=T0 + 183 * 86400,
+            urls=["https://video.example.com/v/31", "https://cdn.example.com/v/31.mp4"],
+            note="Removal order under EU 2021/784; do not inform the uploader.",
+        )[0],
+        notice(
+            EOKM,
+            4,
+            ref="EOKM-DRILL-7",
+            cat="other",
+            due=T0 + 2 * HOUR,
+            test=True,
+            urls=["https://test.example.net/drill"],
+        )[0],
+    ] + [
+        notice(EOKM, 10 + i, ref="EOKM-2027-%05d" % (10 + i), due=T0 + (6 + i) * HOUR + 77 * i)[0]
+        for i in range(5)
+    ]
     for cose in batch:
         post(cose, "2.01")
-    post(protocol.sign(protocol.build_notice("nl.eokm", DEV, ["https://x.example/f"], iat=T0,
-                                             ref="FORGED"), protocol.private_key_of(bytes(32))),
-         "4.01")
+    post(
+        protocol.sign(
+            protocol.build_notice("nl.eokm", DEV, ["https://x.example/f"], iat=T0, ref="FORGED"),
+            protocol.private_key_of(bytes(32)),
+        ),
+        "4.01",
+    )
     steps += [["press", "A", 100], ["advance", 60]]
     screen("list-many")
     receipts = "coap://%s:%d/receipts" % tuple(RECEIPT_PEER)
-    meta = {"clock_at": T0, "receipt_peer": RECEIPT_PEER, "steps": steps,
-            "provisioning": {"dev": DEV, "receipts": {EOKM.iss: receipts},
-                             "trust": [{"iss": EOKM.iss, "key": EOKM.public.hex()},
-                                       {"iss": ATKM.iss, "key": ATKM.public.hex(),
-                                        "not_after": T0 + 20 * 86400}]}}
+    meta = {
+        "clock_at": T0,
+        "receipt_peer": RECEIPT_PEER,
+        "steps": steps,
+        "provisioning": {
+            "dev": DEV,
+            "receipts": {EOKM.iss: receipts},
+            "trust": [
+                {"iss": EOKM.iss, "key": EOKM.public.hex()},
+                {"iss": ATKM.iss, "key": ATKM.public.hex(), "not_after": T0 + 20 * 86400},
+            ],
+        },
+    }
     data["panel.json"] = json.dumps(meta).encode()
     return data
 
 
-PANEL_CHECKS = (["screen list-empty", "post p0.bin", "screen list-one"]
-                + ["post p%d.bin" % i for i in range(1, 10)] + ["screen list-many"])
+PANEL_CHECKS = (
+    ["screen list-empty", "post p0.bin", "screen list-one"]
+    + ["post p%d.bin" % i for i in range(1, 10)]
+    + ["screen list-many"]
+)
 
 
 @pytest.mark.parametrize("name", PANEL_CHECKS)
@@ -172,14 +221,16 @@ def test_golden_screens(tmp_path_factory, name):
     result(results, output, name)
 
 
-# --- notice -> receipt flow: dedup, Block1, outbox -------------------------------------------------
+# --- notice -> receipt flow: dedup, Block1, outbox -------------------------------------------------  # noqa: E501
 def _keys_and_notice():
     from tests.host.test_panel_golden import ATKM, EOKM, HOUR, T0, notice
+
     return ATKM, EOKM, HOUR, T0, notice
 
 
 def _provisioning(with_receipts=True):
     from tests.host.e2e import DEV
+
     ATKM, EOKM, HOUR, T0, notice = _keys_and_notice()
     prov = {"dev": DEV, "trust": [{"iss": EOKM.iss, "key": EOKM.public.hex()}]}
     if with_receipts:
@@ -193,12 +244,18 @@ def flow_data():
     large = notice(EOKM, 31, ref="EOKM-2027-BIG", due=T0 + HOUR, urls=urls)[0]
     assert 4096 < len(large) <= 8192
     meta = {"clock_at": T0, "receipt_peer": RECEIPT_PEER, "provisioning": _provisioning()}
-    return {"flow.json": json.dumps(meta).encode(), "large.bin": large,
-            "small.bin": notice(EOKM, 30, ref="EOKM-2027-SMALL", due=T0 + HOUR)[0]}
+    return {
+        "flow.json": json.dumps(meta).encode(),
+        "large.bin": large,
+        "small.bin": notice(EOKM, 30, ref="EOKM-2027-SMALL", due=T0 + HOUR)[0],
+    }
 
 
-FLOW_CHECKS = ["duplicate CON gets the same answer and changes nothing",
-               "notice over Block1 taken in", "receipts delivered to the hotline's endpoint"]
+FLOW_CHECKS = [
+    "duplicate CON gets the same answer and changes nothing",
+    "notice over Block1 taken in",
+    "receipts delivered to the hotline's endpoint",
+]
 
 
 @pytest.mark.parametrize("name", FLOW_CHECKS)
@@ -207,7 +264,7 @@ def test_flow(tmp_path_factory, name):
     result(results, output, name)
 
 
-# --- power cut at a flash write ----------------------------------------------------------------------
+# --- power cut at a flash write ----------------------------------------------------------------------  # noqa: E501
 RECEIPT_RE = re.compile(r"@@RECEIPT_A ([0-9a-f]+)")
 
 
@@ -223,8 +280,9 @@ def cut_data(cut_after):
 @pytest.mark.parametrize("cut_after", [1, 3, 6])
 def test_power_cut_at_a_flash_write(tmp_path, cut_after):
     data = cut_data(cut_after)
-    image = qemu.romfs(qemu.target_files("mcu_device", "mcu_cut", data=data),
-                       tmp_path / "cut.romfs")
+    image = qemu.romfs(
+        qemu.target_files("mcu_device", "mcu_cut", data=data), tmp_path / "cut.romfs"
+    )
     target = qemu.Qemu(image, workdir=tmp_path)
     flash = tmp_path / "flash.bin"
     try:
@@ -237,15 +295,18 @@ def test_power_cut_at_a_flash_write(tmp_path, cut_after):
     results = parse_results(before.replace("\r\n", "\n"))
     result(results, before, "notice A acknowledged before the cut")
     data["receipt_a.bin"] = unhexlify(RECEIPT_RE.search(before).group(1))
-    image = qemu.romfs(qemu.target_files("mcu_device", "mcu_recover", data=data),
-                       tmp_path / "recover.romfs")
+    image = qemu.romfs(
+        qemu.target_files("mcu_device", "mcu_recover", data=data), tmp_path / "recover.romfs"
+    )
     target = qemu.Qemu(image, flash=flash, workdir=tmp_path)
     try:
         out, err = target.run(qemu.boot_code("mcu_recover"), timeout=600)
     finally:
         target.close()
     results = parse_results(out)
-    for name in ("acknowledged notice survives the cut",
-                 "notice cut mid-write is whole or absent, chain intact",
-                 "intake goes on after the cut"):
+    for name in (
+        "acknowledged notice survives the cut",
+        "notice cut mid-write is whole or absent, chain intact",
+        "intake goes on after the cut",
+    ):
         result(results, out + err, name)

@@ -25,7 +25,7 @@ Every limit a network peer can meet lives here, so the firmware README can list 
 | requests per source address, duplicates included | burst RATE_BURST = 100, RATE_PER_S = 40 per second | 4.29 with Max-Age, at most once a second; silence otherwise |
 | requests being handled at once | MAX_INFLIGHT = 4, at most MAX_INFLIGHT_PER_SOURCE = 3 of them per source address | 5.03 with Max-Age 1 |
 | response block (Block2) | 1024 bytes (SZX 6) or smaller if asked | |
-"""
+"""  # noqa: E501
 
 MAX_BODY = 8192
 MAX_DATAGRAM = 1280  # longer ones are read cut (see endpoint.UdpTransport)
@@ -39,7 +39,7 @@ RATE_PEERS = 32
 RATE_BURST = 100
 RATE_PER_S = 40
 MAX_INFLIGHT = 4
-MAX_INFLIGHT_PER_SOURCE = 3   # one address never holds them all
+MAX_INFLIGHT_PER_SOURCE = 3  # one address never holds them all
 MAX_BLOCK_SZX = 6  # 1024-byte blocks, the largest RFC 7959 allows over UDP
 
 # RFC 7252 section 4.8 transmission parameters (defaults; Endpoint takes others).

@@ -7,6 +7,7 @@ Exit status: 0 a 2.xx answer (with a receipt that verified, when --device-key is
 1 an error answer, 2 bad usage, 3 no answer (timeout or network error), 4 a receipt that
 does not verify or does not answer the message sent.
 """
+
 import asyncio
 import json
 import sys
@@ -36,31 +37,48 @@ class NoAnswer(Exception):
 def device_base(uri):
     """'coap://host:port' (a trailing '/' is fine) -> the same, normalised; UsageError else."""
     parts = urlsplit(uri)
-    if parts.scheme != "coap" or not parts.hostname or parts.path not in ("", "/") \
-            or parts.query or parts.fragment:
+    if (
+        parts.scheme != "coap"
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
         raise UsageError("--device %r: expected coap://HOST[:PORT]" % uri)
     return "coap://%s" % parts.netloc
 
 
-async def coap_request(uri, method=aiocoap.POST, payload=b"", content_format=None,
-                       timeout=DEFAULT_TIMEOUT_S, context=None):
+async def coap_request(
+    uri,
+    method=aiocoap.POST,
+    payload=b"",
+    content_format=None,
+    timeout=DEFAULT_TIMEOUT_S,
+    context=None,
+):
     """One CON request -> Reply; NoAnswer on timeout or network error. Uses `context`
     (an aiocoap client context) when given, else a fresh one for this request."""
     ctx = context or await aiocoap.Context.create_client_context(transports=["udp6"])
     try:
-        msg = aiocoap.Message(code=method, uri=uri, payload=payload,
-                              transport_tuning=aiocoap.Reliable())
+        msg = aiocoap.Message(
+            code=method, uri=uri, payload=payload, transport_tuning=aiocoap.Reliable()
+        )
         if content_format is not None:
             msg.opt.content_format = content_format
         try:
             resp = await asyncio.wait_for(ctx.request(msg).response, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise NoAnswer("no answer from %s within %g s" % (uri, timeout)) from None
         except aiocoap.error.Error as exc:
             raise NoAnswer("no answer from %s: %s" % (uri, exc)) from None
         cf = resp.opt.content_format
-        return Reply(resp.code.dotted, None if cf is None else int(cf), resp.payload,
-                     resp.opt.max_age, resp.opt.size1)
+        return Reply(
+            resp.code.dotted,
+            None if cf is None else int(cf),
+            resp.payload,
+            resp.opt.max_age,
+            resp.opt.size1,
+        )
     finally:
         if context is None:
             await ctx.shutdown()
@@ -68,8 +86,14 @@ async def coap_request(uri, method=aiocoap.POST, payload=b"", content_format=Non
 
 async def post_notice(device_uri, cose_bytes, timeout=DEFAULT_TIMEOUT_S, context=None):
     """POST signed bytes to DEVICE/notices -> Reply."""
-    return await coap_request(device_base(device_uri) + "/notices", aiocoap.POST, cose_bytes,
-                              protocol.CF_COSE_SIGN1, timeout, context)
+    return await coap_request(
+        device_base(device_uri) + "/notices",
+        aiocoap.POST,
+        cose_bytes,
+        protocol.CF_COSE_SIGN1,
+        timeout,
+        context,
+    )
 
 
 async def get_status(device_uri, timeout=DEFAULT_TIMEOUT_S, context=None):
@@ -86,7 +110,7 @@ async def get_status(device_uri, timeout=DEFAULT_TIMEOUT_S, context=None):
                 msg.opt.echo = echo
             try:
                 resp = await asyncio.wait_for(ctx.request(msg).response, timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise NoAnswer("no answer from %s within %g s" % (uri, timeout)) from None
             except aiocoap.error.Error as exc:
                 raise NoAnswer("no answer from %s: %s" % (uri, exc)) from None
@@ -94,8 +118,13 @@ async def get_status(device_uri, timeout=DEFAULT_TIMEOUT_S, context=None):
             if resp.code != aiocoap.UNAUTHORIZED or not echo:
                 break
         cf = resp.opt.content_format
-        return Reply(resp.code.dotted, None if cf is None else int(cf), resp.payload,
-                     resp.opt.max_age, resp.opt.size1)
+        return Reply(
+            resp.code.dotted,
+            None if cf is None else int(cf),
+            resp.payload,
+            resp.opt.max_age,
+            resp.opt.size1,
+        )
     finally:
         if context is None:
             await ctx.shutdown()
@@ -154,8 +183,12 @@ def _describe_receipt(out, cose_bytes, device_key, sent, sent_id):
 # --- command line ---------------------------------------------------------------------------
 def _add_common(p):
     p.add_argument("--device", required=True, metavar="URI", help="coap://HOST:PORT of the device")
-    p.add_argument("--device-key", type=_hex_bytes(32), metavar="HEX",
-                   help="the device's public key (64 hex digits): verify its receipt")
+    p.add_argument(
+        "--device-key",
+        type=_hex_bytes(32),
+        metavar="HEX",
+        help="the device's public key (64 hex digits): verify its receipt",
+    )
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS")
 
 
@@ -164,22 +197,40 @@ def add_arguments(p):
     p.add_argument("--key", metavar="FILE", help="issuer key file (meldbox hotline keygen)")
     p.add_argument("--aud", metavar="DEVICE_ID", help="the device id the message is for")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--withdraw", type=_hex_bytes(), metavar="IDHEX", help="withdraw that notice")
+    mode.add_argument(
+        "--withdraw", type=_hex_bytes(), metavar="IDHEX", help="withdraw that notice"
+    )
     mode.add_argument("--ping", action="store_true", help="send a ping (answer: a status receipt)")
     mode.add_argument("--raw", metavar="FILE", help="send the exact bytes of FILE")
     deadline = p.add_mutually_exclusive_group()
     deadline.add_argument("--due", type=int, metavar="POSIX", help="removal deadline")
     deadline.add_argument("--due-in", type=int, metavar="SECONDS", help="deadline = iat + SECONDS")
-    deadline.add_argument("--within", type=int, metavar="SECONDS",
-                          help="deadline = SECONDS after the device received it")
+    deadline.add_argument(
+        "--within",
+        type=int,
+        metavar="SECONDS",
+        help="deadline = SECONDS after the device received it",
+    )
     p.add_argument("--cat", choices=protocol.CATEGORIES)
     p.add_argument("--basis", metavar="TEXT", help='legal basis, e.g. "NL NTD code"')
     p.add_argument("--ref", metavar="TEXT", help="your case reference")
-    p.add_argument("--url", action="append", default=[], help="an item's URL (repeat for more items)")
-    p.add_argument("--ip", action="append", default=[],
-                   help="the address the n-th --url was seen on (in --url order)")
-    p.add_argument("--sha256", action="append", default=[], type=_hex_bytes(32), metavar="HEX",
-                   help="SHA-256 of the n-th --url's material (in --url order)")
+    p.add_argument(
+        "--url", action="append", default=[], help="an item's URL (repeat for more items)"
+    )
+    p.add_argument(
+        "--ip",
+        action="append",
+        default=[],
+        help="the address the n-th --url was seen on (in --url order)",
+    )
+    p.add_argument(
+        "--sha256",
+        action="append",
+        default=[],
+        type=_hex_bytes(32),
+        metavar="HEX",
+        help="SHA-256 of the n-th --url's material (in --url order)",
+    )
     p.add_argument("--note", help="at most 280 characters")
     p.add_argument("--lang", help="language of --note (BCP 47)")
     p.add_argument("--contact")
@@ -188,13 +239,18 @@ def add_arguments(p):
     p.add_argument("--preserve", type=int, metavar="POSIX", help="keep evidence until then")
     p.add_argument("--test", action="store_true", help="a drill: marked TEST everywhere")
     p.add_argument("--replaces", type=_hex_bytes(), metavar="IDHEX", help="updates that notice")
-    p.add_argument("--id", type=_hex_bytes(), metavar="IDHEX", help="message id (default: random 16 bytes)")
+    p.add_argument(
+        "--id", type=_hex_bytes(), metavar="IDHEX", help="message id (default: random 16 bytes)"
+    )
     p.add_argument("--iat", type=int, metavar="POSIX", help="issued-at (default: now)")
     p.add_argument("--save-cose", metavar="FILE", help="also write the signed bytes to FILE")
-    p.add_argument("--db", metavar="PATH|postgresql://...",
-                   help="record what was sent and the receipt that came back in this ledger "
-                        "(the device key pinned there verifies the receipt if --device-key "
-                        "is not given)")
+    p.add_argument(
+        "--db",
+        metavar="PATH|postgresql://...",
+        help="record what was sent and the receipt that came back in this ledger "
+        "(the device key pinned there verifies the receipt if --device-key "
+        "is not given)",
+    )
     p.add_argument("--hoster", metavar="NAME", help="the hosting provider the device belongs to")
 
 
@@ -211,6 +267,7 @@ def _hex_bytes(size=None):
         if not value or size is not None and len(value) != size:
             raise ValueError("wrong length")
         return value
+
     parse.__name__ = "%d-byte hex" % size if size else "hex"
     return parse
 
@@ -229,7 +286,9 @@ def build_message(args):
     if args.ping:
         claims = protocol.build_ping(key.iss, args.aud, id=args.id, iat=args.iat)
     elif args.withdraw:
-        claims = protocol.build_withdraw(key.iss, args.aud, args.withdraw, id=args.id, iat=args.iat)
+        claims = protocol.build_withdraw(
+            key.iss, args.aud, args.withdraw, id=args.id, iat=args.iat
+        )
     else:
         fields = _notice_fields(args)
         claims = protocol.build_notice(key.iss, args.aud, items=_items(args), **fields)
@@ -244,18 +303,36 @@ def _notice_fields(args):
         raise UsageError("a notice needs a deadline: --due, --due-in or --within")
     iat = int(time.time()) if args.iat is None else args.iat
     due = iat + args.due_in if args.due_in is not None else args.due
-    return dict(due=due, within=args.within, cat=args.cat, basis=args.basis, ref=args.ref,
-                id=args.id, iat=iat, lang=args.lang, note=args.note, contact=args.contact,
-                redress=args.redress, replaces=args.replaces, preserve=args.preserve,
-                nodisclose=True if args.nodisclose else None, test=True if args.test else None)
+    return dict(
+        due=due,
+        within=args.within,
+        cat=args.cat,
+        basis=args.basis,
+        ref=args.ref,
+        id=args.id,
+        iat=iat,
+        lang=args.lang,
+        note=args.note,
+        contact=args.contact,
+        redress=args.redress,
+        replaces=args.replaces,
+        preserve=args.preserve,
+        nodisclose=True if args.nodisclose else None,
+        test=True if args.test else None,
+    )
 
 
 def _items(args):
     if len(args.ip) > len(args.url) or len(args.sha256) > len(args.url):
         raise UsageError("more --ip or --sha256 than --url")
-    return [protocol.make_item(url, args.ip[i] if i < len(args.ip) else None,
-                               args.sha256[i] if i < len(args.sha256) else None)
-            for i, url in enumerate(args.url)]
+    return [
+        protocol.make_item(
+            url,
+            args.ip[i] if i < len(args.ip) else None,
+            args.sha256[i] if i < len(args.sha256) else None,
+        )
+        for i, url in enumerate(args.url)
+    ]
 
 
 def run(args):
@@ -274,8 +351,9 @@ def run(args):
     book = None
     try:
         if args.db:
-            book = SendRecord(args.db, cose_bytes, args.hoster, args.device_key,
-                              device_base(args.device))
+            book = SendRecord(
+                args.db, cose_bytes, args.hoster, args.device_key, device_base(args.device)
+            )
             args.device_key = book.device_key
     except (ValueError, OSError, ImportError) as exc:
         print("meldbox hotline send: ledger %s: %s" % (args.db, exc), file=sys.stderr)
@@ -304,9 +382,11 @@ class SendRecord:
 
     def __init__(self, target, cose_bytes, hoster, device_key, uri=None):
         from meldbox_host import ledger
+
         self.claims = protocol.peek_claims(cose_bytes)
-        if not self.claims or not all(isinstance(self.claims.get(k), (str, bytes))
-                                      for k in ("iss", "id", "aud", "t")):
+        if not self.claims or not all(
+            isinstance(self.claims.get(k), (str, bytes)) for k in ("iss", "id", "aud", "t")
+        ):
             raise ValueError("the message has no iss/id/aud/t to record")
         self.cose = cose_bytes
         self.ledger = ledger.open_ledger(target)

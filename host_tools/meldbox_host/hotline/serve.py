@@ -14,6 +14,7 @@ the command prints `{"event": "ready", "port": P}` once listening, then one
 `{"event": "receipt", ...}` line per receipt taken and one `{"event": "finding", ...}` per
 receipt refused.
 """
+
 import asyncio
 import json
 import os
@@ -66,7 +67,7 @@ class ReceiptServer:
             self.add_device(dev, pub)
         self.log_path = log_path
         self.err = err if err is not None else sys.stderr
-        self.out = out   # optional text stream for one event line per receipt
+        self.out = out  # optional text stream for one event line per receipt
         self.chain = protocol.ReceiptChain()
         self.entries = []
         self.port = None
@@ -97,15 +98,19 @@ class ReceiptServer:
             return self._take(payload, content_format)
         except Refused as exc:
             self._refused(exc, payload)
-            return Answer(exc.code, protocol.encode_problem(exc.title, str(exc)),
-                          protocol.CF_PROBLEM_DETAILS)
+            return Answer(
+                exc.code, protocol.encode_problem(exc.title, str(exc)), protocol.CF_PROBLEM_DETAILS
+            )
         except LedgerUnavailable as exc:
             # not committed, so not acknowledged: the device keeps it and retries
-            print("meldbox hotline serve: ledger write failed: %s" % exc, file=self.err,
-                  flush=True)
-            return Answer(aiocoap.SERVICE_UNAVAILABLE,
-                          protocol.encode_problem("Service Unavailable", "ledger write failed"),
-                          protocol.CF_PROBLEM_DETAILS)
+            print(
+                "meldbox hotline serve: ledger write failed: %s" % exc, file=self.err, flush=True
+            )
+            return Answer(
+                aiocoap.SERVICE_UNAVAILABLE,
+                protocol.encode_problem("Service Unavailable", "ledger write failed"),
+                protocol.CF_PROBLEM_DETAILS,
+            )
 
     def _refused(self, exc, payload):
         """Bad input is shown and kept as a finding, never dropped silently."""
@@ -113,11 +118,19 @@ class ReceiptServer:
         dev = claims.get("dev") if isinstance(claims.get("dev"), str) else None
         seq = claims.get("seq") if isinstance(claims.get("seq"), int) else None
         kind = exc.reason
-        print("meldbox hotline serve: refused a receipt (%s, seq %s): %s" % (dev, seq, exc),
-              file=self.err, flush=True)
+        print(
+            "meldbox hotline serve: refused a receipt (%s, seq %s): %s" % (dev, seq, exc),
+            file=self.err,
+            flush=True,
+        )
         if self.out is not None:
-            print(json.dumps({"event": "finding", "kind": kind, "dev": dev, "seq": seq,
-                              "detail": str(exc)}), file=self.out, flush=True)
+            print(
+                json.dumps(
+                    {"event": "finding", "kind": kind, "dev": dev, "seq": seq, "detail": str(exc)}
+                ),
+                file=self.out,
+                flush=True,
+            )
         if self.ledger is not None and len(payload) <= protocol.MAX_COSE_BYTES:
             try:
                 self.ledger.record_finding(kind, str(exc), dev, seq, payload)
@@ -126,25 +139,40 @@ class ReceiptServer:
 
     def _take(self, payload, content_format):
         if content_format != protocol.CF_COSE_SIGN1:
-            raise Refused(aiocoap.UNSUPPORTED_CONTENT_FORMAT, "Unsupported Content-Format",
-                          "receipts are COSE_Sign1, Content-Format 18", "content-format")
+            raise Refused(
+                aiocoap.UNSUPPORTED_CONTENT_FORMAT,
+                "Unsupported Content-Format",
+                "receipts are COSE_Sign1, Content-Format 18",
+                "content-format",
+            )
         if len(payload) > protocol.MAX_COSE_BYTES:
-            raise Refused(aiocoap.REQUEST_ENTITY_TOO_LARGE, "Request Entity Too Large",
-                          "a receipt is at most %d bytes" % protocol.MAX_COSE_BYTES, "too-large")
+            raise Refused(
+                aiocoap.REQUEST_ENTITY_TOO_LARGE,
+                "Request Entity Too Large",
+                "a receipt is at most %d bytes" % protocol.MAX_COSE_BYTES,
+                "too-large",
+            )
         dev = self._signer(payload)
         try:
             receipt = protocol.verify_receipt(payload, self.devices[dev])
         except protocol.ReceiptError as exc:
-            raise Refused(aiocoap.Code(exc.code), _TITLES[exc.code],
-                          "%s: %s" % (exc.reason, exc), exc.reason) from None
+            raise Refused(
+                aiocoap.Code(exc.code), _TITLES[exc.code], "%s: %s" % (exc.reason, exc), exc.reason
+            ) from None
         if receipt["dev"] != dev:
-            raise Refused(aiocoap.FORBIDDEN, "Forbidden",
-                          "receipt names device %r but is signed by the key of %r" % (receipt["dev"], dev),
-                          "wrong-device")
+            raise Refused(
+                aiocoap.FORBIDDEN,
+                "Forbidden",
+                "receipt names device %r but is signed by the key of %r" % (receipt["dev"], dev),
+                "wrong-device",
+            )
         if receipt["seq"] == 0:
-            raise Refused(aiocoap.BAD_REQUEST, "Bad Request",
-                          "seq 0 is a status receipt: not part of the chain, not taken here",
-                          "status-receipt")
+            raise Refused(
+                aiocoap.BAD_REQUEST,
+                "Bad Request",
+                "seq 0 is a status receipt: not part of the chain, not taken here",
+                "status-receipt",
+            )
         result = self.chain.add(receipt, payload)
         if self.ledger is not None:
             # a repeat is written too (a no-op when held): its first write may have failed
@@ -156,12 +184,26 @@ class ReceiptServer:
             entry = self._entry(receipt, payload, result)
             self._append(entry)
             if result.status != protocol.CHAIN_OK:
-                print("meldbox hotline serve: %s in the chain of %s at seq %d: %s"
-                      % (result.status, dev, receipt["seq"], result.detail), file=self.err, flush=True)
+                print(
+                    "meldbox hotline serve: %s in the chain of %s at seq %d: %s"
+                    % (result.status, dev, receipt["seq"], result.detail),
+                    file=self.err,
+                    flush=True,
+                )
         if self.out is not None:
-            print(json.dumps({"event": "receipt", "dev": dev, "seq": receipt["seq"],
-                              "kind": receipt["kind"], "chain": result.status}),
-                  file=self.out, flush=True)
+            print(
+                json.dumps(
+                    {
+                        "event": "receipt",
+                        "dev": dev,
+                        "seq": receipt["seq"],
+                        "kind": receipt["kind"],
+                        "chain": result.status,
+                    }
+                ),
+                file=self.out,
+                flush=True,
+            )
         return Answer(aiocoap.CHANGED, b"", None)
 
     def _signer(self, payload):
@@ -169,8 +211,9 @@ class ReceiptServer:
         try:
             sign1 = protocol.decode_sign1(payload)
         except protocol.ReceiptError as exc:
-            raise Refused(aiocoap.BAD_REQUEST, "Bad Request", "%s: %s" % (exc.reason, exc),
-                          exc.reason) from None
+            raise Refused(
+                aiocoap.BAD_REQUEST, "Bad Request", "%s: %s" % (exc.reason, exc), exc.reason
+            ) from None
         dev = self._known_signer(sign1, payload)
         if dev is None and self.ledger is not None:
             # pinned since this server started (`hotline send --db` in another process)
@@ -178,18 +221,30 @@ class ReceiptServer:
                 self._trust(pinned, info["pub"])
             dev = self._known_signer(sign1, payload)
         if dev is None:
-            raise Refused(aiocoap.UNAUTHORIZED, "Unauthorized",
-                          "unknown-key: the receipt's key is not one of a known device",
-                          "unknown-device")
+            raise Refused(
+                aiocoap.UNAUTHORIZED,
+                "Unauthorized",
+                "unknown-key: the receipt's key is not one of a known device",
+                "unknown-device",
+            )
         return dev
 
     @staticmethod
     def _entry(receipt, cose_bytes, result):
-        entry = {"dev": receipt["dev"], "seq": receipt["seq"], "kind": receipt["kind"],
-                 "iss": receipt.get("iss"), "nid": _hex(receipt.get("nid")),
-                 "nh": _hex(receipt.get("nh")), "at": receipt["at"], "clock": receipt["clock"],
-                 "prev": receipt["prev"].hex(), "cose": cose_bytes.hex(),
-                 "chain": result.status, "received": int(time.time())}
+        entry = {
+            "dev": receipt["dev"],
+            "seq": receipt["seq"],
+            "kind": receipt["kind"],
+            "iss": receipt.get("iss"),
+            "nid": _hex(receipt.get("nid")),
+            "nh": _hex(receipt.get("nh")),
+            "at": receipt["at"],
+            "clock": receipt["clock"],
+            "prev": receipt["prev"].hex(),
+            "cose": cose_bytes.hex(),
+            "chain": result.status,
+            "received": int(time.time()),
+        }
         for optional in ("reason", "note"):
             if optional in receipt:
                 entry[optional] = receipt[optional]
@@ -216,8 +271,10 @@ class ReceiptServer:
                     receipt = protocol.peek_claims(cose)
                     self.chain.add(receipt, cose)
                 except (ValueError, KeyError, TypeError) as exc:
-                    print("meldbox hotline serve: %s line %d skipped: %s" % (log_path, n, exc),
-                          file=self.err)
+                    print(
+                        "meldbox hotline serve: %s line %d skipped: %s" % (log_path, n, exc),
+                        file=self.err,
+                    )
 
     def _known_signer(self, sign1, payload):
         kid = protocol.sign1_kid(sign1)
@@ -231,10 +288,12 @@ class ReceiptServer:
         """Listen on UDP (port 0: a free one) -> the port."""
         site = aiocoap.resource.Site()
         site.add_resource(RECEIPTS_PATH, _ReceiptsResource(self))
-        site.add_resource((".well-known", "core"),
-                          aiocoap.resource.WKCResource(site.get_resources_as_linkheader))
+        site.add_resource(
+            (".well-known", "core"), aiocoap.resource.WKCResource(site.get_resources_as_linkheader)
+        )
         self._context = await aiocoap.Context.create_server_context(
-            site, bind=(host, port), transports=["udp6"])
+            site, bind=(host, port), transports=["udp6"]
+        )
         self.port = bound_port(self._context) if port == 0 else port
         return self.port
 
@@ -244,8 +303,11 @@ class ReceiptServer:
             self._context = None
 
 
-_TITLES = {protocol.BAD_REQUEST: "Bad Request", protocol.UNAUTHORIZED: "Unauthorized",
-           protocol.FORBIDDEN: "Forbidden"}
+_TITLES = {
+    protocol.BAD_REQUEST: "Bad Request",
+    protocol.UNAUTHORIZED: "Unauthorized",
+    protocol.FORBIDDEN: "Forbidden",
+}
 
 
 def _hex(value):
@@ -264,11 +326,14 @@ def bound_port(context):
 
 class _TooLarge(aiocoap.error.RenderableError):
     def to_message(self):
-        msg = aiocoap.Message(code=aiocoap.REQUEST_ENTITY_TOO_LARGE,
-                              payload=protocol.encode_problem(
-                                  "Request Entity Too Large",
-                                  "a receipt is at most %d bytes" % protocol.MAX_COSE_BYTES),
-                              content_format=protocol.CF_PROBLEM_DETAILS)
+        msg = aiocoap.Message(
+            code=aiocoap.REQUEST_ENTITY_TOO_LARGE,
+            payload=protocol.encode_problem(
+                "Request Entity Too Large",
+                "a receipt is at most %d bytes" % protocol.MAX_COSE_BYTES,
+            ),
+            content_format=protocol.CF_PROBLEM_DETAILS,
+        )
         msg.opt.size1 = protocol.MAX_COSE_BYTES
         return msg
 
@@ -281,10 +346,13 @@ class _ReceiptsResource(aiocoap.resource.Resource):
         self.server = server
 
     async def needs_blockwise_assembly(self, request):
-        # aiocoap reassembles Block1 without a limit: refuse before it grows past a receipt's bound.
+        # aiocoap reassembles Block1 without a limit: refuse before it grows past a receipt's bound.  # noqa: E501
         block1, size1 = request.opt.block1, request.opt.size1
-        if block1 is not None and (block1.start >= protocol.MAX_COSE_BYTES or
-                                   block1.more and block1.start + block1.size >= protocol.MAX_COSE_BYTES):
+        if block1 is not None and (
+            block1.start >= protocol.MAX_COSE_BYTES
+            or block1.more
+            and block1.start + block1.size >= protocol.MAX_COSE_BYTES
+        ):
             raise _TooLarge()
         if size1 is not None and size1 > protocol.MAX_COSE_BYTES:
             raise _TooLarge()
@@ -302,38 +370,81 @@ class _ReceiptsResource(aiocoap.resource.Resource):
 def add_arguments(p):
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5683, help="UDP port (0: pick a free one)")
-    p.add_argument("--device", action="append", default=[], metavar="DEV=PUBHEX",
-                   help="a device id and its public key (64 hex digits); repeat for more. "
-                        "Devices already pinned in the ledger need not be given again")
-    p.add_argument("--hoster", action="append", default=[], metavar="DEV=HOSTER",
-                   help="the hosting provider a device belongs to (default: its id)")
-    p.add_argument("--db", metavar="PATH|postgresql://...",
-                   help="the ledger: an SQLite file (created if missing) or a PostgreSQL URL")
-    p.add_argument("--log", metavar="FILE.jsonl",
-                   help="also append each new receipt as a JSON line")
-    p.add_argument("--web", metavar="HOST:PORT",
-                   help="also serve the read-only dashboard there "
-                        "(e.g. 127.0.0.1:8080; needs --db)")
-    p.add_argument("--web-token", metavar="TOKEN",
-                   help="needed to bind the dashboard beyond loopback; clients send it as "
-                        "'Authorization: Bearer TOKEN' or ?token=TOKEN")
+    p.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="DEV=PUBHEX",
+        help="a device id and its public key (64 hex digits); repeat for more. "
+        "Devices already pinned in the ledger need not be given again",
+    )
+    p.add_argument(
+        "--hoster",
+        action="append",
+        default=[],
+        metavar="DEV=HOSTER",
+        help="the hosting provider a device belongs to (default: its id)",
+    )
+    p.add_argument(
+        "--db",
+        metavar="PATH|postgresql://...",
+        help="the ledger: an SQLite file (created if missing) or a PostgreSQL URL",
+    )
+    p.add_argument(
+        "--log", metavar="FILE.jsonl", help="also append each new receipt as a JSON line"
+    )
+    p.add_argument(
+        "--web",
+        metavar="HOST:PORT",
+        help="also serve the read-only dashboard there (e.g. 127.0.0.1:8080; needs --db)",
+    )
+    p.add_argument(
+        "--web-token",
+        metavar="TOKEN",
+        help="needed to bind the dashboard beyond loopback; clients send it as "
+        "'Authorization: Bearer TOKEN' or ?token=TOKEN",
+    )
     add_watch_arguments(p)
 
 
 def add_watch_arguments(p):
-    p.add_argument("--device-uri", action="append", default=[], metavar="DEV=coap://HOST:PORT",
-                   help="where a device answers (for re-sends and /status); `hotline send --db` "
-                        "records it too")
-    p.add_argument("--renotify-after", type=int, default=watch_mod.DEFAULT_RENOTIFY_AFTER,
-                   metavar="SECONDS", help="re-send an overdue notice (no removed receipt) when "
-                   "it was last sent this long ago (default 24 h; 0: never)")
-    p.add_argument("--status-every", type=int, default=watch_mod.DEFAULT_STATUS_EVERY,
-                   metavar="SECONDS", help="GET each device's /status this often (0: never)")
-    p.add_argument("--silent-after", type=int, default=watch_mod.DEFAULT_SILENT_AFTER,
-                   metavar="SECONDS", help="flag a device not heard from (status or receipt) "
-                   "for this long")
-    p.add_argument("--watch-every", type=float, default=watch_mod.DEFAULT_TICK, metavar="SECONDS",
-                   help="how often to look for overdue notices and silent devices")
+    p.add_argument(
+        "--device-uri",
+        action="append",
+        default=[],
+        metavar="DEV=coap://HOST:PORT",
+        help="where a device answers (for re-sends and /status); `hotline send --db` "
+        "records it too",
+    )
+    p.add_argument(
+        "--renotify-after",
+        type=int,
+        default=watch_mod.DEFAULT_RENOTIFY_AFTER,
+        metavar="SECONDS",
+        help="re-send an overdue notice (no removed receipt) when "
+        "it was last sent this long ago (default 24 h; 0: never)",
+    )
+    p.add_argument(
+        "--status-every",
+        type=int,
+        default=watch_mod.DEFAULT_STATUS_EVERY,
+        metavar="SECONDS",
+        help="GET each device's /status this often (0: never)",
+    )
+    p.add_argument(
+        "--silent-after",
+        type=int,
+        default=watch_mod.DEFAULT_SILENT_AFTER,
+        metavar="SECONDS",
+        help="flag a device not heard from (status or receipt) for this long",
+    )
+    p.add_argument(
+        "--watch-every",
+        type=float,
+        default=watch_mod.DEFAULT_TICK,
+        metavar="SECONDS",
+        help="how often to look for overdue notices and silent devices",
+    )
 
 
 def parse_devices(values):
@@ -365,8 +476,10 @@ def run(args):
     try:
         devices = parse_devices(args.device)
         hosters = parse_pairs(args.hoster, "--hoster")
-        uris = {dev: send_mod.device_base(uri)
-                for dev, uri in parse_pairs(args.device_uri, "--device-uri").items()}
+        uris = {
+            dev: send_mod.device_base(uri)
+            for dev, uri in parse_pairs(args.device_uri, "--device-uri").items()
+        }
         if not args.db and not args.log:
             raise ValueError("give --db (the ledger) or --log (a JSON-lines file), or both")
         if not args.db and not devices:
@@ -404,8 +517,9 @@ async def _serve(devices, hosters, uris, web, args):
             loop.add_signal_handler(sig, stop.set)
         tasks = []
         if ledger is not None:
-            watcher = watch_mod.Watcher(ledger, args.renotify_after, args.status_every,
-                                        args.silent_after, out=sys.stdout)
+            watcher = watch_mod.Watcher(
+                ledger, args.renotify_after, args.status_every, args.silent_after, out=sys.stdout
+            )
             tasks.append(asyncio.ensure_future(watcher.run(args.watch_every, stop)))
         ready = {"event": "ready", "host": args.host, "port": port}
         if web is not None:

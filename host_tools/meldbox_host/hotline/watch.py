@@ -10,6 +10,7 @@ Each pass (`tick`):
   flags a device whose /status has not answered for `silent_after` seconds (a finding
   `device-silent`, once per silence).
 """
+
 import asyncio
 import json
 import sys
@@ -19,22 +20,31 @@ from meldbox_host import protocol
 from meldbox_host.hotline.send import NoAnswer, get_status, post_notice
 from meldbox_host.ledger import stats
 
-DEFAULT_RENOTIFY_AFTER = 24 * 3600   # what the field's hotline tools do
+DEFAULT_RENOTIFY_AFTER = 24 * 3600  # what the field's hotline tools do
 DEFAULT_STATUS_EVERY = 600
 DEFAULT_SILENT_AFTER = 3600
 DEFAULT_TICK = 60
 
 
 class Watcher:
-    def __init__(self, ledger, renotify_after=DEFAULT_RENOTIFY_AFTER,
-                 status_every=DEFAULT_STATUS_EVERY, silent_after=DEFAULT_SILENT_AFTER,
-                 out=None, err=None, timeout=10.0, context=None, clock=time.time):
+    def __init__(
+        self,
+        ledger,
+        renotify_after=DEFAULT_RENOTIFY_AFTER,
+        status_every=DEFAULT_STATUS_EVERY,
+        silent_after=DEFAULT_SILENT_AFTER,
+        out=None,
+        err=None,
+        timeout=10.0,
+        context=None,
+        clock=time.time,
+    ):
         self.ledger = ledger
         self.renotify_after, self.status_every = renotify_after, status_every
         self.silent_after = silent_after
         self.out, self.err = out, err if err is not None else sys.stderr
         self.timeout, self.context, self.clock = timeout, context, clock
-        self.silent = set()   # devices flagged and not heard from since
+        self.silent = set()  # devices flagged and not heard from since
 
     def _event(self, **fields):
         if self.out is not None:
@@ -56,7 +66,8 @@ class Watcher:
             uri = (devices.get(o["dev"]) or {}).get("uri")
             row = self.ledger.db.execute(
                 "SELECT cose, last_sent, sent_at FROM messages WHERE iss = ? AND id = ?",
-                (o["iss"], bytes.fromhex(o["id"])))[0]
+                (o["iss"], bytes.fromhex(o["id"])),
+            )[0]
             cose, last_sent = bytes(row[0]), row[1] or row[2]
             if uri is None or last_sent > cutoff:
                 continue
@@ -66,13 +77,19 @@ class Watcher:
             except NoAnswer as exc:
                 reply = None
                 print("meldbox hotline: re-notify %s: %s" % (o["ref"], exc), file=self.err)
-            self.ledger.record_sent(claims, cose, sent_at=now,
-                                    answer=None if reply is None else reply.code)
+            self.ledger.record_sent(
+                claims, cose, sent_at=now, answer=None if reply is None else reply.code
+            )
             if reply is not None and reply.content_format == protocol.CF_COSE_SIGN1:
                 self._take_receipt(reply.payload, devices[o["dev"]]["pub"])
             resent.append(o["ref"])
-            self._event(event="renotified", dev=o["dev"], ref=o["ref"], id=o["id"],
-                        answer=None if reply is None else reply.code)
+            self._event(
+                event="renotified",
+                dev=o["dev"],
+                ref=o["ref"],
+                id=o["id"],
+                answer=None if reply is None else reply.code,
+            )
         return resent
 
     def _take_receipt(self, cose, pub):
@@ -80,8 +97,13 @@ class Watcher:
             receipt = protocol.verify_receipt(cose, pub)
         except protocol.ReceiptError as exc:
             claims = protocol.peek_claims(cose) or {}
-            self.ledger.record_finding(exc.reason, "answer to a re-sent notice: %s" % exc,
-                                       claims.get("dev"), claims.get("seq"), cose)
+            self.ledger.record_finding(
+                exc.reason,
+                "answer to a re-sent notice: %s" % exc,
+                claims.get("dev"),
+                claims.get("seq"),
+                cose,
+            )
             return
         if receipt["seq"] != 0:
             self.ledger.record_receipt(receipt, cose)
@@ -105,7 +127,9 @@ class Watcher:
                 continue
             self.silent.add(dev)
             detail = "no /status answer or receipt since %d%s" % (
-                since, "" if heard else " (never heard from)")
+                since,
+                "" if heard else " (never heard from)",
+            )
             self.ledger.record_finding("device-silent", detail, dev, None, None, found=now)
             print("meldbox hotline: %s is silent: %s" % (dev, detail), file=self.err, flush=True)
             self._event(event="device-silent", dev=dev, detail=detail)
@@ -122,7 +146,7 @@ class Watcher:
         try:
             protocol.verify_receipt(reply.payload, pub)
         except protocol.ReceiptError:
-            return False   # an answer that does not verify is no sign of life
+            return False  # an answer that does not verify is no sign of life
         return True
 
     def _last_receipt(self, dev):
@@ -139,7 +163,7 @@ class Watcher:
                 print("meldbox hotline: watch pass failed: %s" % exc, file=self.err, flush=True)
             try:
                 await asyncio.wait_for(stop.wait(), every)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
 

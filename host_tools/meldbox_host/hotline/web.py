@@ -9,6 +9,7 @@ Pages (stdlib http.server in a thread, its own ledger connection; no JS framewor
 Loopback binds need nothing more; any other address needs a token (`--web-token`), sent
 as `Authorization: Bearer TOKEN` or `?token=TOKEN`.
 """
+
 import hmac
 import html
 import ipaddress
@@ -24,8 +25,16 @@ from meldbox_host.ledger import stats
 
 LIVE_EVERY_MS = 2000
 # histogram buckets of time to removed: upper bounds in seconds, and their labels
-BUCKETS = [(900, "<15m"), (3600, "15m-1h"), (4 * 3600, "1-4h"), (12 * 3600, "4-12h"),
-           (86400, "12-24h"), (2 * 86400, "1-2d"), (7 * 86400, "2-7d"), (None, ">7d")]
+BUCKETS = [
+    (900, "<15m"),
+    (3600, "15m-1h"),
+    (4 * 3600, "1-4h"),
+    (12 * 3600, "4-12h"),
+    (86400, "12-24h"),
+    (2 * 86400, "1-2d"),
+    (7 * 86400, "2-7d"),
+    (None, ">7d"),
+]
 
 
 def is_loopback(host):
@@ -58,21 +67,26 @@ def histogram_svg(hoster, times, width=320, height=120):
                 break
     top = max(counts) or 1
     bar_w = (width - 20) / len(BUCKETS)
-    plot_h = height - 50   # title and counts above, labels below
-    parts = ['<svg xmlns="http://www.w3.org/2000/svg" class="hist" width="%d" height="%d" '
-             'viewBox="0 0 %d %d" role="img" aria-label="time to removed, %s">'
-             % (width, height, width, height, e(hoster)),
-             '<text x="10" y="12" class="t">%s: %d removed</text>' % (e(hoster), len(times))]
+    plot_h = height - 50  # title and counts above, labels below
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" class="hist" width="%d" height="%d" '
+        'viewBox="0 0 %d %d" role="img" aria-label="time to removed, %s">'
+        % (width, height, width, height, e(hoster)),
+        '<text x="10" y="12" class="t">%s: %d removed</text>' % (e(hoster), len(times)),
+    ]
     for i, ((_, label), n) in enumerate(zip(BUCKETS, counts)):
         h = plot_h * n / top
         x = 10 + i * bar_w
         y = 30 + plot_h - h
-        parts.append('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" class="b"/>'
-                     % (x + 2, y, bar_w - 4, h))
+        parts.append(
+            '<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" class="b"/>'
+            % (x + 2, y, bar_w - 4, h)
+        )
         if n:
             parts.append('<text x="%.1f" y="%.1f" class="n">%d</text>' % (x + bar_w / 2, y - 2, n))
-        parts.append('<text x="%.1f" y="%d" class="l">%s</text>' % (x + bar_w / 2, height - 8,
-                                                                    e(label)))
+        parts.append(
+            '<text x="%.1f" y="%d" class="l">%s</text>' % (x + bar_w / 2, height - 8, e(label))
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -80,39 +94,73 @@ def histogram_svg(hoster, times, width=320, height=120):
 def ranking_html(report):
     rows = []
     for rank, h in enumerate(report["hosters"], 1):
-        rows.append("<tr><td>%d</td><td class=hoster>%s</td><td>%s</td><td>%s</td><td>%s</td>"
-                    "<td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
-                        rank, e(h["hoster"]), h["notices"], e(duration(h["removed_median_s"])),
-                        e(duration(h["removed_p90_s"])), e(percent(h["removed_in_time_share"])),
-                        h["removed_n"], h["overdue"], h["untrusted_clock"]))
-    return ('<table id="ranking"><thead><tr><th>#</th><th>hoster</th><th>notices</th>'
-            '<th>removed median</th><th>removed p90</th><th>in time</th><th>removed</th>'
-            '<th>overdue</th><th>untrusted clock</th></tr></thead><tbody>%s</tbody></table>'
-            % "".join(rows))
+        rows.append(
+            "<tr><td>%d</td><td class=hoster>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+            "<td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>"
+            % (
+                rank,
+                e(h["hoster"]),
+                h["notices"],
+                e(duration(h["removed_median_s"])),
+                e(duration(h["removed_p90_s"])),
+                e(percent(h["removed_in_time_share"])),
+                h["removed_n"],
+                h["overdue"],
+                h["untrusted_clock"],
+            )
+        )
+    return (
+        '<table id="ranking"><thead><tr><th>#</th><th>hoster</th><th>notices</th>'
+        "<th>removed median</th><th>removed p90</th><th>in time</th><th>removed</th>"
+        "<th>overdue</th><th>untrusted clock</th></tr></thead><tbody>%s</tbody></table>"
+        % "".join(rows)
+    )
 
 
 def live_html(report):
     overdue = "".join(
         "<tr><td class=hoster>%s</td><td>%s</td><td class=ref>%s</td><td>%s</td><td>%s</td>"
-        "<td>%s</td><td>%s</td></tr>" % (e(o["hoster"]), e(o["dev"]), e(o["ref"]),
-                                         e(utc(o["deadline"])), e(duration(o["overdue_s"])),
-                                         e(o["last"]), o["sends"])
-        for o in report["overdue"])
+        "<td>%s</td><td>%s</td></tr>"
+        % (
+            e(o["hoster"]),
+            e(o["dev"]),
+            e(o["ref"]),
+            e(utc(o["deadline"])),
+            e(duration(o["overdue_s"])),
+            e(o["last"]),
+            o["sends"],
+        )
+        for o in report["overdue"]
+    )
     findings = "".join(
         "<tr><td>%s</td><td class=kind>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>"
-        % (e(utc(f["found"])), e(f["kind"]), e(f["dev"]), e(f["seq"]),
-           "open" if f["open"] else "closed", e(f["detail"]))
-        for f in reversed(report["findings"][-200:]))
-    return ('<p class=stamp>updated %s UTC</p>'
-            '<h2>Overdue now (<span id="overdue-count">%d</span>)</h2>'
-            '<table id="overdue"><thead><tr><th>hoster</th><th>device</th><th>ref</th>'
-            '<th>deadline (UTC)</th><th>overdue by</th><th>last receipt</th><th>sends</th></tr>'
-            '</thead><tbody>%s</tbody></table>'
-            '<h2>Chain findings (<span id="findings-count">%d</span>)</h2>'
-            '<table id="findings"><thead><tr><th>found (UTC)</th><th>kind</th><th>device</th>'
-            '<th>seq</th><th>state</th><th>detail</th></tr></thead><tbody>%s</tbody></table>'
-            % (utc(report["generated"]), len(report["overdue"]), overdue,
-               len(report["findings"]), findings))
+        % (
+            e(utc(f["found"])),
+            e(f["kind"]),
+            e(f["dev"]),
+            e(f["seq"]),
+            "open" if f["open"] else "closed",
+            e(f["detail"]),
+        )
+        for f in reversed(report["findings"][-200:])
+    )
+    return (
+        "<p class=stamp>updated %s UTC</p>"
+        '<h2>Overdue now (<span id="overdue-count">%d</span>)</h2>'
+        '<table id="overdue"><thead><tr><th>hoster</th><th>device</th><th>ref</th>'
+        "<th>deadline (UTC)</th><th>overdue by</th><th>last receipt</th><th>sends</th></tr>"
+        "</thead><tbody>%s</tbody></table>"
+        '<h2>Chain findings (<span id="findings-count">%d</span>)</h2>'
+        '<table id="findings"><thead><tr><th>found (UTC)</th><th>kind</th><th>device</th>'
+        "<th>seq</th><th>state</th><th>detail</th></tr></thead><tbody>%s</tbody></table>"
+        % (
+            utc(report["generated"]),
+            len(report["overdue"]),
+            overdue,
+            len(report["findings"]),
+            findings,
+        )
+    )
 
 
 STYLE = """
@@ -126,7 +174,8 @@ th{background:#f2f2f2}
 .stamp{color:#777}
 """
 
-SCRIPT = """
+SCRIPT = (
+    """
 (function(){
   var live=document.getElementById('live');
   function refresh(){
@@ -136,20 +185,25 @@ SCRIPT = """
   }
   refresh(); setInterval(refresh, %d);
 })();
-""" % LIVE_EVERY_MS
+"""
+    % LIVE_EVERY_MS
+)
 
 
 def page_html(report, facts):
     times = stats.removal_times(facts)
-    plots = "".join(histogram_svg(h["hoster"], times.get(h["hoster"], []))
-                    for h in report["hosters"])
-    return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
-            "<title>Meldbox hotline</title><style>%s</style></head><body>"
-            "<h1>Meldbox hotline: time to removal per hoster</h1>"
-            "<p>Slowest to remove first. Definitions: docs/hotline-statistics.md.</p>"
-            "%s<h2>Time to removed, per hoster</h2><div class=plots>%s</div>"
-            "<div id=live data-loaded=no><p>loading the overdue list...</p></div>"
-            "<script>%s</script></body></html>" % (STYLE, ranking_html(report), plots, SCRIPT))
+    plots = "".join(
+        histogram_svg(h["hoster"], times.get(h["hoster"], [])) for h in report["hosters"]
+    )
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<title>Meldbox hotline</title><style>%s</style></head><body>"
+        "<h1>Meldbox hotline: time to removal per hoster</h1>"
+        "<p>Slowest to remove first. Definitions: docs/hotline-statistics.md.</p>"
+        "%s<h2>Time to removed, per hoster</h2><div class=plots>%s</div>"
+        "<div id=live data-loaded=no><p>loading the overdue list...</p></div>"
+        "<script>%s</script></body></html>" % (STYLE, ranking_html(report), plots, SCRIPT)
+    )
 
 
 # --- serving ------------------------------------------------------------------------------
@@ -169,8 +223,10 @@ class Dashboard:
 
     @property
     def url(self):
-        return "http://%s:%d/" % (self.host if ":" not in self.host else "[%s]" % self.host,
-                                  self.port)
+        return "http://%s:%d/" % (
+            self.host if ":" not in self.host else "[%s]" % self.host,
+            self.port,
+        )
 
     def start(self):
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -215,7 +271,7 @@ def _handler_for(dashboard):
                 return self._send(401, "text/plain", "a token is needed (--web-token)")
             try:
                 found = dashboard.render(parts.path)
-            except Exception as exc:   # a broken ledger shows as 500, the server stays up
+            except Exception as exc:  # a broken ledger shows as 500, the server stays up
                 return self._send(500, "text/plain", "cannot read the ledger: %s" % exc)
             if found is None:
                 return self._send(404, "text/plain", "not found")
@@ -230,6 +286,7 @@ def _handler_for(dashboard):
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, *args):   # no access log on stderr
+        def log_message(self, *args):  # no access log on stderr
             pass
+
     return Handler

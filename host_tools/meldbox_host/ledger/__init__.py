@@ -1,4 +1,5 @@
 """The hotline's ledger (SQLite by default, PostgreSQL with a postgresql:// URL)."""
+
 from meldbox_host.ledger.store import Ledger, PinConflict  # noqa: F401
 
 

@@ -5,6 +5,7 @@ SQL is written with `?` placeholders and the dialect's types come from `types`
 (`{blob}`, `{big}`, `{serial}` in DDL). Each `transaction()` is one commit: the ledger
 acknowledges nothing before that commit has returned.
 """
+
 import contextlib
 import sqlite3
 
@@ -49,8 +50,9 @@ class SqliteDatabase(Database):
 
     def __init__(self, path):
         # autocommit off in the DB-API sense is replaced by explicit BEGIN/COMMIT below
-        self._conn = sqlite3.connect(path, isolation_level=None, timeout=30,
-                                     check_same_thread=False)
+        self._conn = sqlite3.connect(
+            path, isolation_level=None, timeout=30, check_same_thread=False
+        )
         self._conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit in WAL mode is on disk when it returns (NORMAL may lose the
         # newest commits on power loss, and those receipts would already be acknowledged)
@@ -79,7 +81,8 @@ class PostgresDatabase(Database):
     types = {"blob": "BYTEA", "big": "BIGINT", "serial": "BIGSERIAL PRIMARY KEY"}
 
     def __init__(self, url):
-        import psycopg   # only a PostgreSQL ledger needs it
+        import psycopg  # only a PostgreSQL ledger needs it
+
         self._conn = psycopg.connect(url, autocommit=True)
         self.url = url
 
@@ -96,6 +99,11 @@ class PostgresDatabase(Database):
             yield self
 
     def table_columns(self, table):
-        return [r[0] for r in self.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?"
-            " ORDER BY ordinal_position", (table,))]
+        return [
+            r[0]
+            for r in self.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?"
+                " ORDER BY ordinal_position",
+                (table,),
+            )
+        ]

@@ -72,7 +72,7 @@ MIGRATIONS = [
              PRIMARY KEY (dev, seq))""",
         "ALTER TABLE messages ADD COLUMN sends {big} NOT NULL DEFAULT 1",
         "ALTER TABLE messages ADD COLUMN last_sent {big}",
-        "ALTER TABLE devices ADD COLUMN status_ok {big}",     # last /status that answered
+        "ALTER TABLE devices ADD COLUMN status_ok {big}",  # last /status that answered
         "ALTER TABLE devices ADD COLUMN status_tried {big}",
     ],
 ]
@@ -81,8 +81,10 @@ VERSION = len(MIGRATIONS)
 
 
 def current_version(db):
-    db.ddl("CREATE TABLE IF NOT EXISTS ledger_schema (version {big} PRIMARY KEY,"
-           " applied {big} NOT NULL)")
+    db.ddl(
+        "CREATE TABLE IF NOT EXISTS ledger_schema (version {big} PRIMARY KEY,"
+        " applied {big} NOT NULL)"
+    )
     rows = db.execute("SELECT MAX(version) FROM ledger_schema")
     return rows[0][0] or 0
 
@@ -93,14 +95,16 @@ def migrate(db, now, upto=VERSION):
     with db.transaction(exclusive=True):
         before = current_version(db)
     if before > VERSION:
-        raise RuntimeError("ledger schema version %d is newer than this Meldbox (%d)"
-                           % (before, VERSION))
+        raise RuntimeError(
+            "ledger schema version %d is newer than this Meldbox (%d)" % (before, VERSION)
+        )
     for version in range(before + 1, upto + 1):
         with db.transaction(exclusive=True):
-            if current_version(db) >= version:   # another process got there first
+            if current_version(db) >= version:  # another process got there first
                 continue
             for statement in MIGRATIONS[version - 1]:
                 db.ddl(statement)
-            db.execute("INSERT INTO ledger_schema (version, applied) VALUES (?, ?)",
-                       (version, now))
+            db.execute(
+                "INSERT INTO ledger_schema (version, applied) VALUES (?, ?)", (version, now)
+            )
     return before

@@ -2,6 +2,7 @@
 removed, from the ledger. Every definition here is written out for people in
 docs/hotline-statistics.md; change both together.
 """
+
 import math
 from collections import Counter, defaultdict
 
@@ -53,16 +54,20 @@ class NoticeFacts:
         elif message["within"] is not None and delivered is not None:
             self.deadline = delivered + message["within"]
         else:
-            self.deadline = None   # a `within` notice not yet delivered: its clock has not started
+            self.deadline = None  # a `within` notice not yet delivered: its clock has not started
         removed = self.times.get("removed")
         # a withdrawal counts only if it came before the removal
         self.withdrawn = withdrawn_at is not None and (removed is None or withdrawn_at < removed)
         self.closed = self.withdrawn or any(k in self.first for k in CLOSING)
-        self.overdue = (not self.closed and self.deadline is not None and self.deadline < now)
-        self.decided = (not self.withdrawn and self.deadline is not None
-                        and (removed is not None or self.deadline < now))
-        self.in_time = (removed is not None and self.deadline is not None
-                        and removed <= self.deadline)
+        self.overdue = not self.closed and self.deadline is not None and self.deadline < now
+        self.decided = (
+            not self.withdrawn
+            and self.deadline is not None
+            and (removed is not None or self.deadline < now)
+        )
+        self.in_time = (
+            removed is not None and self.deadline is not None and removed <= self.deadline
+        )
 
     def duration(self, phase):
         when = self.times.get(phase)
@@ -88,8 +93,9 @@ def summarise(facts):
         out[key] = len(answered)
         out[key + "_share"] = _share(len(answered), len(counted))
         field = "reason" if kind == "cannot-comply" else "note"
-        out[key + "_reasons"] = dict(Counter(f.first[kind].get(field) or "(none given)"
-                                             for f in answered))
+        out[key + "_reasons"] = dict(
+            Counter(f.first[kind].get(field) or "(none given)" for f in answered)
+        )
     out["overdue"] = sum(1 for f in counted if f.overdue)
     out["untrusted_clock"] = sum(1 for f in counted if f.untrusted)
     return out
@@ -113,8 +119,12 @@ def collect_facts(ledger, now, since=None, hoster=None):
     for r in ledger.receipts():
         if r["nid"] is not None:
             by_notice[(r["iss"], r["nid"])].append(r)
-    return [NoticeFacts(m, by_notice.get((m["iss"], m["id"]), []),
-                        withdrawn_at.get((m["iss"], m["id"])), now) for m in notices]
+    return [
+        NoticeFacts(
+            m, by_notice.get((m["iss"], m["id"]), []), withdrawn_at.get((m["iss"], m["id"])), now
+        )
+        for m in notices
+    ]
 
 
 def removal_times(facts):
@@ -136,8 +146,9 @@ def build_report(ledger, now, since=None, hoster=None, facts=None):
         per_hoster[f.message["hoster"]].append(f)
         per_device[(f.message["hoster"], f.message["dev"])].append(f)
     devices_seen = {dev for _, dev in per_device}
-    findings = [f for f in ledger.findings(since=since)
-                if hoster is None or f["dev"] in devices_seen]
+    findings = [
+        f for f in ledger.findings(since=since) if hoster is None or f["dev"] in devices_seen
+    ]
     finding_counts = defaultdict(Counter)
     for f in findings:
         finding_counts[f["dev"]][f["kind"]] += 1
@@ -149,8 +160,9 @@ def build_report(ledger, now, since=None, hoster=None, facts=None):
     hosters = []
     for name, group in per_hoster.items():
         row = dict(hoster=name, devices=len({f.message["dev"] for f in group}), **summarise(group))
-        row["findings"] = sum(sum(finding_counts[d].values())
-                              for (h, d) in per_device if h == name)
+        row["findings"] = sum(
+            sum(finding_counts[d].values()) for (h, d) in per_device if h == name
+        )
         hosters.append(row)
     hosters.sort(key=_ranking)
     devices = []
@@ -161,19 +173,32 @@ def build_report(ledger, now, since=None, hoster=None, facts=None):
         devices.append(row)
     overdue = sorted((f for f in facts if f.overdue), key=lambda f: f.deadline)
     return {
-        "generated": now, "since": since, "hoster": hoster,
-        "hosters": hosters, "devices": devices,
-        "overdue": [{"hoster": f.message["hoster"], "dev": f.message["dev"],
-                     "iss": f.message["iss"], "id": f.message["id"].hex(),
-                     "ref": f.message["ref"], "deadline": f.deadline,
-                     "overdue_s": now - f.deadline,
-                     "last": max(f.first, key=lambda k: f.first[k]["seq"]) if f.first else "sent",
-                     "sends": f.message["sends"]} for f in overdue],
+        "generated": now,
+        "since": since,
+        "hoster": hoster,
+        "hosters": hosters,
+        "devices": devices,
+        "overdue": [
+            {
+                "hoster": f.message["hoster"],
+                "dev": f.message["dev"],
+                "iss": f.message["iss"],
+                "id": f.message["id"].hex(),
+                "ref": f.message["ref"],
+                "deadline": f.deadline,
+                "overdue_s": now - f.deadline,
+                "last": max(f.first, key=lambda k: f.first[k]["seq"]) if f.first else "sent",
+                "sends": f.message["sends"],
+            }
+            for f in overdue
+        ],
         "findings": [dict(f) for f in findings],
-        "open_gaps": {dev: seqs for dev, seqs in gaps.items()
-                      if hoster is None or dev in devices_seen},
-        "checkpoints": [c for c in ledger.checkpoints()
-                        if hoster is None or c["dev"] in devices_seen],
+        "open_gaps": {
+            dev: seqs for dev, seqs in gaps.items() if hoster is None or dev in devices_seen
+        },
+        "checkpoints": [
+            c for c in ledger.checkpoints() if hoster is None or c["dev"] in devices_seen
+        ],
     }
 
 

@@ -1,4 +1,5 @@
 """A provisioning session with one device over a serial port (pyserial)."""
+
 import json
 import random
 import time
@@ -10,7 +11,7 @@ import serial
 from meldbox_host.provision.framing import Decoder, FrameError, encode
 
 ANSWER_TIMEOUT_S = 10
-CONFIRM_MARGIN_S = 10   # beyond the device's own confirmation timeout
+CONFIRM_MARGIN_S = 10  # beyond the device's own confirmation timeout
 
 
 class DeviceError(Exception):
@@ -18,7 +19,9 @@ class DeviceError(Exception):
 
     def __init__(self, answer):
         self.answer = answer
-        super().__init__("%s (%s): %s" % (answer.get("error"), answer.get("code"), answer.get("detail")))
+        super().__init__(
+            "%s (%s): %s" % (answer.get("error"), answer.get("code"), answer.get("detail"))
+        )
 
 
 class LinkError(Exception):
@@ -26,14 +29,15 @@ class LinkError(Exception):
 
 
 class DeviceClient:
-    def __init__(self, port: str, baudrate: int = 115200,
-                 timeout: float = ANSWER_TIMEOUT_S) -> None:
+    def __init__(
+        self, port: str, baudrate: int = 115200, timeout: float = ANSWER_TIMEOUT_S
+    ) -> None:
         try:
             # the baud rate does not matter on USB CDC; it does on a UART adapter
             self.ser = serial.Serial(port, baudrate=baudrate, timeout=0.1, write_timeout=5)
         except (serial.SerialException, OSError) as e:
             raise LinkError("cannot open %s: %s" % (port, e)) from None
-        self.ser.reset_input_buffer()       # answers to someone else's earlier session
+        self.ser.reset_input_buffer()  # answers to someone else's earlier session
         self.port = port
         self.timeout = timeout
         self.decoder = Decoder()
@@ -59,12 +63,17 @@ class DeviceClient:
     def _no_answer(self):
         seen = self.decoder.noise + [self.decoder.pending_text()]
         if any(">>>" in s for s in seen):
-            return LinkError("%s shows a MicroPython prompt, not the Meldbox firmware: is main.py "
-                             "installed and running? (make deploy)" % self.port)
-        return LinkError("no answer from %s within %d s: is a Meldbox on that port?" % (self.port, self.timeout))
+            return LinkError(
+                "%s shows a MicroPython prompt, not the Meldbox firmware: is main.py "
+                "installed and running? (make deploy)" % self.port
+            )
+        return LinkError(
+            "no answer from %s within %d s: is a Meldbox on that port?" % (self.port, self.timeout)
+        )
 
-    def request(self, op: str, on_pending: Callable[[dict], None] | None = None,
-                **fields: Any) -> dict:
+    def request(
+        self, op: str, on_pending: Callable[[dict], None] | None = None, **fields: Any
+    ) -> dict:
         """Send one request and return the device's final answer (a dict with ok true).
         `on_pending(answer)` is called when the device asks for a press on its panel."""
         rid = self.next_id
@@ -80,21 +89,23 @@ class DeviceClient:
         while True:
             for item in self._frames(deadline):
                 if isinstance(item, FrameError):
-                    continue        # a damaged answer: wait for a good one or time out
+                    continue  # a damaged answer: wait for a good one or time out
                 try:
                     answer = json.loads(item)
                 except ValueError:
                     continue
                 if not isinstance(answer, dict) or "op" in answer:
-                    continue        # not an answer (a REPL echoes our own request back)
+                    continue  # not an answer (a REPL echoes our own request back)
                 if answer.get("id") is None and answer.get("ok") is False:
-                    raise DeviceError(answer)       # the device could not read our frame
+                    raise DeviceError(answer)  # the device could not read our frame
                 if answer.get("id") != rid:
                     continue
                 if answer.get("pending"):
                     if on_pending:
                         on_pending(answer)
-                    deadline = time.monotonic() + int(answer.get("timeout_s", 120)) + CONFIRM_MARGIN_S
+                    deadline = (
+                        time.monotonic() + int(answer.get("timeout_s", 120)) + CONFIRM_MARGIN_S
+                    )
                     break
                 if answer.get("ok"):
                     return answer
@@ -105,6 +116,5 @@ class DeviceClient:
     def info(self) -> dict:
         return self.request("info")
 
-    def provision(self, on_pending: Callable[[dict], None] | None = None,
-                  **settings: Any) -> dict:
+    def provision(self, on_pending: Callable[[dict], None] | None = None, **settings: Any) -> dict:
         return self.request("provision", on_pending=on_pending, **settings)

@@ -2,10 +2,11 @@
 firmware/meldbox/provision/framing.py; tests/host/test_provision_link.py checks that the
 two agree): one line per frame, '#' + hex(length:2 | body | CRC-32:4) + '\\n'. Lines that
 are not frames (the device's log output, a REPL prompt) are kept aside for diagnostics."""
+
 import binascii
 import struct
 
-MAX_BODY = 2048     # as the firmware (meldbox/provision/framing.py)
+MAX_BODY = 2048  # as the firmware (meldbox/provision/framing.py)
 OVERHEAD = 6
 
 
@@ -30,9 +31,9 @@ def decode_line(line: bytes) -> bytes:
     (n,) = struct.unpack(">H", raw[:2])
     if n > MAX_BODY or len(raw) != n + OVERHEAD:
         raise FrameError("frame announces %d bytes, carries %d" % (n, len(raw) - OVERHEAD))
-    if struct.pack(">I", binascii.crc32(raw[:n + 2])) != raw[n + 2:]:
+    if struct.pack(">I", binascii.crc32(raw[: n + 2])) != raw[n + 2 :]:
         raise FrameError("frame CRC does not match")
-    return raw[2:n + 2]
+    return raw[2 : n + 2]
 
 
 class Decoder:
@@ -57,8 +58,11 @@ class Decoder:
             line, self.line = bytes(self.line), bytearray()
             if line.startswith(b"#"):
                 try:
-                    out.append(decode_line(line) if len(line) <= self.MAX_LINE
-                               else FrameError("frame longer than %d bytes" % self.MAX_LINE))
+                    out.append(
+                        decode_line(line)
+                        if len(line) <= self.MAX_LINE
+                        else FrameError("frame longer than %d bytes" % self.MAX_LINE)
+                    )
                 except FrameError as e:
                     out.append(e)
             elif line.strip():

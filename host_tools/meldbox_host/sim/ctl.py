@@ -1,5 +1,6 @@
 """`meldbox sim-ctl`: press buttons, move the clock and snapshot the panel of a running
 simulated device (SIMULATOR.md), through the device's control socket."""
+
 import json
 import os
 import socket
@@ -26,7 +27,10 @@ def add_arguments(p):
     adv.add_argument("seconds", type=int)
     snap = sub.add_parser("snapshot", help="write the panel's pixels as a PNG")
     snap.add_argument("file")
-    sub.add_parser("mem", help="the device's heap (beyond SIMULATOR.md): in use after a collection, free, high-water, largest free block")
+    sub.add_parser(
+        "mem",
+        help="the device's heap (beyond SIMULATOR.md): in use after a collection, free, high-water, largest free block",  # noqa: E501
+    )
 
 
 def _control(state):
@@ -38,7 +42,9 @@ def _control(state):
     try:
         os.kill(int(info["pid"]), 0)
     except (OSError, KeyError, ValueError):
-        raise ControlError("no simulated device is running on %s (it has stopped)" % state) from None
+        raise ControlError(
+            "no simulated device is running on %s (it has stopped)" % state
+        ) from None
     return info
 
 
@@ -49,7 +55,7 @@ def send_command(state, request, timeout=TIMEOUT_S):
         s.sendto(json.dumps(request).encode(), ("127.0.0.1", int(info["port"])))
         try:
             data, _ = s.recvfrom(4096)
-        except (socket.timeout, ConnectionRefusedError):
+        except (TimeoutError, ConnectionRefusedError):
             raise ControlError("the simulated device on %s does not answer" % state) from None
     reply = json.loads(data)
     if not reply.get("ok"):
@@ -58,8 +64,11 @@ def send_command(state, request, timeout=TIMEOUT_S):
 
 
 def press(state, button, hold_ms=100):
-    return send_command(state, {"cmd": "press", "button": button, "hold_ms": hold_ms},
-                        timeout=hold_ms / 1000 + PRESS_MARGIN_S)
+    return send_command(
+        state,
+        {"cmd": "press", "button": button, "hold_ms": hold_ms},
+        timeout=hold_ms / 1000 + PRESS_MARGIN_S,
+    )
 
 
 def advance(state, seconds):
@@ -68,12 +77,13 @@ def advance(state, seconds):
 
 def snapshot(state, png_path):
     from PIL import Image
+
     reply = send_command(state, {"cmd": "snapshot"})
     w, h = reply["width"], reply["height"]
     raw = Path(reply["path"]).read_bytes()[: w * h * 2]
     if len(raw) != w * h * 2:
         raise ControlError("the panel image is incomplete")
-    swapped = bytearray(len(raw))          # big-endian RGB565 (as sent to the panel)
+    swapped = bytearray(len(raw))  # big-endian RGB565 (as sent to the panel)
     swapped[0::2], swapped[1::2] = raw[1::2], raw[0::2]
     Image.frombytes("RGB", (w, h), bytes(swapped), "raw", "BGR;16").save(png_path)
     return png_path

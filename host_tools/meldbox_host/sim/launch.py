@@ -6,6 +6,7 @@ The image is held in this process's memory (outside MicroPython's GC heap, like 
 board's ROMFS partition in flash); its address reaches the firmware through
 MELDBOX_ROMFS=address:length, and firmware/sim_main.py mounts it with vfs.VfsRom.
 """
+
 import ctypes
 import os
 import sys

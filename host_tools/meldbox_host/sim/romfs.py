@@ -7,6 +7,7 @@ mpy-cross (for x64, so that @micropython.native code runs) and packed by mpremot
 ROMFS builder. `launch.py` maps it into the device process; `firmware/sim_main.py`
 mounts it with vfs.VfsRom. The image is rebuilt only when a source file changed.
 """
+
 import contextlib
 import hashlib
 import os
@@ -36,13 +37,17 @@ def fingerprint(files):
     h = hashlib.sha256()
     for path in files:
         st = path.stat()
-        h.update(b"%s\0%d\0%d\0" % (str(path.relative_to(FIRMWARE)).encode(), st.st_size, st.st_mtime_ns))
+        h.update(
+            b"%s\0%d\0%d\0"
+            % (str(path.relative_to(FIRMWARE)).encode(), st.st_size, st.st_mtime_ns)
+        )
     return h.hexdigest()[:16]
 
 
 def image(out_dir=BUILD):
     """Path of an up-to-date ROMFS image of the firmware (built if needed)."""
     from mpremote.romfs import make_romfs
+
     files = list(sources())
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / ("firmware-%s.romfs" % fingerprint(files))
@@ -58,7 +63,7 @@ def image(out_dir=BUILD):
             if march:
                 cmd.insert(1, "-march=" + march)
             subprocess.run(cmd + [str(path)], check=True, capture_output=True, text=True)
-        with contextlib.redirect_stdout(sys.stderr):   # its listing is not our output
+        with contextlib.redirect_stdout(sys.stderr):  # its listing is not our output
             data = make_romfs(staging, mpy_cross=False)
     tmp = target.with_suffix(".tmp%d" % os.getpid())
     tmp.write_bytes(data)

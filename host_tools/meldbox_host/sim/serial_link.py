@@ -7,6 +7,7 @@ PATH` opens with pyserial like a board's /dev/ttyACM0. Both slaves are raw (no e
 line editing, no signals), as a USB CDC port is. Like USB with no host listening, output
 that the host side does not take is dropped rather than stalling the device.
 """
+
 import errno
 import os
 import select
@@ -63,7 +64,7 @@ class SerialLink:
             try:
                 n = os.write(fd, view)
             except BlockingIOError:
-                return          # the other side does not read: drop, as USB does
+                return  # the other side does not read: drop, as USB does
             view = view[n:]
 
     def close(self):

@@ -6,6 +6,7 @@ silence) and whether the device still answers afterwards.
 deterministic per seed); `run_fuzz(...)` sends them to a loopback target at a bounded
 rate, each with a bounded wait, within a bounded total time.
 """
+
 import argparse
 import ipaddress
 import json
@@ -22,21 +23,45 @@ from meldbox_host import protocol
 from meldbox_host.wire.scapy_meldbox import encode_head
 
 MAX_COUNT = 10000
-FUZZ_IAT = 1_700_000_000     # fixed (determinism), in the past of any real device clock
+FUZZ_IAT = 1_700_000_000  # fixed (determinism), in the past of any real device clock
 DEFAULT_AUD = "fuzz.device"
 OPT_URI_PATH, OPT_CONTENT_FORMAT, OPT_BLOCK1, OPT_SIZE1 = 11, 12, 27, 60
 POST, GET = 2, 1
 CON, ACK, RST = 0, 2, 3
 
-COAP_CLASSES = ("bad-version", "token-length", "truncated-option", "reserved-option-nibble",
-                "unknown-critical-option", "empty-payload-after-marker", "oversized-block1",
-                "out-of-order-block1", "wrong-content-format", "huge-size1")
-COSE_CLASSES = ("cose-truncated", "cose-bit-flip", "cbor-wrong-length", "cbor-indefinite-length",
-                "cbor-deep-nesting", "cbor-duplicate-key", "cbor-invalid-utf8", "cbor-extra-tag")
+COAP_CLASSES = (
+    "bad-version",
+    "token-length",
+    "truncated-option",
+    "reserved-option-nibble",
+    "unknown-critical-option",
+    "empty-payload-after-marker",
+    "oversized-block1",
+    "out-of-order-block1",
+    "wrong-content-format",
+    "huge-size1",
+)
+COSE_CLASSES = (
+    "cose-truncated",
+    "cose-bit-flip",
+    "cbor-wrong-length",
+    "cbor-indefinite-length",
+    "cbor-deep-nesting",
+    "cbor-duplicate-key",
+    "cbor-invalid-utf8",
+    "cbor-extra-tag",
+)
 SIGNED_CLASSES = ("signed-bad-claims",)
 # Odd (critical) option numbers no CoAP RFC assigns (9 OSCORE, 19/31 Q-Block, 21 EDHOC are taken).
 UNKNOWN_CRITICAL = (25, 29, 33, 37, 41, 61, 101, 1001, 2049, 64999)
-INVALID_UTF8 = (b"\xff", b"\xc0\x80", b"\xed\xa0\x80", b"\xe2\x82", b"ok\x80", b"\xf8\x88\x80\x80\x80")
+INVALID_UTF8 = (
+    b"\xff",
+    b"\xc0\x80",
+    b"\xed\xa0\x80",
+    b"\xe2\x82",
+    b"ok\x80",
+    b"\xf8\x88\x80\x80\x80",
+)
 
 
 def classes(signed: bool = False) -> tuple[str, ...]:
@@ -60,8 +85,12 @@ class _Maker:
         self.rng = random.Random(seed)
         self.mid = self.rng.randrange(0x10000)
         self.signed = key is not None
-        if key is None:   # a throwaway key: structure mutations are refused before any signature check
-            key = protocol.HotlineKey("fuzz.hotline", protocol.private_key_of(self.rng.randbytes(32)))
+        if (
+            key is None
+        ):  # a throwaway key: structure mutations are refused before any signature check
+            key = protocol.HotlineKey(
+                "fuzz.hotline", protocol.private_key_of(self.rng.randbytes(32))
+            )
         elif not isinstance(key, protocol.HotlineKey):
             key = protocol.HotlineKey("fuzz.hotline", protocol.private_key_of(key))
         self.key, self.aud, self.iat = key, aud or DEFAULT_AUD, iat
@@ -73,28 +102,52 @@ class _Maker:
         self.mid = (self.mid + 1) & 0xFFFF
         return self.mid
 
-    def coap(self, payload=b"", options=(), code=POST, path=("notices",), cf=protocol.CF_COSE_SIGN1,
-             token=None, **fields):
+    def coap(
+        self,
+        payload=b"",
+        options=(),
+        code=POST,
+        path=("notices",),
+        cf=protocol.CF_COSE_SIGN1,
+        token=None,
+        **fields,
+    ):
         """One scapy-built CoAP datagram; `fields` override CoAP header fields (ver, tkl)."""
         opts = [(OPT_URI_PATH, p.encode()) for p in path]
         if cf is not None:
             opts.append((OPT_CONTENT_FORMAT, _uint(cf)))
         opts += list(options)
-        pkt = CoAP(type=CON, code=code, msg_id=self.next_mid(),
-                   token=self.token() if token is None else token,
-                   options=opts, paymark=b"\xff" if payload else b"", **fields)
+        pkt = CoAP(
+            type=CON,
+            code=code,
+            msg_id=self.next_mid(),
+            token=self.token() if token is None else token,
+            options=opts,
+            paymark=b"\xff" if payload else b"",
+            **fields,
+        )
         return bytes(pkt) + payload
 
     def claims(self, **changes):
         claims = protocol.build_notice(
-            self.key.iss, self.aud, ["https://fuzz.example/%d" % self.rng.randrange(10 ** 6)],
-            id=self.rng.randbytes(16), iat=self.iat, due=self.iat + 86400, cat="other",
-            basis="fuzz", ref="FUZZ-%d" % self.rng.randrange(10 ** 6), test=True)
+            self.key.iss,
+            self.aud,
+            ["https://fuzz.example/%d" % self.rng.randrange(10**6)],
+            id=self.rng.randbytes(16),
+            iat=self.iat,
+            due=self.iat + 86400,
+            cat="other",
+            basis="fuzz",
+            ref="FUZZ-%d" % self.rng.randrange(10**6),
+            test=True,
+        )
         claims.update(changes)
         return claims
 
     def cose(self, payload_bytes=None, **kw):
-        payload_bytes = protocol.encode_claims(self.claims()) if payload_bytes is None else payload_bytes
+        payload_bytes = (
+            protocol.encode_claims(self.claims()) if payload_bytes is None else payload_bytes
+        )
         return protocol.sign_raw(payload_bytes, self.key, **kw)
 
     def parts(self):
@@ -118,8 +171,10 @@ def _map_raw(entries):
 
 
 def _entries(claims):
-    return [(cbor2.dumps(k), cbor2.dumps(v, canonical=True))
-            for k, v in sorted(claims.items(), key=lambda kv: (len(kv[0]), kv[0]))]
+    return [
+        (cbor2.dumps(k), cbor2.dumps(v, canonical=True))
+        for k, v in sorted(claims.items(), key=lambda kv: (len(kv[0]), kv[0]))
+    ]
 
 
 # --- one case per mutation class: a list of (variant, datagram) ------------------------------
@@ -137,12 +192,12 @@ def _token_length(m):
 def _truncated_option(m):
     variant = m.rng.choice(("value", "delta-ext", "length-ext"))
     head = m.coap(cf=None, path=())
-    if variant == "value":        # Uri-Path says 7 bytes, fewer follow
+    if variant == "value":  # Uri-Path says 7 bytes, fewer follow
         cut = m.rng.randint(1, 6)
-        return [("value-%d-of-7" % (7 - cut), head + b"\xb7" + b"notices"[:7 - cut])]
-    if variant == "delta-ext":    # delta 13 announces one extension byte that is missing
+        return [("value-%d-of-7" % (7 - cut), head + b"\xb7" + b"notices"[: 7 - cut])]
+    if variant == "delta-ext":  # delta 13 announces one extension byte that is missing
         return [(variant, head + b"\xd1")]
-    return [(variant, head + b"\x1e\x01")]   # length 14 announces two extension bytes, one follows
+    return [(variant, head + b"\x1e\x01")]  # length 14 announces two extension bytes, one follows
 
 
 def _reserved_nibble(m):
@@ -155,7 +210,12 @@ def _reserved_nibble(m):
 
 def _unknown_critical(m):
     number = m.rng.choice(UNKNOWN_CRITICAL)
-    return [("option-%d" % number, m.coap(m.cose(), options=[(number, m.rng.randbytes(m.rng.randint(0, 4)))]))]
+    return [
+        (
+            "option-%d" % number,
+            m.coap(m.cose(), options=[(number, m.rng.randbytes(m.rng.randint(0, 4)))]),
+        )
+    ]
 
 
 def _empty_after_marker(m):
@@ -171,24 +231,28 @@ def _block_sequence(m, blocks, szx, label, extra_options=()):
     out = []
     for i, (num, more, data) in enumerate(blocks):
         opts = [(OPT_BLOCK1, _block1(num, more, szx))] + (list(extra_options) if i == 0 else [])
-        out.append(("%s[%d/%d]" % (label, i + 1, len(blocks)), m.coap(data, options=opts, token=token)))
+        out.append(
+            ("%s[%d/%d]" % (label, i + 1, len(blocks)), m.coap(data, options=opts, token=token))
+        )
     return out
 
 
 def _oversized_block1(m):
     variant = m.rng.choice(("past-limit", "far-block", "more-at-limit"))
-    if variant == "past-limit":   # 9 full 1024-byte blocks, still "more": past the 8192 limit
+    if variant == "past-limit":  # 9 full 1024-byte blocks, still "more": past the 8192 limit
         return _block_sequence(m, [(n, True, m.rng.randbytes(1024)) for n in range(9)], 6, variant)
-    if variant == "far-block":    # a lone block far beyond any 8192-byte message
+    if variant == "far-block":  # a lone block far beyond any 8192-byte message
         num = m.rng.choice((8, 9, 100, 4095, 0xFFFFF))
-        return _block_sequence(m, [(num, True, m.rng.randbytes(1024))], 6, "%s-%d" % (variant, num))
+        return _block_sequence(
+            m, [(num, True, m.rng.randbytes(1024))], 6, "%s-%d" % (variant, num)
+        )
     # block 7 of 1024 ends at exactly 8192 bytes, yet says more follows
     return _block_sequence(m, [(7, True, m.rng.randbytes(1024))], 6, variant)
 
 
 def _out_of_order_block1(m):
     cose = m.cose()
-    chunks = [cose[i:i + 64] for i in range(0, len(cose), 64)]
+    chunks = [cose[i : i + 64] for i in range(0, len(cose), 64)]
     blocks = [(n, n + 1 < len(chunks), c) for n, c in enumerate(chunks)]
     variant = m.rng.choice(("reversed", "skip", "repeat-changed", "size-change"))
     if variant == "reversed":
@@ -198,11 +262,22 @@ def _out_of_order_block1(m):
     elif variant == "repeat-changed":
         n, more, data = blocks[0]
         blocks.insert(1, (n, more, bytes(b ^ 0x55 for b in data)))
-    else:   # 64-byte block 0, then "block 1" of 256-byte blocks: a size increase and a gap
+    else:  # 64-byte block 0, then "block 1" of 256-byte blocks: a size increase and a gap
         token = m.rng.randbytes(4)
-        return [(variant + "[1/2]", m.coap(cose[:64], token=token, options=[(OPT_BLOCK1, _block1(0, True, 2))])),
-                (variant + "[2/2]", m.coap(cose[256:512], token=token,
-                                           options=[(OPT_BLOCK1, _block1(1, len(cose) > 512, 4))]))]
+        return [
+            (
+                variant + "[1/2]",
+                m.coap(cose[:64], token=token, options=[(OPT_BLOCK1, _block1(0, True, 2))]),
+            ),
+            (
+                variant + "[2/2]",
+                m.coap(
+                    cose[256:512],
+                    token=token,
+                    options=[(OPT_BLOCK1, _block1(1, len(cose) > 512, 4))],
+                ),
+            ),
+        ]
     return _block_sequence(m, blocks, 2, variant)
 
 
@@ -212,12 +287,14 @@ def _wrong_cf(m):
 
 
 def _huge_size1(m):
-    size = m.rng.choice((8193, 65536, 10 ** 6, 2 ** 32 - 1))
+    size = m.rng.choice((8193, 65536, 10**6, 2**32 - 1))
     cose = m.cose()
     opts = [(OPT_SIZE1, _uint(size))]
     if m.rng.random() < 0.5:
         opts.append((OPT_BLOCK1, _block1(0, True, 6)))
-    return [("size1-%d%s" % (size, "-block1" if len(opts) == 2 else ""), m.coap(cose, options=opts))]
+    return [
+        ("size1-%d%s" % (size, "-block1" if len(opts) == 2 else ""), m.coap(cose, options=opts))
+    ]
 
 
 def _cose_truncated(m):
@@ -239,14 +316,24 @@ def _wrong_length(m):
     which = m.rng.choice(("array", "protected", "payload", "signature"))
     delta = m.rng.choice((-2, -1, 1, 2, 1000))
     if which == "array":
-        body = encode_head(4, max(0, 4 + delta)) + _bstr(protected) + cbor2.dumps(unprotected) \
-            + _bstr(payload) + _bstr(signature)
+        body = (
+            encode_head(4, max(0, 4 + delta))
+            + _bstr(protected)
+            + cbor2.dumps(unprotected)
+            + _bstr(payload)
+            + _bstr(signature)
+        )
     else:
         fields = {"protected": protected, "payload": payload, "signature": signature}
         heads = {k: _bstr(v) for k, v in fields.items()}
         heads[which] = encode_head(2, max(0, len(fields[which]) + delta)) + fields[which]
-        body = encode_head(4, 4) + heads["protected"] + cbor2.dumps(unprotected) \
-            + heads["payload"] + heads["signature"]
+        body = (
+            encode_head(4, 4)
+            + heads["protected"]
+            + cbor2.dumps(unprotected)
+            + heads["payload"]
+            + heads["signature"]
+        )
     return [("%s%+d" % (which, delta), m.coap(b"\xd2" + body))]
 
 
@@ -254,17 +341,33 @@ def _indefinite(m):
     protected, unprotected, payload, signature = m.parts()
     variant = m.rng.choice(("array", "payload-bstr", "claims-map", "claims-text"))
     if variant == "array":
-        cose = b"\xd2\x9f" + _bstr(protected) + cbor2.dumps(unprotected) + _bstr(payload) + _bstr(signature) + b"\xff"
+        cose = (
+            b"\xd2\x9f"
+            + _bstr(protected)
+            + cbor2.dumps(unprotected)
+            + _bstr(payload)
+            + _bstr(signature)
+            + b"\xff"
+        )
     elif variant == "payload-bstr":
         half = len(payload) // 2
         chunked = b"\x5f" + _bstr(payload[:half]) + _bstr(payload[half:]) + b"\xff"
-        cose = b"\xd2\x84" + _bstr(protected) + cbor2.dumps(unprotected) + chunked + _bstr(signature)
-    elif variant == "claims-map":   # signed, so only the CBOR rule can refuse it
+        cose = (
+            b"\xd2\x84" + _bstr(protected) + cbor2.dumps(unprotected) + chunked + _bstr(signature)
+        )
+    elif variant == "claims-map":  # signed, so only the CBOR rule can refuse it
         entries = _entries(m.claims())
         cose = m.cose(b"\xbf" + b"".join(k + v for k, v in entries) + b"\xff")
     else:
-        entries = [(k, b"\x7f" + _text_raw(b"FUZZ-") + _text_raw(b"1") + b"\xff" if k == cbor2.dumps("ref") else v)
-                   for k, v in _entries(m.claims())]
+        entries = [
+            (
+                k,
+                b"\x7f" + _text_raw(b"FUZZ-") + _text_raw(b"1") + b"\xff"
+                if k == cbor2.dumps("ref")
+                else v,
+            )
+            for k, v in _entries(m.claims())
+        ]
         cose = m.cose(_map_raw(entries))
     return [(variant, m.coap(cose))]
 
@@ -274,12 +377,22 @@ def _deep_nesting(m):
     where = m.rng.choice(("claims", "unprotected"))
     nested = b"\x81" * depth + b"\x00"
     if where == "claims":
-        entries = [(k, nested if k == cbor2.dumps("items") else v) for k, v in _entries(m.claims())]
+        entries = [
+            (k, nested if k == cbor2.dumps("items") else v) for k, v in _entries(m.claims())
+        ]
         cose = m.cose(_map_raw(entries))
     else:
         protected, _, payload, signature = m.parts()
-        cose = b"\xd2\x84" + _bstr(protected) + b"\xa2\x04" + _bstr(m.key.kid) + b"\x21" + nested \
-            + _bstr(payload) + _bstr(signature)
+        cose = (
+            b"\xd2\x84"
+            + _bstr(protected)
+            + b"\xa2\x04"
+            + _bstr(m.key.kid)
+            + b"\x21"
+            + nested
+            + _bstr(payload)
+            + _bstr(signature)
+        )
     return [("%s-depth-%d" % (where, depth), m.coap(cose))]
 
 
@@ -294,7 +407,16 @@ def _duplicate_key(m):
         return [(where, m.coap(m.cose(protected=b"\xa2\x01\x27\x01\x27")))]
     protected, _, payload, signature = m.parts()
     kid = _bstr(m.key.kid)
-    cose = b"\xd2\x84" + _bstr(protected) + b"\xa2\x04" + kid + b"\x04" + kid + _bstr(payload) + _bstr(signature)
+    cose = (
+        b"\xd2\x84"
+        + _bstr(protected)
+        + b"\xa2\x04"
+        + kid
+        + b"\x04"
+        + kid
+        + _bstr(payload)
+        + _bstr(signature)
+    )
     return [(where, m.coap(cose))]
 
 
@@ -303,14 +425,18 @@ def _invalid_utf8(m):
     where = m.rng.choice(("value", "key"))
     entries = _entries(m.claims())
     if where == "value":
-        entries = [(k, _text_raw(b"FUZZ" + bad) if k == cbor2.dumps("ref") else v) for k, v in entries]
+        entries = [
+            (k, _text_raw(b"FUZZ" + bad) if k == cbor2.dumps("ref") else v) for k, v in entries
+        ]
     else:
         entries.append((_text_raw(b"x" + bad), b"\x01"))
     return [("%s-%s" % (where, bad.hex()), m.coap(m.cose(_map_raw(entries))))]
 
 
 def _extra_tag(m):
-    variant = m.rng.choice(("double-18", "self-describe", "tag-17", "tagged-iat", "tagged-payload"))
+    variant = m.rng.choice(
+        ("double-18", "self-describe", "tag-17", "tagged-iat", "tagged-payload")
+    )
     cose = m.cose()
     if variant == "double-18":
         out = b"\xd2" + cose
@@ -318,13 +444,21 @@ def _extra_tag(m):
         out = b"\xd9\xd9\xf7" + cose
     elif variant == "tag-17":
         out = b"\xd1" + cose[1:]
-    elif variant == "tagged-iat":   # signed: tag 1 (epoch time) around iat
-        entries = [(k, b"\xc1" + v if k == cbor2.dumps("iat") else v) for k, v in _entries(m.claims())]
+    elif variant == "tagged-iat":  # signed: tag 1 (epoch time) around iat
+        entries = [
+            (k, b"\xc1" + v if k == cbor2.dumps("iat") else v) for k, v in _entries(m.claims())
+        ]
         out = m.cose(_map_raw(entries))
-    else:                            # tag 24 (embedded CBOR) around the payload bstr
+    else:  # tag 24 (embedded CBOR) around the payload bstr
         protected, unprotected, payload, signature = m.parts()
-        out = (b"\xd2\x84" + _bstr(protected) + cbor2.dumps(unprotected)
-               + b"\xd8\x18" + _bstr(payload) + _bstr(signature))
+        out = (
+            b"\xd2\x84"
+            + _bstr(protected)
+            + cbor2.dumps(unprotected)
+            + b"\xd8\x18"
+            + _bstr(payload)
+            + _bstr(signature)
+        )
     return [(variant, m.coap(out))]
 
 
@@ -339,7 +473,9 @@ def _bad_claims(m):
         "type-unknown": lambda c: c.update(t="bogus"),
         "iat-text": lambda c: c.update(iat=str(iat)),
         "iat-negative": lambda c: c.update(iat=-1),
-        "iat-far-future": lambda c: c.update(iat=iat + 20 * 365 * 86400, due=iat + 21 * 365 * 86400),
+        "iat-far-future": lambda c: c.update(
+            iat=iat + 20 * 365 * 86400, due=iat + 21 * 365 * 86400
+        ),
         "items-empty": lambda c: c.update(items=[]),
         "items-65": lambda c: c.update(items=[{"url": "u%d" % i} for i in range(65)]),
         "items-not-list": lambda c: c.update(items={"url": "u"}),
@@ -365,21 +501,31 @@ def _bad_claims(m):
 
 
 MUTATIONS = {
-    "bad-version": _bad_version, "token-length": _token_length,
-    "truncated-option": _truncated_option, "reserved-option-nibble": _reserved_nibble,
-    "unknown-critical-option": _unknown_critical, "empty-payload-after-marker": _empty_after_marker,
-    "oversized-block1": _oversized_block1, "out-of-order-block1": _out_of_order_block1,
-    "wrong-content-format": _wrong_cf, "huge-size1": _huge_size1,
-    "cose-truncated": _cose_truncated, "cose-bit-flip": _bit_flip,
-    "cbor-wrong-length": _wrong_length, "cbor-indefinite-length": _indefinite,
-    "cbor-deep-nesting": _deep_nesting, "cbor-duplicate-key": _duplicate_key,
-    "cbor-invalid-utf8": _invalid_utf8, "cbor-extra-tag": _extra_tag,
+    "bad-version": _bad_version,
+    "token-length": _token_length,
+    "truncated-option": _truncated_option,
+    "reserved-option-nibble": _reserved_nibble,
+    "unknown-critical-option": _unknown_critical,
+    "empty-payload-after-marker": _empty_after_marker,
+    "oversized-block1": _oversized_block1,
+    "out-of-order-block1": _out_of_order_block1,
+    "wrong-content-format": _wrong_cf,
+    "huge-size1": _huge_size1,
+    "cose-truncated": _cose_truncated,
+    "cose-bit-flip": _bit_flip,
+    "cbor-wrong-length": _wrong_length,
+    "cbor-indefinite-length": _indefinite,
+    "cbor-deep-nesting": _deep_nesting,
+    "cbor-duplicate-key": _duplicate_key,
+    "cbor-invalid-utf8": _invalid_utf8,
+    "cbor-extra-tag": _extra_tag,
     "signed-bad-claims": _bad_claims,
 }
 
 
-def generate(seed: int, count: int, key: Any = None, aud: str | None = None,
-             iat: int = FUZZ_IAT) -> list[tuple[str, bytes]]:
+def generate(
+    seed: int, count: int, key: Any = None, aud: str | None = None, iat: int = FUZZ_IAT
+) -> list[tuple[str, bytes]]:
     """`count` (label, datagram) pairs, the same for the same arguments. Labels are
     'class:variant'; classes come round-robin in a seeded order, so every class of
     classes(signed=key is not None) appears once count reaches their number (a
@@ -426,7 +572,7 @@ def _parse_reply(data):
     if len(data) < 4 or data[0] >> 6 != 1 or data[0] & 15 > 8:
         return None
     tkl = data[0] & 15
-    return (data[0] >> 4) & 3, data[1], int.from_bytes(data[2:4], "big"), data[4:4 + tkl]
+    return (data[0] >> 4) & 3, data[1], int.from_bytes(data[2:4], "big"), data[4 : 4 + tkl]
 
 
 def _exchange(sock, datagram, wait):
@@ -436,7 +582,7 @@ def _exchange(sock, datagram, wait):
     late replies to earlier datagrams are skipped."""
     # Read mid and token from the raw bytes: malformed datagrams get RSTs by mid too.
     mid = int.from_bytes(datagram[2:4], "big") if len(datagram) >= 4 else None
-    token = datagram[4:4 + min(datagram[0] & 15, 8)] if datagram else b""
+    token = datagram[4 : 4 + min(datagram[0] & 15, 8)] if datagram else b""
     sock.send(datagram)
     outcome, deadline = "silence", time.monotonic() + wait
     while True:
@@ -448,13 +594,13 @@ def _exchange(sock, datagram, wait):
             data = sock.recv(2048)
         except TimeoutError:
             return outcome
-        except ConnectionRefusedError:   # ICMP port unreachable: nobody listens
+        except ConnectionRefusedError:  # ICMP port unreachable: nobody listens
             return "unreachable"
         reply = _parse_reply(data)
         if reply is None:
             continue
         rtype, code, rmid, rtoken = reply
-        if rtype == CON:   # a separate response: acknowledge it, as a client must
+        if rtype == CON:  # a separate response: acknowledge it, as a client must
             sock.send(bytes([0x60, 0, rmid >> 8, rmid & 0xFF]))
         if rtype in (ACK, RST):
             if rmid != mid:
@@ -475,20 +621,33 @@ def _free_mids(cases, n):
     return [mid for mid in range(0x10000) if mid not in used][:n]
 
 
-def probe(sock: socket.socket, wait: float = 1.0,
-          mids: tuple[int, ...] = (0xFFFF, 0xFFFE, 0xFFFD)) -> bool:
+def probe(
+    sock: socket.socket, wait: float = 1.0, mids: tuple[int, ...] = (0xFFFF, 0xFFFE, 0xFFFD)
+) -> bool:
     """Is the device still answering? GET /.well-known/core, one try per mid."""
     for i, mid in enumerate(mids):
-        datagram = bytes(CoAP(type=CON, code=GET, msg_id=mid, token=b"live%d" % i,
-                              options=[(OPT_URI_PATH, b".well-known"), (OPT_URI_PATH, b"core")]))
+        datagram = bytes(
+            CoAP(
+                type=CON,
+                code=GET,
+                msg_id=mid,
+                token=b"live%d" % i,
+                options=[(OPT_URI_PATH, b".well-known"), (OPT_URI_PATH, b"core")],
+            )
+        )
         if _exchange(sock, datagram, wait).startswith("2."):
             return True
     return False
 
 
-def run_fuzz(target: tuple[str, int, socket.AddressFamily], cases: list[tuple[str, bytes]],
-             rate: float = 50.0, wait: float = 0.3, max_seconds: float = 120.0,
-             probe_wait: float = 1.0) -> dict:
+def run_fuzz(
+    target: tuple[str, int, socket.AddressFamily],
+    cases: list[tuple[str, bytes]],
+    rate: float = 50.0,
+    wait: float = 0.3,
+    max_seconds: float = 120.0,
+    probe_wait: float = 1.0,
+) -> dict:
     """Send `cases` ((label, datagram) pairs) to target (ip, port, family) -> report dict."""
     ip, port, family = target
     started = time.monotonic()
@@ -510,48 +669,85 @@ def run_fuzz(target: tuple[str, int, socket.AddressFamily], cases: list[tuple[st
     return make_report(results, alive_before, alive_after, time.monotonic() - started)
 
 
-def make_report(results: list[tuple[str, int, str]], alive_before: bool, alive_after: bool,
-                seconds: float) -> dict:
+def make_report(
+    results: list[tuple[str, int, str]], alive_before: bool, alive_after: bool, seconds: float
+) -> dict:
     tally, by_class, accepted = {}, {}, []
     for label, _, outcome in results:
         tally[outcome] = tally.get(outcome, 0) + 1
         per = by_class.setdefault(mutation_class(label), {})
         per[outcome] = per.get(outcome, 0) + 1
-        if outcome in ("2.01", "2.04"):   # a mutated notice should never be taken
+        if outcome in ("2.01", "2.04"):  # a mutated notice should never be taken
             accepted.append(label)
-    return {"sent": len(results), "seconds": round(seconds, 3), "alive_before": alive_before,
-            "alive_after": alive_after, "tally": dict(sorted(tally.items())),
-            "by_class": {k: dict(sorted(v.items())) for k, v in sorted(by_class.items())},
-            "accepted": accepted,
-            "cases": [{"label": lb, "bytes": n, "outcome": o} for lb, n, o in results]}
+    return {
+        "sent": len(results),
+        "seconds": round(seconds, 3),
+        "alive_before": alive_before,
+        "alive_after": alive_after,
+        "tally": dict(sorted(tally.items())),
+        "by_class": {k: dict(sorted(v.items())) for k, v in sorted(by_class.items())},
+        "accepted": accepted,
+        "cases": [{"label": lb, "bytes": n, "outcome": o} for lb, n, o in results],
+    }
 
 
 def report_text(report: dict) -> str:
-    lines = ["sent %d datagrams in %.1f s to %s (seed %s)" % (
-        report["sent"], report["seconds"], report.get("target", "?"), report.get("seed", "?")),
-        "device answered before: %s, after: %s" % (
-            "yes" if report["alive_before"] else "NO", "yes" if report["alive_after"] else "NO"),
-        "outcomes: " + ", ".join("%s %d" % kv for kv in report["tally"].items())]
+    lines = [
+        "sent %d datagrams in %.1f s to %s (seed %s)"
+        % (report["sent"], report["seconds"], report.get("target", "?"), report.get("seed", "?")),
+        "device answered before: %s, after: %s"
+        % ("yes" if report["alive_before"] else "NO", "yes" if report["alive_after"] else "NO"),
+        "outcomes: " + ", ".join("%s %d" % kv for kv in report["tally"].items()),
+    ]
     for name, per in report["by_class"].items():
         lines.append("  %-28s %s" % (name, ", ".join("%s %d" % kv for kv in per.items())))
     if report["accepted"]:
-        lines.append("ACCEPTED (mutated notices answered 2.01/2.04): " + ", ".join(report["accepted"]))
+        lines.append(
+            "ACCEPTED (mutated notices answered 2.01/2.04): " + ", ".join(report["accepted"])
+        )
     return "\n".join(lines)
 
 
 # --- command line --------------------------------------------------------------------------------
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--target", required=True, metavar="HOST:PORT", help="a loopback device address")
-    p.add_argument("--count", type=int, required=True, metavar="N", help="datagrams to send (max %d)" % MAX_COUNT)
+    p.add_argument(
+        "--target", required=True, metavar="HOST:PORT", help="a loopback device address"
+    )
+    p.add_argument(
+        "--count",
+        type=int,
+        required=True,
+        metavar="N",
+        help="datagrams to send (max %d)" % MAX_COUNT,
+    )
     p.add_argument("--seed", type=int, required=True, metavar="S")
-    p.add_argument("--key", metavar="FILE", help="issuer key file: adds signed notices with bad claims")
+    p.add_argument(
+        "--key", metavar="FILE", help="issuer key file: adds signed notices with bad claims"
+    )
     p.add_argument("--aud", metavar="DEV", help="the device id (with --key)")
     p.add_argument("--report", metavar="FILE.json", help="write the full report as JSON")
-    p.add_argument("--rate", type=float, default=50.0, metavar="PER_S", help="at most this many datagrams a second")
-    p.add_argument("--wait", type=float, default=0.3, metavar="SECONDS", help="how long to wait for each answer")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=50.0,
+        metavar="PER_S",
+        help="at most this many datagrams a second",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.3,
+        metavar="SECONDS",
+        help="how long to wait for each answer",
+    )
     p.add_argument("--max-seconds", type=float, default=120.0, help="stop sending after this long")
-    p.add_argument("--probe-wait", type=float, default=1.0, metavar="SECONDS",
-                   help="wait per liveness probe (GET /.well-known/core) before and after")
+    p.add_argument(
+        "--probe-wait",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="wait per liveness probe (GET /.well-known/core) before and after",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -566,8 +762,11 @@ def run(args: argparse.Namespace) -> int:
         print("meldbox fuzz: %s" % exc, file=sys.stderr)
         return 2
     cases = generate(args.seed, args.count, key, args.aud)
-    report = dict(target=args.target, seed=args.seed,
-                  **run_fuzz(target, cases, args.rate, args.wait, args.max_seconds, args.probe_wait))
+    report = dict(
+        target=args.target,
+        seed=args.seed,
+        **run_fuzz(target, cases, args.rate, args.wait, args.max_seconds, args.probe_wait),
+    )
     print(report_text(report))
     if args.report:
         with open(args.report, "w") as f:

@@ -10,6 +10,7 @@ Layers are declared with fields; CBOR items are decoded with cbor2, only CBOR he
     pkt.show()                          # every claim listed
     for line in summaries(rdpcap("x.pcap")): print(line)
 """
+
 import datetime
 import io
 import struct
@@ -23,7 +24,7 @@ from scapy.layers.inet import UDP
 from scapy.packet import Packet, bind_bottom_up, bind_layers
 
 COAP_PORT = 5683
-CF_COSE_SIGN1 = b"\x12"           # 18, as scapy.contrib.coap keeps option values: bytes
+CF_COSE_SIGN1 = b"\x12"  # 18, as scapy.contrib.coap keeps option values: bytes
 CF_PROBLEM_DETAILS = b"\x01\x01"  # 257
 MAJOR_BYTES, MAJOR_ARRAY, MAJOR_MAP, MAJOR_TAG = 2, 4, 5, 6
 TIME_CLAIMS = ("iat", "due", "at", "preserve")
@@ -43,7 +44,7 @@ def cbor_head(s: bytes) -> tuple[int, int, int]:
     n = 1 << (info - 24)
     if len(s) < 1 + n:
         raise ValueError("truncated CBOR head")
-    return major, int.from_bytes(s[1:1 + n], "big"), 1 + n
+    return major, int.from_bytes(s[1 : 1 + n], "big"), 1 + n
 
 
 def encode_head(major: int, value: int) -> bytes:
@@ -59,6 +60,7 @@ class CBORHeadField(Field):
     """The head of a CBOR item of one major type; its value is the head's argument (a
     length, a count or a tag number). Left None, it is computed at build time from
     another field (`length_of` bytes or packets, `count_of` list entries) or `fixed`."""
+
     __slots__ = ["major", "length_of", "count_of", "fixed"]
 
     def __init__(self, name, default, major, length_of=None, count_of=None, fixed=None):
@@ -104,7 +106,7 @@ class CBORItemField(Field):
     def getfield(self, pkt, s):
         fp = io.BytesIO(s)
         value = cbor2.CBORDecoder(fp).decode()
-        return s[fp.tell():], value
+        return s[fp.tell() :], value
 
     def addfield(self, pkt, s, val):
         return s + cbor2.dumps(val, canonical=True)
@@ -118,7 +120,12 @@ class ClaimValueField(CBORItemField):
 
     def i2repr(self, pkt, x):
         text = _show(x)
-        if pkt.key in TIME_CLAIMS and isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 1 << 37:
+        if (
+            pkt.key in TIME_CLAIMS
+            and isinstance(x, int)
+            and not isinstance(x, bool)
+            and 0 <= x < 1 << 37
+        ):
             when = datetime.datetime.fromtimestamp(x, datetime.UTC)
             text += " (%s)" % when.strftime("%Y-%m-%d %H:%M:%SZ")
         return text
@@ -161,7 +168,7 @@ class Claim(Packet):
     fields_desc = [CBORItemField("key", ""), ClaimValueField("value", None)]
 
     def extract_padding(self, s):
-        return b"", s   # the rest belongs to the next entry of the map
+        return b"", s  # the rest belongs to the next entry of the map
 
     def mysummary(self):
         return "%s=%s" % (self.key, _show(self.value))
@@ -169,6 +176,7 @@ class Claim(Packet):
 
 class _CBORMap(Packet):
     """A CBOR map as a count and its entries, in wire order (duplicates stay visible)."""
+
     entry_class = Claim
 
     def _pairs(self):
@@ -188,9 +196,12 @@ class _CBORMap(Packet):
 
 class MeldboxClaims(_CBORMap):
     """The payload of a Meldbox COSE_Sign1: notice, withdraw, ping or receipt claims."""
+
     name = "Meldbox claims"
-    fields_desc = [CBORHeadField("count", None, MAJOR_MAP, count_of="entries"),
-                   PacketListField("entries", [], Claim, count_from=lambda p: p.count)]
+    fields_desc = [
+        CBORHeadField("count", None, MAJOR_MAP, count_of="entries"),
+        PacketListField("entries", [], Claim, count_from=lambda p: p.count),
+    ]
 
     def mysummary(self):
         c = self.as_dict()
@@ -218,9 +229,12 @@ class ProblemEntry(Claim):
 
 class ProblemDetails(_CBORMap):
     """RFC 9290 concise problem details {-1: title, -2: detail, ...} (Content-Format 257)."""
+
     name = "Problem details"
-    fields_desc = [CBORHeadField("count", None, MAJOR_MAP, count_of="entries"),
-                   PacketListField("entries", [], ProblemEntry, count_from=lambda p: p.count)]
+    fields_desc = [
+        CBORHeadField("count", None, MAJOR_MAP, count_of="entries"),
+        PacketListField("entries", [], ProblemEntry, count_from=lambda p: p.count),
+    ]
 
     @property
     def title(self) -> Any:
@@ -238,16 +252,19 @@ class COSESign1(Packet):
     """COSE_Sign1 (RFC 9052): [protected bstr, unprotected map, payload bstr, signature bstr],
     optionally tagged 18. The payload field is named `claims` (scapy keeps `payload` for
     the next layer) and holds the MeldboxClaims; undecodable payloads stay Raw."""
+
     name = "COSE_Sign1"
-    fields_desc = [CBORTagField("tag", 18),
-                   CBORHeadField("length", None, MAJOR_ARRAY, fixed=4),
-                   CBORHeadField("protected_len", None, MAJOR_BYTES, length_of="protected"),
-                   HeaderBytesField("protected", b"\xa1\x01\x27", length_from=lambda p: p.protected_len),
-                   CBORItemField("unprotected", {}),
-                   CBORHeadField("claims_len", None, MAJOR_BYTES, length_of="claims"),
-                   PacketLenField("claims", None, MeldboxClaims, length_from=lambda p: p.claims_len),
-                   CBORHeadField("signature_len", None, MAJOR_BYTES, length_of="signature"),
-                   XStrLenField("signature", b"", length_from=lambda p: p.signature_len)]
+    fields_desc = [
+        CBORTagField("tag", 18),
+        CBORHeadField("length", None, MAJOR_ARRAY, fixed=4),
+        CBORHeadField("protected_len", None, MAJOR_BYTES, length_of="protected"),
+        HeaderBytesField("protected", b"\xa1\x01\x27", length_from=lambda p: p.protected_len),
+        CBORItemField("unprotected", {}),
+        CBORHeadField("claims_len", None, MAJOR_BYTES, length_of="claims"),
+        PacketLenField("claims", None, MeldboxClaims, length_from=lambda p: p.claims_len),
+        CBORHeadField("signature_len", None, MAJOR_BYTES, length_of="signature"),
+        XStrLenField("signature", b"", length_from=lambda p: p.signature_len),
+    ]
 
     @property
     def protected_map(self) -> dict | None:
@@ -263,8 +280,10 @@ class COSESign1(Packet):
 
     def mysummary(self):
         kid = self.kid
-        return "COSE_Sign1 alg=%s kid=%s" % ((self.protected_map or {}).get(1),
-                                              kid.hex() if isinstance(kid, bytes) else kid)
+        return "COSE_Sign1 alg=%s kid=%s" % (
+            (self.protected_map or {}).get(1),
+            kid.hex() if isinstance(kid, bytes) else kid,
+        )
 
 
 # Importing scapy.contrib.coap binds CoAP to UDP 5683; Meldbox payloads follow the
@@ -291,23 +310,37 @@ def dissect(datagram: bytes) -> Packet:
         return conf.raw_layer(load=bytes(datagram))
 
 
-def coap_datagram(code: int, payload: bytes = b"", content_format: int | None = None,
-                  path: tuple[str, ...] | list[str] = (), mtype: int = 0, msg_id: int = 1,
-                  token: bytes = b"", options: tuple | list = ()) -> bytes:
+def coap_datagram(
+    code: int,
+    payload: bytes = b"",
+    content_format: int | None = None,
+    path: tuple[str, ...] | list[str] = (),
+    mtype: int = 0,
+    msg_id: int = 1,
+    token: bytes = b"",
+    options: tuple | list = (),
+) -> bytes:
     """Build a CoAP datagram with scapy (for tests and captures). `code` is the wire
     value (2 = POST, 65 = 2.01, ...); `options` extra (number, bytes value) pairs."""
     opts = [(11, p.encode()) for p in path] + list(options)
     if content_format is not None:
         cf = content_format.to_bytes(2, "big").lstrip(b"\x00")
         opts.append((12, cf))
-    pkt = CoAP(type=mtype, code=code, msg_id=msg_id, token=token, options=opts,
-               paymark=b"\xff" if payload else b"")
+    pkt = CoAP(
+        type=mtype,
+        code=code,
+        msg_id=msg_id,
+        token=token,
+        options=opts,
+        paymark=b"\xff" if payload else b"",
+    )
     return bytes(pkt) + bytes(payload)
 
 
 def _path(coap):
-    return "/" + "/".join(v.decode("utf-8", "replace") for k, v in coap.options
-                          if k in ("Uri-Path", 11))
+    return "/" + "/".join(
+        v.decode("utf-8", "replace") for k, v in coap.options if k in ("Uri-Path", 11)
+    )
 
 
 def summary(pkt: Packet) -> str:
