@@ -10,7 +10,6 @@ $(PORT_DIR) points at firmware/boards/qemu/port, whose boards/manifest.py adds a
 the QEMU board's package, as a port's own manifest does. Result: OUT/firmware.elf and
 OUT/build.json (board, heap, addresses the tests and benchmarks need).
 """
-
 import argparse
 import json
 import os
@@ -39,25 +38,20 @@ ROMFS_ADDR = 0x62000000
 
 def make_command(src, build_dir, manifest):
     config = PORT_DIR / "mpconfigport.h"
-    cflags = '-DMP_CONFIGFILE=\\"%s\\"' % config
-    return [
-        "make",
-        "-C",
-        str(Path(src) / "ports" / "qemu"),
-        "-j%d" % (os.cpu_count() or 1),
-        "BOARD=" + BOARD,
-        "BUILD=" + str(build_dir),
-        "FROZEN_MANIFEST=" + str(manifest),
-        "MICROPY_MANIFEST_PORT_DIR=" + str(PORT_DIR),
-        "MICROPY_MPYCROSS=" + firmware_build.mpy_cross(),
-        "MPY_CROSS_FLAGS=-march=" + march(),
-        "MICROPY_VFS_LFS2=1",
-        # single-precision floats, as the RP2350's MicroPython (and the port's
-        # double-precision libm does not build with Debian's newlib)
-        "MICROPY_FLOAT_IMPL=float",
-        "MICROPY_HEAP_SIZE=%d" % HEAP_BYTES,
-        "CFLAGS_EXTRA=" + cflags,
-    ]
+    cflags = "-DMP_CONFIGFILE=\\\"%s\\\"" % config
+    return ["make", "-C", str(Path(src) / "ports" / "qemu"), "-j%d" % (os.cpu_count() or 1),
+            "BOARD=" + BOARD,
+            "BUILD=" + str(build_dir),
+            "FROZEN_MANIFEST=" + str(manifest),
+            "MICROPY_MANIFEST_PORT_DIR=" + str(PORT_DIR),
+            "MICROPY_MPYCROSS=" + firmware_build.mpy_cross(),
+            "MPY_CROSS_FLAGS=-march=" + march(),
+            "MICROPY_VFS_LFS2=1",
+            # single-precision floats, as the RP2350's MicroPython (and the port's
+            # double-precision libm does not build with Debian's newlib)
+            "MICROPY_FLOAT_IMPL=float",
+            "MICROPY_HEAP_SIZE=%d" % HEAP_BYTES,
+            "CFLAGS_EXTRA=" + cflags]
 
 
 def march():
@@ -71,7 +65,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     out = args.out.resolve()
     src = args.src.resolve()
-    firmware_build.build(out / "firmware", march())  # what `make firmware` makes
+    firmware_build.build(out / "firmware", march())          # what `make firmware` makes
     build_dir = out / ("build-" + BOARD)
     cmd = make_command(src, build_dir, out / "firmware" / "manifest.py")
     # MicroPython's make does not track its flags: start afresh when they change.
@@ -86,15 +80,9 @@ def main(argv=None):
         print("build_mcu: MicroPython build failed: %s" % " ".join(cmd), file=sys.stderr)
         return done.returncode
     elf = build_dir / "firmware.elf"
-    info = {
-        "board": BOARD,
-        "machine": MACHINE,
-        "heap_bytes": HEAP_BYTES,
-        "flash_addr": FLASH_ADDR,
-        "romfs_addr": ROMFS_ADDR,
-        "march": march(),
-        "micropython_src": str(src),
-    }
+    info = {"board": BOARD, "machine": MACHINE, "heap_bytes": HEAP_BYTES,
+            "flash_addr": FLASH_ADDR, "romfs_addr": ROMFS_ADDR, "march": march(),
+            "micropython_src": str(src)}
     (out / "build.json").write_text(json.dumps(info, indent=1) + "\n")
     shutil.copy(elf, out / "firmware.elf")
     print("build_mcu: %s for %s, heap %d bytes" % (out / "firmware.elf", BOARD, HEAP_BYTES))

@@ -4,7 +4,6 @@ When started by `meldbox sim-device`, the firmware comes as a ROMFS image mapped
 the process (MELDBOX_ROMFS=address:length), so its bytecode costs no heap, as on the
 board; without it, the modules are imported from source (MICROPYPATH).
 """
-
 import os
 import sys
 
@@ -19,23 +18,21 @@ if _rom:
 
 from meldbox import heap  # noqa: E402
 
-
 def _settings(state_dir):
     import json
-
     with open(state_dir + "/sim.json") as f:
         return json.load(f)
 
 
 _sim = _settings(sys.argv[1])
 _serial = bool(_sim.get("serial"))
-heap.reserve(serial=_serial)  # first, while the heap is one piece
+heap.reserve(serial=_serial)   # first, while the heap is one piece
 if _sim.get("fragment_heap"):
-    heap.fragment(_sim["fragment_heap"])  # a test: boot on a heap full of holes
+    heap.fragment(_sim["fragment_heap"])    # a test: boot on a heap full of holes
 del _sim
 from meldbox.ui import font  # noqa: E402
 
-font.preload()  # then the fonts, also long-lived and large
+font.preload()     # then the fonts, also long-lived and large
 
 # A module the app imports late (the simulator's control task) is imported now, while the heap is tidy: an import allocates its module's dict  # noqa: E501
 # and names in one piece, which a heap of small holes may not have later. (Provisioning

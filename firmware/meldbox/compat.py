@@ -6,12 +6,10 @@ Firmware modules that also run on CPython (host-side cross-checks) write
 it compiles to machine code on the device; on CPython `micropython` is a stand-in whose
 `native` returns the function unchanged.
 """
-
 try:
     import micropython
     from micropython import const
 except ImportError:  # CPython
-
     class micropython:  # noqa: N801 - stands in for the MicroPython module
         @staticmethod
         def native(fn):

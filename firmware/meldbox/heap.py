@@ -5,13 +5,12 @@ have scattered thousands of small objects, a request for one 6 KiB block can fai
 plenty of memory free. The entry points reserve the few big buffers first, while the
 heap is still one piece, and their owners take them by name later.
 """
-
 SIZES = {
-    "ui.band": 320 * 24 // 2,  # ui/canvas.py: one 24-row band of 4-bit pixels
-    "ui.line": 320 * 24 // 8,  # ui/canvas.py: one line of text, 1 bit a pixel
-    "ui.strip": 320 * 4 * 2,  # ui/rgb565.py: RGB565 rows on their way to the panel
-    "coap.body": 8192,  # coap/blockwise.py: a Block1 request body (a notice)
-    "store.index": 1000 * 16,  # store/store.py: MAX_ACTIVE index records
+    "ui.band": 320 * 24 // 2,       # ui/canvas.py: one 24-row band of 4-bit pixels
+    "ui.line": 320 * 24 // 8,       # ui/canvas.py: one line of text, 1 bit a pixel
+    "ui.strip": 320 * 4 * 2,        # ui/rgb565.py: RGB565 rows on their way to the panel
+    "coap.body": 8192,              # coap/blockwise.py: a Block1 request body (a notice)
+    "store.index": 1000 * 16,       # store/store.py: MAX_ACTIVE index records
 }
 # Only where the board has a provisioning link (every real board; the simulator with
 # --serial-link): provision/framing.py's line buffer for a 2048-byte frame body.
@@ -35,7 +34,6 @@ def largest_free():
     """The largest block the heap can hand out now, in bytes (a bisection of trial
     allocations: total free memory says nothing about a 1.2 KiB littlefs file buffer)."""
     import gc
-
     gc.collect()
     lo, hi = 0, gc.mem_free()
     while hi - lo > 16:
@@ -61,7 +59,6 @@ def fragment(hole):
     long-lived objects land in between; the rest is freed once boot is done (boot_done),
     and the device runs on a stretch of islands and holes."""
     import gc
-
     freed = []
     for _ in range(FRAGMENT_BYTES // (2 * hole)):
         _ballast.append(bytearray(hole))
@@ -83,7 +80,6 @@ peak = 0
 def sample():
     global peak
     import gc
-
     used = gc.mem_alloc()
     if used > peak:
         peak = used

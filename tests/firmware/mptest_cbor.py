@@ -5,7 +5,6 @@ allocation limits, the deterministic encoder, and a seeded fuzz run.
 
 The heap also proves the size checks: a decoder that allocated for a huge declared count
 would hit MemoryError, which these tests count as a failure."""
-
 import struct
 from binascii import hexlify, unhexlify
 
@@ -48,17 +47,14 @@ APPENDIX_A = [
     ("c11a514b67b0", Tag(1, 1363896240), True),
     ("d74401020304", Tag(23, h("01020304")), True),
     ("d818456449455446", Tag(24, h("6449455446")), True),
-    (
-        "d82076687474703a2f2f7777772e6578616d706c652e636f6d",
-        Tag(32, "http://www.example.com"),
-        True,
-    ),
+    ("d82076687474703a2f2f7777772e6578616d706c652e636f6d",
+     Tag(32, "http://www.example.com"), True),
     ("40", b"", True),
     ("4401020304", h("01020304"), True),
     ("60", "", True),
     ("6161", "a", True),
     ("6449455446", "IETF", True),
-    ("62225c", '"\\', True),
+    ("62225c", "\"\\", True),
     ("62c3bc", "\u00fc", True),
     ("63e6b0b4", "\u6c34", True),
     ("64f0908591", "\U00010151", True),
@@ -70,11 +66,8 @@ APPENDIX_A = [
     ("a201020304", {1: 2, 3: 4}, True),
     ("a26161016162820203", {"a": 1, "b": [2, 3]}, True),
     ("826161a161626163", ["a", {"b": "c"}], True),
-    (
-        "a56161614161626142616361436164614461656145",
-        {"a": "A", "b": "B", "c": "C", "d": "D", "e": "E"},
-        True,
-    ),
+    ("a56161614161626142616361436164614461656145",
+     {"a": "A", "b": "B", "c": "C", "d": "D", "e": "E"}, True),
 ]
 
 # Appendix A floats: (hex, IEEE double bits of the value). Compared bit for bit, since
@@ -206,7 +199,6 @@ def _appendix_case(hexs, value, deterministic):
         eq(cbor.loads(data), value, hexs)
         if deterministic:
             eq(hexlify(cbor.dumps(value)), hexlify(data), "dumps")
-
     return run
 
 
@@ -215,7 +207,6 @@ def _float_case(hexs, bits):
         got = cbor.loads(h(hexs))
         eq(type(got), float, hexs)
         eq(hexlify(struct.pack(">d", got)), bits.encode(), hexs)
-
     return run
 
 
@@ -225,7 +216,6 @@ def _reject_case(hexs, cls):
         # The exact class, not a sibling that happens to share a base.
         eq(type(e), cls, hexs)
         assert len(str(e)) > 10, "error detail too thin: %r" % str(e)
-
     return run
 
 
@@ -293,10 +283,7 @@ def test_tags_do_not_count_as_depth_but_are_capped():
     got = cbor.loads(h("d2" + "81" * 8 + "01"))
     eq(got.tag, 18)
     eq(got.value, [[[[[[[[1]]]]]]]])
-    eq(
-        cbor.loads(h("c1" * 8 + "01")),
-        Tag(1, Tag(1, Tag(1, Tag(1, Tag(1, Tag(1, Tag(1, Tag(1, 1)))))))),
-    )
+    eq(cbor.loads(h("c1" * 8 + "01")), Tag(1, Tag(1, Tag(1, Tag(1, Tag(1, Tag(1, Tag(1, Tag(1, 1)))))))))  # noqa: E501
     raises(errors.CBORTooDeep, cbor.loads, h("c1" * 9 + "01"))
     # A long chain of tags is refused long before recursion could run out.
     raises(errors.CBORTooDeep, cbor.loads, b"\xc1" * 5000 + b"\x01")
@@ -332,24 +319,11 @@ def test_non_ascii_text_round_trips():
 
 
 def test_dumps_shortest_heads():
-    for value, hexs in (
-        (0, "00"),
-        (23, "17"),
-        (24, "1818"),
-        (255, "18ff"),
-        (256, "190100"),
-        (65535, "19ffff"),
-        (65536, "1a00010000"),
-        (4294967295, "1affffffff"),
-        (4294967296, "1b0000000100000000"),
-        (-24, "37"),
-        (-25, "3818"),
-        (-256, "38ff"),
-        (-257, "390100"),
-        (-4294967297, "3b0000000100000000"),
-        (b"x" * 24, "5818" + "78" * 24),
-        ("y" * 23, "77" + "79" * 23),
-    ):
+    for value, hexs in ((0, "00"), (23, "17"), (24, "1818"), (255, "18ff"), (256, "190100"),
+                        (65535, "19ffff"), (65536, "1a00010000"), (4294967295, "1affffffff"),
+                        (4294967296, "1b0000000100000000"), (-24, "37"), (-25, "3818"),
+                        (-256, "38ff"), (-257, "390100"), (-4294967297, "3b0000000100000000"),
+                        (b"x" * 24, "5818" + "78" * 24), ("y" * 23, "77" + "79" * 23)):
         eq(hexlify(cbor.dumps(value)), hexs.encode(), repr(value)[:20])
 
 
@@ -368,14 +342,14 @@ def test_dumps_other_containers_and_tags():
     eq(cbor.dumps(bytearray(b"ab")), h("426162"))
     eq(cbor.dumps(memoryview(b"xab")[1:]), h("426162"))
     eq(cbor.dumps(Tag(18, [b"", {}, None, b"s"])), h("d28440a0f64173"))
-    eq(cbor.dumps(Tag(2**64 - 1, 0)), h("dbffffffffffffffff00"))
+    eq(cbor.dumps(Tag(2 ** 64 - 1, 0)), h("dbffffffffffffffff00"))
     eq(cbor.dumps({1: -8}), h("a10127"))
 
 
 def test_dumps_rejects_what_it_cannot_encode():
-    raises(ValueError, cbor.dumps, 2**64)
-    raises(ValueError, cbor.dumps, -(2**64) - 1)
-    raises(ValueError, cbor.dumps, [1, {"x": 2**70}])
+    raises(ValueError, cbor.dumps, 2 ** 64)
+    raises(ValueError, cbor.dumps, -(2 ** 64) - 1)
+    raises(ValueError, cbor.dumps, [1, {"x": 2 ** 70}])
     raises(ValueError, cbor.dumps, Tag(-1, 0))
     raises(TypeError, cbor.dumps, 1.5)
     raises(TypeError, cbor.dumps, {"x": 0.0})
@@ -383,8 +357,8 @@ def test_dumps_rejects_what_it_cannot_encode():
     raises(TypeError, cbor.dumps, object())
     raises(TypeError, cbor.dumps, {(1, 2): 3})
     raises(TypeError, cbor.dumps, {True: 3})
-    eq(cbor.dumps(2**64 - 1), h("1bffffffffffffffff"))
-    eq(cbor.dumps(-(2**64)), h("3bffffffffffffffff"))
+    eq(cbor.dumps(2 ** 64 - 1), h("1bffffffffffffffff"))
+    eq(cbor.dumps(-(2 ** 64)), h("3bffffffffffffffff"))
 
 
 def test_tag_equality():
@@ -415,18 +389,9 @@ class _Rng:
 
 # A notice-like payload (nested maps and arrays, text with non-ASCII, bytes, ints, bools)
 # and a COSE_Sign1-shaped document around it (tag, bstr-wrapped headers).
-SEED_PAYLOAD = cbor.dumps(
-    {
-        "v": 1,
-        "t": "notice",
-        "id": b"\x01" * 8,
-        "iat": 1767225600,
-        "test": True,
-        "due": -1,
-        "note": "caf\u00e9 \u6c34 \U0001f600",
-        "items": [{"url": "/x", "sha256": b"\x02" * 4}, {"url": "/y"}],
-    }
-)
+SEED_PAYLOAD = cbor.dumps({"v": 1, "t": "notice", "id": b"\x01" * 8, "iat": 1767225600,
+                           "test": True, "due": -1, "note": "caf\u00e9 \u6c34 \U0001f600",
+                           "items": [{"url": "/x", "sha256": b"\x02" * 4}, {"url": "/y"}]})
 SEED_COSE = cbor.dumps(Tag(18, [cbor.dumps({1: -8}), {4: b"\x01" * 8}, SEED_PAYLOAD, b"\x00" * 8]))
 INTERESTING = b"\x00\x17\x18\x1b\x1c\x1f\x3f\x5b\x5f\x7b\x7f\x80\x9b\x9f\xa1\xbb\xbf\xc0\xc2\xdf\xed\xf0\xf4\xf7\xf8\xf9\xfb\xfc\xff"  # noqa: E501
 

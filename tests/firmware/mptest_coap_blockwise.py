@@ -1,20 +1,19 @@
 """Block1 reassembly (meldbox/coap/blockwise.py) and the endpoint's message-layer
 state (duplicate detection, rate limit) on MicroPython, with a test clock so that
 lifetimes of minutes pass at once; plus the endpoint over an in-memory transport."""
-
 import sys
 
 # asyncio is frozen into the unix port; keep it importable whatever MICROPYPATH says.
 if ".frozen" not in sys.path:
     sys.path.append(".frozen")
 
-import asyncio
+import asyncio  # noqa: I001
 
 from mptest import eq, raises
-
 from meldbox.coap import MAX_BODY, REASSEMBLY_IDLE_MS
 from meldbox.coap import message as m
-from meldbox.coap.blockwise import BadBlock, BlockIncomplete, BodyTooLarge, Reassembler
+from meldbox.coap.blockwise import (BadBlock, BlockIncomplete, BodyTooLarge, NoSlot,  # noqa: F401
+                                    Reassembler)
 from meldbox.coap.endpoint import Endpoint
 from meldbox.coap.messagelayer import Dedup, RateLimiter
 from meldbox.coap.resource import Response, problem
@@ -31,7 +30,7 @@ class Clock:
 
 def blocks(data, szx):
     size = 1 << (szx + 4)
-    chunks = [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+    chunks = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
     return [(m.block_value(n, n < len(chunks) - 1, szx), c) for n, c in enumerate(chunks)]
 
 
@@ -105,8 +104,8 @@ def test_bad_blocks_are_4_00():
     r = Reassembler(Clock())
     err = raises(BadBlock, r.feed, "k", "p", m.block_value(0, True, 7), bytes(1024))
     eq(err.code, errors.BAD_REQUEST)
-    raises(BadBlock, r.feed, "k", "p", m.block_value(0, True, 2), bytes(63))  # M set, short
-    raises(BadBlock, r.feed, "k", "p", m.block_value(0, False, 2), bytes(65))  # longer than SZX
+    raises(BadBlock, r.feed, "k", "p", m.block_value(0, True, 2), bytes(63))    # M set, short
+    raises(BadBlock, r.feed, "k", "p", m.block_value(0, False, 2), bytes(65))   # longer than SZX
 
 
 def test_body_beyond_8192_is_4_13_with_size1():
@@ -148,14 +147,14 @@ def test_slots_are_bounded_per_source_address_and_in_total():
     clock.now += 10
     r.feed("a2", a2, start, bytes(64))
     clock.now += 10
-    r.feed("a3", a3, start, bytes(64))  # the address's oldest (a1) makes room
+    r.feed("a3", a3, start, bytes(64))     # the address's oldest (a1) makes room
     eq(sorted(s.key for s in r.slots), ["a2", "a3"])
     raises(BlockIncomplete, r.feed, "a1", a1, m.block_value(1, True, 2), bytes(64))
     clock.now += 10
     r.feed("b1", "B", start, bytes(64))
     clock.now += 10
-    r.feed("a2", a2, m.block_value(1, True, 2), bytes(64))  # progress
-    r.feed("c1", "C", start, bytes(64))  # full: the least recently progressed goes (a3)
+    r.feed("a2", a2, m.block_value(1, True, 2), bytes(64))     # progress
+    r.feed("c1", "C", start, bytes(64))    # full: the least recently progressed goes (a3)
     eq(sorted(s.key for s in r.slots), ["a2", "b1", "c1"])
 
 
@@ -165,14 +164,14 @@ def test_a_repeated_block_zero_keeps_nothing_alive():
     start = m.block_value(0, True, 2)
     r.feed("x", "X", start, bytes(64))
     r.feed("g", "G", start, bytes(64))
-    for _ in range(5):  # X repeats its block 0 ...
+    for _ in range(5):                       # X repeats its block 0 ...
         clock.now += 1000
         r.feed("x", "X", start, bytes(64))
         r.feed("g", "G", m.block_value(len(r._find("g").body) // 64, True, 2), bytes(64))
-    r.feed("n", "N", start, bytes(64))  # ... and is still the least recent: it goes
+    r.feed("n", "N", start, bytes(64))      # ... and is still the least recent: it goes
     eq(sorted(s.key for s in r.slots), ["g", "n"])
     clock.now += REASSEMBLY_IDLE_MS
-    r.feed("x", "X", start, bytes(64))  # idle ones expired meanwhile
+    r.feed("x", "X", start, bytes(64))      # idle ones expired meanwhile
     eq(sorted(s.key for s in r.slots), ["x"])
 
 
@@ -187,7 +186,7 @@ def test_a_stalled_holder_loses_the_reserved_buffer_to_a_progressing_transfer():
     parts = blocks(data[:2048], 6)
     r.feed("g", "G", parts[0][0], parts[0][1])
     body = r.feed("g", "G", parts[1][0], parts[1][1])
-    assert isinstance(body, memoryview)  # it got the reserved buffer
+    assert isinstance(body, memoryview)      # it got the reserved buffer
     raises(BlockIncomplete, r.feed, "stall", "S", m.block_value(2, True, 6), bytes(1024))
 
 
@@ -196,7 +195,7 @@ def test_idle_transfers_expire():
     r = Reassembler(clock, slots=2)
     r.feed("k", "A", m.block_value(0, True, 2), bytes(64))
     clock.now += REASSEMBLY_IDLE_MS - 1
-    r.feed("k", "A", m.block_value(1, True, 2), bytes(64))  # each block renews
+    r.feed("k", "A", m.block_value(1, True, 2), bytes(64))     # each block renews
     clock.now += REASSEMBLY_IDLE_MS - 1
     r.feed("k", "A", m.block_value(2, True, 2), bytes(64))
     clock.now += REASSEMBLY_IDLE_MS
@@ -213,7 +212,7 @@ def test_dedup_remembers_replies_until_their_lifetime_ends():
     eq(d.lookup(("p", 1)), (1000 + 247000, None))
     d.answer(("p", 1), b"reply")
     eq(d.lookup(("p", 1))[1], b"reply")
-    eq(d.lookup(("q", 1)), None)  # another peer, same id: another message
+    eq(d.lookup(("q", 1)), None)         # another peer, same id: another message
     clock.now += 246999
     eq(d.lookup(("p", 1))[1], b"reply")
     clock.now += 1
@@ -234,14 +233,14 @@ def test_rate_limit_bucket():
     clock = Clock()
     rate = RateLimiter(clock, burst=3, per_s=2, peers=4)
     eq([rate.take("p") for _ in range(3)], [0, 0, 0])
-    eq(rate.take("p"), 1)  # half a second to the next token: Max-Age 1
-    eq(rate.take("q"), 0)  # other peers have their own bucket
+    eq(rate.take("p"), 1)          # half a second to the next token: Max-Age 1
+    eq(rate.take("q"), 0)          # other peers have their own bucket
     clock.now += 499
     assert rate.take("p") > 0
     clock.now += 1
     eq(rate.take("p"), 0)
     clock.now += 60000
-    eq([rate.take("p") for _ in range(4)], [0, 0, 0, 1])  # refills only up to the burst
+    eq([rate.take("p") for _ in range(4)], [0, 0, 0, 1])   # refills only up to the burst
 
 
 def test_rate_limit_max_age_rounds_up():
@@ -249,7 +248,7 @@ def test_rate_limit_max_age_rounds_up():
     rate = RateLimiter(clock, burst=1, per_s=1)
     eq(rate.take("p"), 0)
     clock.now += 1
-    eq(rate.take("p"), 1)  # 0.999 s to wait: Max-Age 1, never 0
+    eq(rate.take("p"), 1)        # 0.999 s to wait: Max-Age 1, never 0
     clock.now += 998
     eq(rate.take("p"), 1)
     clock.now += 1
@@ -260,23 +259,22 @@ def test_rate_table_is_bounded_and_forgets_idle_peers_first():
     clock = Clock()
     rate = RateLimiter(clock, burst=2, per_s=1, peers=3)
     rate.take("idle")
-    clock.now += 5000  # "idle" is full again: nothing worth remembering
+    clock.now += 5000            # "idle" is full again: nothing worth remembering
     rate.take("a")
     rate.take("a")
     rate.take("b")
-    rate.take("c")  # table full: "idle" goes, "a" (empty bucket) stays
+    rate.take("c")               # table full: "idle" goes, "a" (empty bucket) stays
     eq(sorted(rate.table), ["a", "b", "c"])
     eq(rate.take("a"), 1)
-    eq(rate.take("d"), 0)  # nothing idle: "d" shares the strangers' bucket
+    eq(rate.take("d"), 0)        # nothing idle: "d" shares the strangers' bucket
     eq(rate.take("e"), 0)
-    eq(rate.take("f"), 1)  # ... whose burst of 2 is spent: no fresh allowance
+    eq(rate.take("f"), 1)        # ... whose burst of 2 is spent: no fresh allowance
     eq(sorted(rate.table), ["*", "a", "b", "c"])
 
 
 # --- the endpoint over an in-memory transport -------------------------------------------------------  # noqa: E501
 class Memory:
     """A transport that records what the endpoint sends."""
-
     pollable = None
 
     def __init__(self):
@@ -297,9 +295,8 @@ class Counter:
 
     async def handle(self, request):
         self.calls += 1
-        return Response(
-            m.CHANGED, str(self.calls).encode() + b":" + bytes(request.payload), m.CF_TEXT
-        )
+        return Response(m.CHANGED, str(self.calls).encode() + b":" + bytes(request.payload),
+                        m.CF_TEXT)
 
 
 class Failing:
@@ -339,7 +336,7 @@ def test_duplicate_con_gets_the_same_bytes_and_the_handler_runs_once():
     ep, counter, clock = endpoint()
     ep.datagram(post(7), "P")
     settle()
-    ep.datagram(post(7, payload=b"other"), "P")  # same id: a duplicate, whatever it says
+    ep.datagram(post(7, payload=b"other"), "P")   # same id: a duplicate, whatever it says
     settle()
     eq(counter.calls, 1)
     eq(len(ep.transport.sent), 2)
@@ -375,7 +372,7 @@ def test_duplicate_non_is_ignored_until_non_lifetime():
 def test_duplicate_while_processing_is_ignored():
     ep, counter, clock = endpoint()
     ep.datagram(post(7), "P")
-    ep.datagram(post(7), "P")  # the handler task has not run yet
+    ep.datagram(post(7), "P")          # the handler task has not run yet
     settle()
     eq((counter.calls, len(ep.transport.sent)), (1, 1))
 
@@ -405,17 +402,14 @@ def test_protocol_error_from_a_handler_is_its_code_with_problem_details():
     resp = replies(ep)[0]
     eq((resp.mtype, resp.code, resp.mid), (m.ACK, errors.CONFLICT, 1))
     eq(resp.uint(m.CONTENT_FORMAT), 257)
-    eq(
-        bytes(resp.payload),
-        problem(errors.CONFLICT, "Conflict", "id reused with other bytes").payload,
-    )
+    eq(bytes(resp.payload), problem(errors.CONFLICT, "Conflict", "id reused with other bytes").payload)  # noqa: E501
 
 
 def test_problem_details_encoding():
     eq(problem(0x84, "Not Found", "no").payload, b"\xa2\x20\x69Not Found\x21\x62no")
     eq(problem(0x84, "T").payload, b"\xa1\x20\x61T")
     long = problem(0x80, "t", "d" * 500).payload
-    eq(long[:6], b"\xa2\x20\x61t\x21\x78")  # detail cut to 200 characters
+    eq(long[:6], b"\xa2\x20\x61t\x21\x78")       # detail cut to 200 characters
     eq(long[6], 200)
 
 
@@ -439,10 +433,8 @@ def test_block1_through_the_endpoint():
         settle()
     out = replies(ep)
     eq([r.code for r in out], [m.CONTINUE] * 3 + [m.CHANGED])
-    eq(
-        [m.block_fields(r.uint(m.BLOCK1)) for r in out],
-        [(0, True, 1), (1, True, 1), (2, True, 1), (3, False, 1)],
-    )
+    eq([m.block_fields(r.uint(m.BLOCK1)) for r in out],
+       [(0, True, 1), (1, True, 1), (2, True, 1), (3, False, 1)])
     eq(bytes(out[-1].payload), b"1:" + data)
 
 
@@ -466,5 +458,5 @@ def test_broken_resources_get_5_00_and_the_endpoint_carries_on():
     settle()
     eq([r.code for r in replies(ep)], [errors.INTERNAL_SERVER_ERROR] * 2 + [m.CHANGED])
     eq(ep.stats["internal_errors"], 2)
-    ep.datagram(post(1, path="b"), "P")  # its duplicate gets the same 5.00
+    ep.datagram(post(1, path="b"), "P")          # its duplicate gets the same 5.00
     eq(ep.transport.sent[-1], ep.transport.sent[0])

@@ -1,9 +1,7 @@
 """The CoAP datagram codec (meldbox/coap/message.py) and coap:// URIs (uri.py):
 round trips, option header forms at their boundaries, every malformed form, the
 option table rules of RFC 7252 5.4, Block option values."""
-
-from mptest import eq, raises
-
+from mptest import eq, raises  # noqa: I001
 from meldbox.coap import message as m
 from meldbox.coap import uri
 from meldbox.core import errors
@@ -72,10 +70,7 @@ def test_options_are_encoded_in_number_order_and_repeats_keep_their_order():
     msg = m.Message(m.CON, m.GET, 1)
     msg.options = [(m.URI_QUERY, b"q"), (m.URI_PATH, b"b"), (m.URI_HOST, b"h"), (m.URI_PATH, b"c")]
     back = m.decode(msg.encode())
-    eq(
-        back.options,
-        [(m.URI_HOST, b"h"), (m.URI_PATH, b"b"), (m.URI_PATH, b"c"), (m.URI_QUERY, b"q")],
-    )
+    eq(back.options, [(m.URI_HOST, b"h"), (m.URI_PATH, b"b"), (m.URI_PATH, b"c"), (m.URI_QUERY, b"q")])  # noqa: E501
 
 
 def test_uint_values():
@@ -83,7 +78,7 @@ def test_uint_values():
     eq(m.uint_bytes(255), b"\xff")
     eq(m.uint_bytes(256), b"\x01\x00")
     eq(m.uint_bytes(0xFFFFFFFF), b"\xff\xff\xff\xff")
-    eq(m.uint_value(b"\x00\x00\x12"), 18)  # leading zeros are legal on receipt
+    eq(m.uint_value(b"\x00\x00\x12"), 18)     # leading zeros are legal on receipt
     raises(ValueError, m.uint_bytes, -1)
 
 
@@ -127,7 +122,6 @@ def malformed_case(name, data, readable):
             eq(err.mtype, m.CON, name)
         else:
             eq((err.mtype, err.mid), (None, None), name)
-
     return run
 
 
@@ -135,21 +129,18 @@ def token_length_case(tkl):
     def run():
         err = raises(m.FormatError, m.decode, bytes([0x50 | tkl, 0x01, 0x12, 0x34]) + bytes(15))
         eq((err.mtype, err.mid), (m.NON, 0x1234))
-
     return run
 
 
 def cases():
-    out = [
-        ("test_malformed_" + name.replace(" ", "_"), malformed_case(name, data, readable))
-        for name, data, readable in MALFORMED
-    ]
+    out = [("test_malformed_" + name.replace(" ", "_"), malformed_case(name, data, readable))
+           for name, data, readable in MALFORMED]
     out += [("test_malformed_token_length_%d" % t, token_length_case(t)) for t in range(9, 16)]
     return out
 
 
 def test_header_only_decoding_skips_options():
-    msg = m.decode(b"\x42\x02\x00\x07ab\xf0", header_only=True)  # option part is garbage
+    msg = m.decode(b"\x42\x02\x00\x07ab\xf0", header_only=True)   # option part is garbage
     eq((msg.code, msg.mid, msg.token, msg.options), (m.POST, 7, b"ab", []))
 
 
@@ -166,7 +157,7 @@ def test_option_table_is_consistent():
     eq(numbers, sorted(set(numbers)))
     eq(len(set(row[1] for row in m.OPTIONS)), len(m.OPTIONS))
     for number, name, fmt, critical, repeatable, lo, hi in m.OPTIONS:  # noqa: B007
-        eq(critical, bool(number & 1), name)  # RFC 7252 5.4.6: odd numbers are critical
+        eq(critical, bool(number & 1), name)   # RFC 7252 5.4.6: odd numbers are critical
         assert 0 <= lo <= hi, name
     eq(m.OPTION[m.BLOCK1][1], "Block1")
     eq(m.OPTION[m.SIZE1][6], 4)
@@ -188,10 +179,10 @@ def test_unknown_elective_option_is_dropped():
 
 
 def test_option_length_out_of_range():
-    eq(checked([(m.URI_PORT, b"\x00\x01\x02")])[0], m.URI_PORT)  # critical, 0-2 bytes
-    eq(checked([(m.URI_HOST, b"")])[0], m.URI_HOST)  # critical, 1-255
-    eq(checked([(m.IF_NONE_MATCH, b"x")])[0], m.IF_NONE_MATCH)  # empty only
-    eq(checked([(m.CONTENT_FORMAT, b"\x00\x00\x12")]), (None, []))  # elective: dropped
+    eq(checked([(m.URI_PORT, b"\x00\x01\x02")])[0], m.URI_PORT)            # critical, 0-2 bytes
+    eq(checked([(m.URI_HOST, b"")])[0], m.URI_HOST)                        # critical, 1-255
+    eq(checked([(m.IF_NONE_MATCH, b"x")])[0], m.IF_NONE_MATCH)             # empty only
+    eq(checked([(m.CONTENT_FORMAT, b"\x00\x00\x12")]), (None, []))         # elective: dropped
     eq(checked([(m.ETAG, b"")]), (None, []))
 
 
@@ -222,29 +213,17 @@ def test_parse_uris():
 
 
 def test_bad_uris():
-    for bad in (
-        "coaps://h/r",
-        "http://h/",
-        "coap://",
-        "coap://:5683/r",
-        "coap://h:0/",
-        "coap://h:65536/",
-        "coap://h:x/",
-        "coap://[::1/",
-        "coap://h/r#frag",
-        "coap://u@h/",
-        None,
-    ):
+    for bad in ("coaps://h/r", "http://h/", "coap://", "coap://:5683/r", "coap://h:0/",
+                "coap://h:65536/", "coap://h:x/", "coap://[::1/", "coap://h/r#frag",
+                "coap://u@h/", None):
         raises(ValueError, uri.parse, bad)
 
 
 def test_request_options_split_and_percent_decode():
     eq(uri.request_options("/receipts"), [(m.URI_PATH, b"receipts")])
     eq(uri.request_options("/"), [])
-    eq(
-        uri.request_options("/a%2Fb/c%20d?k=v&x=%41"),
-        [(m.URI_PATH, b"a/b"), (m.URI_PATH, b"c d"), (m.URI_QUERY, b"k=v"), (m.URI_QUERY, b"x=A")],
-    )
+    eq(uri.request_options("/a%2Fb/c%20d?k=v&x=%41"),
+       [(m.URI_PATH, b"a/b"), (m.URI_PATH, b"c d"), (m.URI_QUERY, b"k=v"), (m.URI_QUERY, b"x=A")])
     raises(ValueError, uri.request_options, "/bad%2")
     raises(ValueError, uri.request_options, "/bad%zz")
 

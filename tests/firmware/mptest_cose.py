@@ -3,24 +3,21 @@
 # 8 KB buffers no longer fit; these tests check logic, bench/mp_verify_notice.py the heap)
 """COSE_Sign1 on MicroPython (PROTOCOL.md section 2): decoding tagged and untagged objects,
 every structural refusal, the alg rules, the Sig_structure encoding, signing and kid_of."""
-
-import hashlib
+import hashlib  # noqa: I001
 from binascii import unhexlify
 
 from mptest import eq, raises
-
 from meldbox.core import cbor, cose, ed25519, errors
 
 KEY = ed25519.SigningKey(bytes(range(100, 132)))
 KID = cose.kid_of(KEY.public)
 OTHER = ed25519.SigningKey(bytes(range(200, 232)))
 PAYLOAD = cbor.dumps({"v": 1, "t": "ping"})
-SIG = bytes(64)  # structure tests do not need a real signature
+SIG = bytes(64)   # structure tests do not need a real signature
 
 
-def encode(
-    protected=cose.PROTECTED_EDDSA, unprotected=None, payload=PAYLOAD, signature=SIG, tag=18
-):
+def encode(protected=cose.PROTECTED_EDDSA, unprotected=None, payload=PAYLOAD, signature=SIG,
+           tag=18):
     """A COSE_Sign1 from its four parts, any of them wrong on purpose."""
     body = [protected, {4: KID} if unprotected is None else unprotected, payload, signature]
     return cbor.dumps(body if tag is None else cbor.Tag(tag, body))
@@ -40,13 +37,12 @@ def structure_error(buf):
 
 # --- signing ----------------------------------------------------------------------
 
-
 def test_sign1_layout_is_the_protocols():
     out = cose.sign1(PAYLOAD, KEY, KID)
     # tag 18, array(4), bstr(3) {1: -8}, map(1) {4: bstr(8) kid}, bstr payload, bstr(64) sig
     head = b"\xd2\x84\x43\xa1\x01\x27\xa1\x04\x48" + KID + bytes((0x40 | len(PAYLOAD),)) + PAYLOAD
-    eq(out[: len(head)], head, "head")
-    eq(out[len(head) : len(head) + 2], b"\x58\x40", "signature head")
+    eq(out[:len(head)], head, "head")
+    eq(out[len(head):len(head) + 2], b"\x58\x40", "signature head")
     eq(len(out), len(head) + 2 + 64, "length")
 
 
@@ -68,13 +64,13 @@ def test_verify_fails_with_other_key_or_changed_parts():
     good = s.signature
     s.signature = bytes([good[0] ^ 1]) + good[1:]
     assert not cose.verify(s, KEY.public)
-    s.signature = good[:63]  # wrong length: False, not an exception
+    s.signature = good[:63]           # wrong length: False, not an exception
     assert not cose.verify(s, KEY.public)
     s.signature = good
     s.payload = PAYLOAD + b"\x00"
     assert not cose.verify(s, KEY.public)
     s.payload = PAYLOAD
-    s.protected_bytes = b"\xa1\x01\x26"  # the signature covers the protected bytes
+    s.protected_bytes = b"\xa1\x01\x26"   # the signature covers the protected bytes
     assert not cose.verify(s, KEY.public)
 
 
@@ -106,10 +102,9 @@ class _Sized:
 
 # --- decoding ---------------------------------------------------------------------
 
-
 def test_untagged_accepted():
     tagged = signed()
-    s = cose.decode_sign1(tagged[1:])  # drop the 0xd2 tag byte
+    s = cose.decode_sign1(tagged[1:])          # drop the 0xd2 tag byte
     eq(s.kid, KID)
     assert cose.verify(s, KEY.public)
 
@@ -149,7 +144,7 @@ def test_protected_must_be_bstr_of_a_map():
     structure_error(encode(protected={1: -8}))
     structure_error(encode(protected=cbor.dumps([1, -8])))
     structure_error(encode(protected=cbor.dumps(-8)))
-    raises(errors.CBORError, cose.decode_sign1, encode(protected=b"\xa1\x01"))  # truncated
+    raises(errors.CBORError, cose.decode_sign1, encode(protected=b"\xa1\x01"))     # truncated
     raises(errors.CBORError, cose.decode_sign1, encode(protected=b"\xa1\x01\x27\x00"))
 
 
@@ -223,7 +218,6 @@ def test_decoded_fields_are_bytes_and_the_payload_a_view():
 
 
 # --- alg ----------------------------------------------------------------------------
-
 
 def alg_error(buf):
     s = cose.decode_sign1(buf)

@@ -2,7 +2,6 @@
 verification), refusals of every kind of bad input (always False, never an exception),
 cases around small-order points where the fast check must stay exact, and the scalar
 splitting the fast check rests on."""
-
 from mptest import eq
 
 from meldbox.core import ed25519
@@ -11,56 +10,46 @@ L = 2**252 + 27742317777372353535851937790883648493
 
 # RFC 8032 section 7.1: (name, secret key, public key, message, signature), hex.
 VECTORS = [
-    (
-        "TEST 1",
-        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
-        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
-        "",
-        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
-    ),
-    (
-        "TEST 2",
-        "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
-        "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
-        "72",
-        "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
-    ),
-    (
-        "TEST 3",
-        "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
-        "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
-        "af82",
-        "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
-    ),
-    (
-        "TEST 1024",
-        "f5e5767cf153319517630f226876b86c8160cc583bc013744c6bf255f5cc0ee5",
-        "278117fc144c72340f67d0f2316e8386ceffbf2b2428c9c51fef7c597f1d426e",
-        "08b8b2b733424243760fe426a4b54908632110a66c2f6591eabd3345e3e4eb98fa6e264bf09efe12ee50f8f54e9f77b1e355f6c50544e23fb1433ddf73be84d8"
-        "79de7c0046dc4996d9e773f4bc9efe5738829adb26c81b37c93a1b270b20329d658675fc6ea534e0810a4432826bf58c941efb65d57a338bbd2e26640f89ffbc"
-        "1a858efcb8550ee3a5e1998bd177e93a7363c344fe6b199ee5d02e82d522c4feba15452f80288a821a579116ec6dad2b3b310da903401aa62100ab5d1a36553e"
-        "06203b33890cc9b832f79ef80560ccb9a39ce767967ed628c6ad573cb116dbefefd75499da96bd68a8a97b928a8bbc103b6621fcde2beca1231d206be6cd9ec7"
-        "aff6f6c94fcd7204ed3455c68c83f4a41da4af2b74ef5c53f1d8ac70bdcb7ed185ce81bd84359d44254d95629e9855a94a7c1958d1f8ada5d0532ed8a5aa3fb2"
-        "d17ba70eb6248e594e1a2297acbbb39d502f1a8c6eb6f1ce22b3de1a1f40cc24554119a831a9aad6079cad88425de6bde1a9187ebb6092cf67bf2b13fd65f270"
-        "88d78b7e883c8759d2c4f5c65adb7553878ad575f9fad878e80a0c9ba63bcbcc2732e69485bbc9c90bfbd62481d9089beccf80cfe2df16a2cf65bd92dd597b07"
-        "07e0917af48bbb75fed413d238f5555a7a569d80c3414a8d0859dc65a46128bab27af87a71314f318c782b23ebfe808b82b0ce26401d2e22f04d83d1255dc51a"
-        "ddd3b75a2b1ae0784504df543af8969be3ea7082ff7fc9888c144da2af58429ec96031dbcad3dad9af0dcbaaaf268cb8fcffead94f3c7ca495e056a9b47acdb7"
-        "51fb73e666c6c655ade8297297d07ad1ba5e43f1bca32301651339e22904cc8c42f58c30c04aafdb038dda0847dd988dcda6f3bfd15c4b4c4525004aa06eeff8"
-        "ca61783aacec57fb3d1f92b0fe2fd1a85f6724517b65e614ad6808d6f6ee34dff7310fdc82aebfd904b01e1dc54b2927094b2db68d6f903b68401adebf5a7e08"
-        "d78ff4ef5d63653a65040cf9bfd4aca7984a74d37145986780fc0b16ac451649de6188a7dbdf191f64b5fc5e2ab47b57f7f7276cd419c17a3ca8e1b939ae49e4"
-        "88acba6b965610b5480109c8b17b80e1b7b750dfc7598d5d5011fd2dcc5600a32ef5b52a1ecc820e308aa342721aac0943bf6686b64b2579376504ccc493d97e"
-        "6aed3fb0f9cd71a43dd497f01f17c0e2cb3797aa2a2f256656168e6c496afc5fb93246f6b1116398a346f1a641f3b041e989f7914f90cc2c7fff357876e506b5"
-        "0d334ba77c225bc307ba537152f3f1610e4eafe595f6d9d90d11faa933a15ef1369546868a7f3a45a96768d40fd9d03412c091c6315cf4fde7cb68606937380d"
-        "b2eaaa707b4c4185c32eddcdd306705e4dc1ffc872eeee475a64dfac86aba41c0618983f8741c5ef68d3a101e8a3b8cac60c905c15fc910840b94c00a0b9d0",
-        "0aab4c900501b3e24d7cdf4663326a3a87df5e4843b2cbdb67cbf6e460fec350aa5371b1508f9f4528ecea23c436d94b5e8fcd4f681e30a6ac00a9704a188a03",
-    ),
-    (
-        "TEST SHA(abc)",
-        "833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42",
-        "ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf",
-        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
-        "dc2a4459e7369633a52b1bf277839a00201009a3efbf3ecb69bea2186c26b58909351fc9ac90b3ecfdfbc7c66431e0303dca179c138ac17ad9bef1177331a704",
-    ),
+    ("TEST 1",
+     "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+     "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+     "",
+     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"),
+    ("TEST 2",
+     "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+     "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+     "72",
+     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"),
+    ("TEST 3",
+     "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+     "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+     "af82",
+     "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"),
+    ("TEST 1024",
+     "f5e5767cf153319517630f226876b86c8160cc583bc013744c6bf255f5cc0ee5",
+     "278117fc144c72340f67d0f2316e8386ceffbf2b2428c9c51fef7c597f1d426e",
+     "08b8b2b733424243760fe426a4b54908632110a66c2f6591eabd3345e3e4eb98fa6e264bf09efe12ee50f8f54e9f77b1e355f6c50544e23fb1433ddf73be84d8"
+     "79de7c0046dc4996d9e773f4bc9efe5738829adb26c81b37c93a1b270b20329d658675fc6ea534e0810a4432826bf58c941efb65d57a338bbd2e26640f89ffbc"
+     "1a858efcb8550ee3a5e1998bd177e93a7363c344fe6b199ee5d02e82d522c4feba15452f80288a821a579116ec6dad2b3b310da903401aa62100ab5d1a36553e"
+     "06203b33890cc9b832f79ef80560ccb9a39ce767967ed628c6ad573cb116dbefefd75499da96bd68a8a97b928a8bbc103b6621fcde2beca1231d206be6cd9ec7"
+     "aff6f6c94fcd7204ed3455c68c83f4a41da4af2b74ef5c53f1d8ac70bdcb7ed185ce81bd84359d44254d95629e9855a94a7c1958d1f8ada5d0532ed8a5aa3fb2"
+     "d17ba70eb6248e594e1a2297acbbb39d502f1a8c6eb6f1ce22b3de1a1f40cc24554119a831a9aad6079cad88425de6bde1a9187ebb6092cf67bf2b13fd65f270"
+     "88d78b7e883c8759d2c4f5c65adb7553878ad575f9fad878e80a0c9ba63bcbcc2732e69485bbc9c90bfbd62481d9089beccf80cfe2df16a2cf65bd92dd597b07"
+     "07e0917af48bbb75fed413d238f5555a7a569d80c3414a8d0859dc65a46128bab27af87a71314f318c782b23ebfe808b82b0ce26401d2e22f04d83d1255dc51a"
+     "ddd3b75a2b1ae0784504df543af8969be3ea7082ff7fc9888c144da2af58429ec96031dbcad3dad9af0dcbaaaf268cb8fcffead94f3c7ca495e056a9b47acdb7"
+     "51fb73e666c6c655ade8297297d07ad1ba5e43f1bca32301651339e22904cc8c42f58c30c04aafdb038dda0847dd988dcda6f3bfd15c4b4c4525004aa06eeff8"
+     "ca61783aacec57fb3d1f92b0fe2fd1a85f6724517b65e614ad6808d6f6ee34dff7310fdc82aebfd904b01e1dc54b2927094b2db68d6f903b68401adebf5a7e08"
+     "d78ff4ef5d63653a65040cf9bfd4aca7984a74d37145986780fc0b16ac451649de6188a7dbdf191f64b5fc5e2ab47b57f7f7276cd419c17a3ca8e1b939ae49e4"
+     "88acba6b965610b5480109c8b17b80e1b7b750dfc7598d5d5011fd2dcc5600a32ef5b52a1ecc820e308aa342721aac0943bf6686b64b2579376504ccc493d97e"
+     "6aed3fb0f9cd71a43dd497f01f17c0e2cb3797aa2a2f256656168e6c496afc5fb93246f6b1116398a346f1a641f3b041e989f7914f90cc2c7fff357876e506b5"
+     "0d334ba77c225bc307ba537152f3f1610e4eafe595f6d9d90d11faa933a15ef1369546868a7f3a45a96768d40fd9d03412c091c6315cf4fde7cb68606937380d"
+     "b2eaaa707b4c4185c32eddcdd306705e4dc1ffc872eeee475a64dfac86aba41c0618983f8741c5ef68d3a101e8a3b8cac60c905c15fc910840b94c00a0b9d0",
+     "0aab4c900501b3e24d7cdf4663326a3a87df5e4843b2cbdb67cbf6e460fec350aa5371b1508f9f4528ecea23c436d94b5e8fcd4f681e30a6ac00a9704a188a03"),
+    ("TEST SHA(abc)",
+     "833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42",
+     "ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf",
+     "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+     "dc2a4459e7369633a52b1bf277839a00201009a3efbf3ecb69bea2186c26b58909351fc9ac90b3ecfdfbc7c66431e0303dca179c138ac17ad9bef1177331a704"),
 ]
 
 
@@ -173,18 +162,11 @@ def test_neutral_point_in_disguise_rejected():
     # the sign bit. A decoder that let them through would accept these forgeries, since
     # with A = O any (R = [S]B, S) passes, and with R = O any S = k*a does.
     from meldbox.core import sha512
-
-    disguises = [
-        bytes.fromhex("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
-        bytes.fromhex("0100000000000000000000000000000000000000000000000000000000000080"),
-    ]
+    disguises = [bytes.fromhex("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+                 bytes.fromhex("0100000000000000000000000000000000000000000000000000000000000080")]
     s = 1234567
     for key in disguises:
-        eq(
-            ed25519.verify(key, b"any", ed25519._base_point(s) + s.to_bytes(32, "little")),
-            False,
-            "A",
-        )
+        eq(ed25519.verify(key, b"any", ed25519._base_point(s) + s.to_bytes(32, "little")), False, "A")  # noqa: E501
     signer = ed25519.SigningKey(bytes(range(32)))
     for r in disguises:
         k = int.from_bytes(sha512.digest(r + signer.public + b"any"), "little") % L
@@ -215,46 +197,22 @@ def test_garbage_never_raises():
 def test_r_with_small_order_component_rejected():
     # R = [r]B + T2 (T2 of order 2), S = r + k*a: the cofactored equation holds, the
     # RFC's [S]B = R + [k]A does not. An even multiplier c1 would hide T2.
-    eq(
-        ed25519.verify(
-            bytes.fromhex("174553b456dddfc6908ecab1c101fe6ab21e2baa0617795b7d43a63482993fd5"),
-            b"torsion on R",
-            bytes.fromhex(
-                "7c2d8eb5c3a1b4ee9924b515ea3a88b454a5ed48d2c8e624110a74a7cce0afeb"
-                "eb6b9323efee9c86342e30e81afe72e87ac4219bbfeb543d241c3df7166ddb09"
-            ),
-        ),
-        False,
-    )
+    eq(ed25519.verify(
+        bytes.fromhex("174553b456dddfc6908ecab1c101fe6ab21e2baa0617795b7d43a63482993fd5"),
+        b"torsion on R",
+        bytes.fromhex("7c2d8eb5c3a1b4ee9924b515ea3a88b454a5ed48d2c8e624110a74a7cce0afeb"
+                      "eb6b9323efee9c86342e30e81afe72e87ac4219bbfeb543d241c3df7166ddb09")), False)
 
 
 def test_key_with_small_order_component():
     # A = [a]B + T8 (T8 of order 8): [S]B = R + [k]A holds exactly when 8 divides k.
     key = bytes.fromhex("5475c5eea010e9719609132cb4bf4051ba0a804bd3458d33e8edc8b59f838a61")
-    eq(
-        ed25519.verify(
-            key,
-            b"torsion on A 2",
-            bytes.fromhex(
-                "c05e7274bbcc7bdf52a5f62c2303805d627a1381ebbe85d06ec3fd0fddf27526"
-                "712349361f04ffb7be834ad80ba2bb141eee713cb06df5be5ec68993d9c6e50c"
-            ),
-        ),
-        True,
-        "k = 0 mod 8",
-    )
-    eq(
-        ed25519.verify(
-            key,
-            b"torsion on A 0",
-            bytes.fromhex(
-                "7e8690103090c4e14085fbef22c9dc33649501283bf9e568bdb6a15234ceb321"
-                "f930e6ed7fdd426f016fd904a3ca3c0bb310ad15e7445925106088a213917d09"
-            ),
-        ),
-        False,
-        "k = 3 mod 8",
-    )
+    eq(ed25519.verify(key, b"torsion on A 2", bytes.fromhex(
+        "c05e7274bbcc7bdf52a5f62c2303805d627a1381ebbe85d06ec3fd0fddf27526"
+        "712349361f04ffb7be834ad80ba2bb141eee713cb06df5be5ec68993d9c6e50c")), True, "k = 0 mod 8")
+    eq(ed25519.verify(key, b"torsion on A 0", bytes.fromhex(
+        "7e8690103090c4e14085fbef22c9dc33649501283bf9e568bdb6a15234ceb321"
+        "f930e6ed7fdd426f016fd904a3ca3c0bb310ad15e7445925106088a213917d09")), False, "k = 3 mod 8")
 
 
 def _check_pair(k, bits):
@@ -308,32 +266,19 @@ def test_key_cache_keeps_verdicts():
     for _ in range(2):
         for i, k in enumerate(keys):
             eq(ed25519.verify(k.public, b"notice", signatures[i]), True, "own key %d" % i)
-            eq(
-                ed25519.verify(k.public, b"notice", signatures[(i + 1) % 4]),
-                False,
-                "other key %d" % i,
-            )
+            eq(ed25519.verify(k.public, b"notice", signatures[(i + 1) % 4]), False, "other key %d" % i)  # noqa: E501
     for n in range(6):
         message = b"notice %d" % n
         signature = keys[0].sign(message)
         eq(ed25519.verify(keys[0].public, message, signature), True, "use %d" % n)
-        eq(
-            ed25519.verify(keys[0].public, message, _flip(signature, 300 + n)),
-            False,
-            "use %d, altered" % n,
-        )
+        eq(ed25519.verify(keys[0].public, message, _flip(signature, 300 + n)), False, "use %d, altered" % n)  # noqa: E501
 
 
 def test_message_in_parts():
     # verify() also takes the message as a tuple of parts (cose.py passes COSE's
     # Sig_structure around a payload that stays in the received buffer).
     _, public, message, signature = _vector("TEST 1024")
-    eq(
-        ed25519.verify(
-            public, (message[:100], memoryview(message)[100:700], message[700:]), signature
-        ),
-        True,
-    )
+    eq(ed25519.verify(public, (message[:100], memoryview(message)[100:700], message[700:]), signature), True)  # noqa: E501
     eq(ed25519.verify(public, (message[:100], message[101:]), signature), False)
     eq(ed25519.verify(public, (), _vector("TEST 1")[3]), False)
     _, public, _, signature = _vector("TEST 1")
@@ -345,17 +290,12 @@ def test_affine_tables_match_projective():
     # against the projective ones, divided by Z with pow() as the reference inversion;
     # sizes that fill no batch, one, and one and a half.
     P = 2**255 - 19
-    x, y = ed25519._decode(
-        bytes.fromhex("5866666666666666666666666666666666666666666666666666666666666666")
-    )
+    x, y = ed25519._decode(bytes.fromhex("5866666666666666666666666666666666666666666666666666666666666666"))  # noqa: E501
     for n in (4, 8, 12):
         affine = ed25519._table(x, y, n)
         projective = ed25519._table(x, y, n, False)
         for i in range(n):
             zi = pow(projective[i][3] * pow(2, P - 2, P) % P, P - 2, P)
             for j in range(3):
-                eq(
-                    int.from_bytes(affine[96 * i + 32 * j : 96 * i + 32 * j + 32], "little"),
-                    projective[i][j] * zi % P,
-                    "entry %d of %d, value %d" % (i, n, j),
-                )
+                eq(int.from_bytes(affine[96 * i + 32 * j:96 * i + 32 * j + 32], "little"),
+                   projective[i][j] * zi % P, "entry %d of %d, value %d" % (i, n, j))

@@ -8,13 +8,12 @@ whole into the heap), so the import comes first, after a collection, and the 102
 message of TEST 1024 sits in comments that the test reads back (a 2 KB constant would
 stay in the heap while ed25519 compiles); the messages' buffers are taken early.
 """
-
 import gc
 
 gc.collect()
-from mptest import eq  # noqa: E402
+from meldbox.core import ed25519  # noqa: E402, I001
 
-from meldbox.core import ed25519  # noqa: E402
+from mptest import eq  # noqa: E402
 
 # The two messages' buffers, taken while the heap is still in few pieces: later, a
 # 1 KiB block can be hard to find in a 64K heap, for a test as for the device.
@@ -62,7 +61,7 @@ def _test_1024():
                 name, value = line[3:].split()
                 if name == "msg":
                     chunk = bytes.fromhex(value)
-                    TEST_1024[pos : pos + len(chunk)] = chunk
+                    TEST_1024[pos:pos + len(chunk)] = chunk
                     pos += len(chunk)
                 elif name == "key":
                     key += bytes.fromhex(value)
@@ -77,14 +76,9 @@ def _one_kib():
     # 0x60)) signing bytes((i * 151 + 7) & 255 for i in range(1024)).
     for i in range(1024):
         ONE_KIB[i] = (i * 151 + 7) & 255
-    return (
-        bytes.fromhex("2543b92ff1095511476adc8369db6ddc933665a11978dda1404ee1066ca9559d"),
-        ONE_KIB,
-        bytes.fromhex(
-            "38952569936fed39e0036cf4b065cc78470f6775630fb52a255a30cceb240415"
-            "b170eac5faf937237c42fa3f78387e89701831ac0499d1470d18a0b04c8b7d01"
-        ),
-    )
+    return (bytes.fromhex("2543b92ff1095511476adc8369db6ddc933665a11978dda1404ee1066ca9559d"), ONE_KIB,  # noqa: E501
+            bytes.fromhex("38952569936fed39e0036cf4b065cc78470f6775630fb52a255a30cceb240415"
+                          "b170eac5faf937237c42fa3f78387e89701831ac0499d1470d18a0b04c8b7d01"))
 
 
 def test_rfc8032_test_1024_verifies():

@@ -2,7 +2,6 @@
 elements) switched on in this 64-bit build: every test of mptest_ed25519 (RFC 8032
 vectors, refusals, small-order cases, the key cache) again on that path, and its loop,
 square root and tables against the big-integer path's."""
-
 import sys
 
 from mptest import eq

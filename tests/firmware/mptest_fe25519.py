@@ -4,7 +4,6 @@ and pseudo-random values, inputs with every limb at its largest allowed value, r
 written over their operands, long chains, byte conversion, and the square root's power.
 The code is word-size agnostic; here it runs on the 64-bit unix port, and under QEMU on
 Cortex-M (bench/crypto-notes.md)."""
-
 import random
 import struct
 
@@ -15,7 +14,7 @@ from meldbox.core import ed25519_w32, fe25519
 P = 2**255 - 19
 WORK = bytearray(80 * 4)
 SCRATCH = bytearray(160)
-A, B, O, Z = [memoryview(WORK)[80 * i : 80 * i + 80] for i in range(4)]  # noqa: E741
+A, B, O, Z = [memoryview(WORK)[80 * i:80 * i + 80] for i in range(4)]  # noqa: E741
 BUF = bytearray(32)
 # Limbs at the bounds fe25519 keeps (limb 1 may carry 6 bits more, limb 19 has 8 bits).
 WORST = struct.pack("<20I", *([8191, 8191 + 63] + [8191] * 17 + [255]))
@@ -41,22 +40,8 @@ def _bounded(slot, what):
 
 
 def _values(n, seed):
-    out = [
-        0,
-        1,
-        2,
-        19,
-        8191,
-        8192,
-        P - 1,
-        P,
-        P + 1,
-        P + 18,
-        2**255 - 1,
-        2**254,
-        2**130 - 5,
-        (1 << 255) - (1 << 13),
-    ]
+    out = [0, 1, 2, 19, 8191, 8192, P - 1, P, P + 1, P + 18, 2**255 - 1, 2**254,
+           2**130 - 5, (1 << 255) - (1 << 13)]
     random.seed(seed)
     for _ in range(n):
         out.append(int.from_bytes(bytes(random.getrandbits(8) for _ in range(32)), "little") >> 1)

@@ -1,9 +1,7 @@
 """The clock under hostile claims (issue 10, app/clock.py): one issuer's `iat` moves an
 untrusted clock at most one step, never past another issuer's key not-after; two issuers
 that agree move it; time fields out of range are refused at decode."""
-
-from mptest import eq
-
+from mptest import eq  # noqa: I001
 from meldbox.app import clock as clk
 from meldbox.app.clock import Clock
 from meldbox.core import errors
@@ -29,20 +27,15 @@ class Board:
 
 
 def trust(other_not_after=None):
-    return TrustStore(
-        [
-            TrustedKey("a", b"\x01" * 32),
-            TrustedKey("b", b"\x02" * 32),
-            TrustedKey("c", b"\x03" * 32, other_not_after),
-        ]
-    )
+    return TrustStore([TrustedKey("a", b"\x01" * 32), TrustedKey("b", b"\x02" * 32),
+                       TrustedKey("c", b"\x03" * 32, other_not_after)])
 
 
 def test_one_issuer_moves_the_clock_one_step_at_most():
     c = Clock(Board(), trust())
     c.observe_iat(NOW, "a")
     eq(c.now(), NOW)
-    for _ in range(5):  # saying it again and again does not walk the clock
+    for _ in range(5):      # saying it again and again does not walk the clock
         c.observe_iat(NOW + 30 * 86400, "a")
         eq(c.now(), NOW + clk.STEP_S)
 
@@ -58,7 +51,7 @@ def test_the_step_counts_from_the_agreed_time_plus_what_elapsed():
 
 def test_first_claim_is_bounded_by_the_floor_window():
     board = Board()
-    board.t = 0  # a board whose clock lost its battery: 1970
+    board.t = 0                     # a board whose clock lost its battery: 1970
     c = Clock(board, trust())
     c.observe_iat(TIME_MAX, "a")
     eq(c.now(), clk.TIME_FLOOR + clk.FIRST_WINDOW_S)
@@ -66,11 +59,11 @@ def test_first_claim_is_bounded_by_the_floor_window():
 
 def test_one_issuer_never_moves_the_clock_past_another_issuers_not_after():
     c = Clock(Board(), trust(other_not_after=NOW + 1000))
-    c.observe_iat(NOW + 1800, "a")  # first word: window, but capped by c's key
+    c.observe_iat(NOW + 1800, "a")        # first word: window, but capped by c's key
     eq(c.now(), NOW + 1000)
     assert not c.trust.keys[2].expired(c.now())
     c2 = Clock(Board(), trust(other_not_after=NOW + 1000))
-    c2.observe_iat(NOW + 1800, "c")  # c may move past its own key's end
+    c2.observe_iat(NOW + 1800, "c")       # c may move past its own key's end
     eq(c2.now(), NOW + 1800)
 
 
@@ -79,9 +72,9 @@ def test_two_issuers_that_agree_move_the_clock_far():
     c.observe_iat(NOW, "a")
     c.observe_iat(NOW + 86400, "a")
     eq(c.now(), NOW + 1000)
-    c.observe_iat(NOW + 86400 + 100, "b")  # within AGREE_S of a's claim
+    c.observe_iat(NOW + 86400 + 100, "b")    # within AGREE_S of a's claim
     eq(c.now(), NOW + 86400)
-    c.observe_iat(NOW + 3 * 86400, "a")  # and from there, one step again
+    c.observe_iat(NOW + 3 * 86400, "a")      # and from there, one step again
     eq(c.now(), NOW + 86400 + clk.STEP_S)
 
 
@@ -94,32 +87,15 @@ def test_a_repeated_claim_of_one_issuer_is_no_agreement():
 
 
 def _claims(**kw):
-    claims = {
-        "v": 1,
-        "t": "notice",
-        "id": b"12345678",
-        "iss": "a",
-        "aud": "d",
-        "iat": NOW,
-        "within": 3600,
-        "cat": "other",
-        "basis": "b",
-        "ref": "r",
-        "items": [{"url": "u"}],
-    }
+    claims = {"v": 1, "t": "notice", "id": b"12345678", "iss": "a", "aud": "d", "iat": NOW,
+              "within": 3600, "cat": "other", "basis": "b", "ref": "r", "items": [{"url": "u"}]}
     claims.update(kw)
     return {k: v for k, v in claims.items() if v is not None}
 
 
 def test_time_fields_out_of_range_are_refused_with_a_detail():
-    for key, value in (
-        ("iat", 2**64 - 1),
-        ("iat", NOW * 1000),
-        ("iat", 5),
-        ("due", 2**63),
-        ("preserve", 2**64 - 1),
-        ("within", 2**40),
-    ):
+    for key, value in (("iat", 2 ** 64 - 1), ("iat", NOW * 1000), ("iat", 5),
+                       ("due", 2 ** 63), ("preserve", 2 ** 64 - 1), ("within", 2 ** 40)):
         changes = {key: value}
         if key == "due":
             changes["within"] = None

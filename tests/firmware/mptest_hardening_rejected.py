@@ -1,9 +1,7 @@
 """The panel's rejected list under a flood of forged messages (issue 10): a claimed
 issuer is shown only when a trusted key signed the message, and one source address
 cannot push the others' entries out."""
-
-from mptest import eq
-
+from mptest import eq  # noqa: I001
 from meldbox.app.rejected import MAX_REJECTED, PER_SOURCE, PER_SOURCE_S, Rejected
 from meldbox.core import errors
 
@@ -28,12 +26,12 @@ def test_a_claimed_issuer_is_kept_only_when_a_trusted_key_signed_it():
 def test_one_source_cannot_flood_the_list():
     r = Rejected()
     r.add(50, "nl.a", authenticated(), ("10.0.0.9", 1))
-    for i in range(100):  # many ports, one address
+    for i in range(100):                         # many ports, one address
         r.add(100 + i % 10, None, unauthenticated(), ("10.6.6.6", 1000 + i))
     eq(len([e for e in r.entries if e[1] == "nl.a"]), 1)
     eq(len(r.entries), 1 + PER_SOURCE)
     eq(r.dropped, 100 - PER_SOURCE)
-    r.add(100 + PER_SOURCE_S, None, unauthenticated(), ("10.6.6.6", 1))  # next window
+    r.add(100 + PER_SOURCE_S, None, unauthenticated(), ("10.6.6.6", 1))   # next window
     eq(len(r.entries), 2 + PER_SOURCE)
     assert len(r.entries) <= MAX_REJECTED
 

@@ -2,7 +2,6 @@
 """Long text claims stay in the received buffer (cbor.loads long_text, cbor.Text): a
 notice's 2 KiB URLs need no 2 KiB str each; the panel's host comes out of them without a
 copy of the URL; other text claims still become str, and bad UTF-8 is still refused."""
-
 from mptest import eq, raises
 
 from meldbox.core import cbor, errors
@@ -19,7 +18,7 @@ def test_text_longer_than_the_limit_is_a_view_of_the_buffer():
     eq(str(out["url"]), url)
     whole = bytearray(cbor.dumps(url))
     view = cbor.loads(whole, long_text=256)
-    whole[-1] = ord("y")  # a view: it sees the buffer, no copy was made
+    whole[-1] = ord("y")        # a view: it sees the buffer, no copy was made
     eq(str(view)[-1], "y")
 
 
@@ -41,10 +40,8 @@ def test_long_text_with_bad_utf8_is_refused():
 
 def test_host_of_a_view_equals_host_of_the_str():
     for url in ["https://user@h%d.example:8080/%s?q#f" % (i, "\u00e9" * 200) for i in range(2)] + [
-        "https://only.host.example" + "/" * 0 + "",
-        "no-scheme.example/x" + "y" * 300,
-        "https://a@b@c.example?" + "q" * 300,
-    ]:
+            "https://only.host.example" + "/" * 0 + "", "no-scheme.example/x" + "y" * 300,
+            "https://a@b@c.example?" + "q" * 300]:
         text = cbor.loads(cbor.dumps(url), long_text=1)
         assert type(text) is cbor.Text
         eq(host_of(text), host_of(url))

@@ -4,12 +4,10 @@
 """verify_message on MicroPython beyond the shared vectors: the check ORDER of PROTOCOL.md
 section 2, every refusal of section 3, withdraw and ping, the returned fields; then the
 trust store and receipt building (misuse raises ValueError)."""
-
-import hashlib
+import hashlib  # noqa: I001
 import struct
 
 from mptest import eq, raises
-
 from meldbox.core import cbor, cose, ed25519, errors, receipts
 from meldbox.core.messages import Item, Notice, Ping, Withdraw, verify_message
 from meldbox.core.trust import TrustedKey, TrustStore
@@ -17,53 +15,34 @@ from meldbox.core.trust import TrustedKey, TrustStore
 NOW = 1800000000
 DEV = "nl.hoster-a.desk-1"
 ISS = "nl.test"
-KEY = ed25519.SigningKey(bytes(range(1, 33)))  # ISS, current
-OLD = ed25519.SigningKey(bytes(range(2, 34)))  # ISS, rotated out but still trusted
-REVOKED = ed25519.SigningKey(bytes(range(3, 35)))  # ISS, revoked
-EXPIRED = ed25519.SigningKey(bytes(range(4, 36)))  # ISS, past not-after
-OTHER = ed25519.SigningKey(bytes(range(5, 37)))  # "eu.other", its own key
-STRANGER = ed25519.SigningKey(bytes(range(6, 38)))  # trusted by nobody
-TRUST = TrustStore(
-    [
-        TrustedKey(ISS, KEY.public),
-        TrustedKey(ISS, OLD.public, not_after=NOW + 86400),
-        TrustedKey(ISS, REVOKED.public, revoked=True),
-        TrustedKey(ISS, EXPIRED.public, not_after=NOW - 1),
-        TrustedKey("eu.other", OTHER.public),
-    ]
-)
+KEY = ed25519.SigningKey(bytes(range(1, 33)))          # ISS, current
+OLD = ed25519.SigningKey(bytes(range(2, 34)))          # ISS, rotated out but still trusted
+REVOKED = ed25519.SigningKey(bytes(range(3, 35)))      # ISS, revoked
+EXPIRED = ed25519.SigningKey(bytes(range(4, 36)))      # ISS, past not-after
+OTHER = ed25519.SigningKey(bytes(range(5, 37)))        # "eu.other", its own key
+STRANGER = ed25519.SigningKey(bytes(range(6, 38)))     # trusted by nobody
+TRUST = TrustStore([
+    TrustedKey(ISS, KEY.public),
+    TrustedKey(ISS, OLD.public, not_after=NOW + 86400),
+    TrustedKey(ISS, REVOKED.public, revoked=True),
+    TrustedKey(ISS, EXPIRED.public, not_after=NOW - 1),
+    TrustedKey("eu.other", OTHER.public),
+])
 ID = b"\x11" * 16
 SHA = bytes(range(32))
 
 
 def notice(**changes):
     """A valid notice's claims; keyword None removes that key."""
-    claims = {
-        "v": 1,
-        "t": "notice",
-        "id": ID,
-        "iss": ISS,
-        "aud": DEV,
-        "iat": NOW - 600,
-        "due": NOW + 86400,
-        "cat": "csam",
-        "basis": "NL NTD code",
-        "ref": "T-1",
-        "items": [{"url": "https://a.example/x", "ip": "192.0.2.1", "sha256": SHA}],
-    }
+    claims = {"v": 1, "t": "notice", "id": ID, "iss": ISS, "aud": DEV, "iat": NOW - 600,
+              "due": NOW + 86400, "cat": "csam", "basis": "NL NTD code", "ref": "T-1",
+              "items": [{"url": "https://a.example/x", "ip": "192.0.2.1", "sha256": SHA}]}
     return _apply(claims, changes)
 
 
 def withdraw(**changes):
-    claims = {
-        "v": 1,
-        "t": "withdraw",
-        "id": b"\x22" * 8,
-        "iss": ISS,
-        "aud": DEV,
-        "iat": NOW - 60,
-        "ref": ID,
-    }
+    claims = {"v": 1, "t": "withdraw", "id": b"\x22" * 8, "iss": ISS, "aud": DEV,
+              "iat": NOW - 60, "ref": ID}
     return _apply(claims, changes)
 
 
@@ -72,7 +51,7 @@ def ping(**changes):
     return _apply(claims, changes)
 
 
-NIL = object()  # stands for an explicit CBOR nil (None removes the key)
+NIL = object()   # stands for an explicit CBOR nil (None removes the key)
 
 
 def _apply(claims, changes):
@@ -84,9 +63,8 @@ def _apply(claims, changes):
     return claims
 
 
-def sign(
-    claims, key=KEY, protected=cose.PROTECTED_EDDSA, unprotected=None, payload=None, bad_sig=False
-):
+def sign(claims, key=KEY, protected=cose.PROTECTED_EDDSA, unprotected=None, payload=None,
+         bad_sig=False):
     """COSE_Sign1 bytes of claims (or of raw payload bytes), optionally with a bad signature."""
     if payload is None:
         payload = cbor.dumps(claims)
@@ -105,9 +83,7 @@ def check(raw, trust=TRUST, now=NOW, clock_trusted=True):
 def reject(exc, raw, **kw):
     e = raises(errors.ProtocolError, check, raw, **kw)
     if not isinstance(e, exc):
-        raise AssertionError(
-            "expected %s, got %s: %s" % (exc.__name__, type(e).__name__, e.detail)
-        )
+        raise AssertionError("expected %s, got %s: %s" % (exc.__name__, type(e).__name__, e.detail))  # noqa: E501
     return e
 
 
@@ -119,7 +95,6 @@ def padded(size, **kw):
 
 
 # --- the order of the checks (PROTOCOL.md section 2) ---------------------------------
-
 
 def test_size_boundary():
     raw = padded(8192)
@@ -136,7 +111,7 @@ def test_too_large_beats_everything():
     eq(len(padded(8193, bad_sig=True)), 8193)
     reject(errors.TooLarge, padded(8193, bad_sig=True))
     reject(errors.TooLarge, padded(8193, key=STRANGER))
-    reject(errors.TooLarge, b"\xff" * 8193)  # not even CBOR
+    reject(errors.TooLarge, b"\xff" * 8193)       # not even CBOR
 
 
 def test_structure_beats_alg():
@@ -215,25 +190,19 @@ def test_rotated_key_still_accepted():
 
 def test_one_key_two_issuers_revoked_for_one():
     # The same key trusted for two issuers, revoked for one: lookup yields both entries.
-    trust = TrustStore(
-        [TrustedKey("a.old", KEY.public, revoked=True), TrustedKey(ISS, KEY.public)]
-    )
+    trust = TrustStore([TrustedKey("a.old", KEY.public, revoked=True),
+                        TrustedKey(ISS, KEY.public)])
     eq(len(trust.lookup(cose.kid_of(KEY.public))), 2)
     eq(check(sign(notice()), trust=trust).iss, ISS)
     reject(errors.WrongIssuer, sign(notice(iss="a.old")), trust=trust)
 
 
 def test_revoked_and_expired_entries_of_one_kid():
-    trust = TrustStore(
-        [
-            TrustedKey("a", KEY.public, revoked=True),
-            TrustedKey(ISS, KEY.public, not_after=NOW - 10),
-        ]
-    )
+    trust = TrustStore([TrustedKey("a", KEY.public, revoked=True),
+                        TrustedKey(ISS, KEY.public, not_after=NOW - 10)])
     reject(errors.ExpiredKey, sign(notice()), trust=trust)
-    trust = TrustStore(
-        [TrustedKey("a", KEY.public, revoked=True), TrustedKey(ISS, KEY.public, revoked=True)]
-    )
+    trust = TrustStore([TrustedKey("a", KEY.public, revoked=True),
+                        TrustedKey(ISS, KEY.public, revoked=True)])
     reject(errors.RevokedKey, sign(notice()), trust=trust)
 
 
@@ -250,7 +219,7 @@ def test_float_iat_refused():
     payload = cbor.dumps(notice(iat=NOW - 600))
     at = payload.find(b"ciat\x1a") + 4
     assert at > 4
-    payload = payload[:at] + b"\xfb" + struct.pack(">d", NOW - 600.0) + payload[at + 5 :]
+    payload = payload[:at] + b"\xfb" + struct.pack(">d", NOW - 600.0) + payload[at + 5:]
     eq(cbor.loads(payload)["iat"], NOW - 600.0)
     e = reject(errors.ClaimsError, sign(None, payload=payload))
     assert "iat" in e.detail, e.detail
@@ -266,7 +235,7 @@ def test_kid_in_protected_header_and_untagged():
 
 def test_other_tag_rejected():
     raw = bytearray(sign(ping()))
-    raw[0] = 0xD1  # tag 17, COSE_Mac0
+    raw[0] = 0xd1   # tag 17, COSE_Mac0
     reject(errors.COSEStructureError, bytes(raw))
 
 
@@ -279,7 +248,6 @@ def test_bytearray_and_memoryview_input():
 
 
 # --- time -----------------------------------------------------------------------------
-
 
 def test_iat_ahead_limit_and_untrusted_clock():
     eq(check(sign(notice(iat=NOW + 300, due=NOW + 3600))).iat, NOW + 300)
@@ -299,50 +267,20 @@ def test_overdue_notice_accepted():
 
 # --- returned objects ----------------------------------------------------------------
 
-
 def test_full_notice_fields():
-    claims = notice(
-        due=None,
-        within=3600,
-        cat="terror",
-        basis="EU 2021/784 art. 3",
-        items=[
-            {"url": "https://b.example/1"},
-            {"url": "https://b.example/2", "ip": "2001:db8::1"},
-            {"url": "https://b.example/3", "sha256": SHA},
-        ],
-        lang="nl",
-        note="Verwijderen aub",
-        contact="ntd@h.example",
-        redress="https://h.example/appeal",
-        replaces=b"\x44" * 8,
-        nodisclose=True,
-        preserve=NOW + 180 * 86400,
-        test=True,
-        x_unknown={"nested": [1, 2]},
-    )
+    claims = notice(due=None, within=3600, cat="terror", basis="EU 2021/784 art. 3",
+                    items=[{"url": "https://b.example/1"},
+                           {"url": "https://b.example/2", "ip": "2001:db8::1"},
+                           {"url": "https://b.example/3", "sha256": SHA}],
+                    lang="nl", note="Verwijderen aub", contact="ntd@h.example",
+                    redress="https://h.example/appeal", replaces=b"\x44" * 8,
+                    nodisclose=True, preserve=NOW + 180 * 86400, test=True,
+                    x_unknown={"nested": [1, 2]})
     raw = sign(claims)
     msg = check(raw)
     assert isinstance(msg, Notice)
-    for name in (
-        "t",
-        "id",
-        "iss",
-        "aud",
-        "iat",
-        "within",
-        "cat",
-        "basis",
-        "ref",
-        "lang",
-        "note",
-        "contact",
-        "redress",
-        "replaces",
-        "nodisclose",
-        "preserve",
-        "test",
-    ):
+    for name in ("t", "id", "iss", "aud", "iat", "within", "cat", "basis", "ref", "lang",
+                 "note", "contact", "redress", "replaces", "nodisclose", "preserve", "test"):
         eq(getattr(msg, name), claims[name], name)
     eq(msg.due, None, "due")
     eq(msg.kid, cose.kid_of(KEY.public), "kid")
@@ -350,14 +288,9 @@ def test_full_notice_fields():
     eq(msg.nh, _nh(raw), "nh")
     eq(len(msg.items), 3)
     assert isinstance(msg.items[0], Item)
-    eq(
-        [(i.url, i.ip, i.sha256) for i in msg.items],
-        [
-            ("https://b.example/1", None, None),
-            ("https://b.example/2", "2001:db8::1", None),
-            ("https://b.example/3", None, SHA),
-        ],
-    )
+    eq([(i.url, i.ip, i.sha256) for i in msg.items],
+       [("https://b.example/1", None, None), ("https://b.example/2", "2001:db8::1", None),
+        ("https://b.example/3", None, SHA)])
 
 
 def test_minimal_notice_defaults():
@@ -373,10 +306,8 @@ def test_minimal_notice_defaults():
 def test_withdraw_accepted():
     msg = check(sign(withdraw()))
     assert isinstance(msg, Withdraw)
-    eq(
-        (msg.t, msg.id, msg.iss, msg.aud, msg.iat, msg.ref),
-        ("withdraw", b"\x22" * 8, ISS, DEV, NOW - 60, ID),
-    )
+    eq((msg.t, msg.id, msg.iss, msg.aud, msg.iat, msg.ref),
+       ("withdraw", b"\x22" * 8, ISS, DEV, NOW - 60, ID))
 
 
 def _nh(raw):
@@ -395,13 +326,11 @@ def test_ping_accepted():
 
 # --- section 3 refusals and limits, one case each ------------------------------------
 
-
 def _bad(make, needle, **changes):
     def run():
         e = reject(errors.ClaimsError, sign(make(**changes)))
         eq(e.code, errors.BAD_REQUEST)
         assert needle in e.detail, "%r not in %r" % (needle, e.detail)
-
     return run
 
 
@@ -409,7 +338,6 @@ def _good(make, check_fn, **changes):
     def run():
         msg = check(sign(make(**changes)))
         check_fn(msg)
-
     return run
 
 
@@ -420,43 +348,28 @@ def _url(n_bytes):
 
 
 BAD_NOTICES = [
-    ("missing v", "v", {"v": None}),
-    ("missing t", "t", {"t": None}),
-    ("missing id", "id", {"id": None}),
-    ("missing iss", "iss", {"iss": None}),
-    ("missing aud", "aud", {"aud": None}),
-    ("missing iat", "iat", {"iat": None}),
-    ("missing cat", "cat", {"cat": None}),
-    ("missing basis", "basis", {"basis": None}),
-    ("missing ref", "ref", {"ref": None}),
-    ("missing items", "items", {"items": None}),
+    ("missing v", "v", {"v": None}), ("missing t", "t", {"t": None}),
+    ("missing id", "id", {"id": None}), ("missing iss", "iss", {"iss": None}),
+    ("missing aud", "aud", {"aud": None}), ("missing iat", "iat", {"iat": None}),
+    ("missing cat", "cat", {"cat": None}), ("missing basis", "basis", {"basis": None}),
+    ("missing ref", "ref", {"ref": None}), ("missing items", "items", {"items": None}),
     ("neither due nor within", "neither", {"due": None}),
-    ("v as text", "v", {"v": "1"}),
-    ("v true", "v", {"v": True}),
-    ("v 0", "v", {"v": 0}),
-    ("t as int", "t", {"t": 1}),
-    ("t receipt", "receipt", {"t": "receipt"}),
-    ("id as text", "id", {"id": "0123456789"}),
-    ("id 7 bytes", "id", {"id": b"1234567"}),
-    ("id 33 bytes", "id", {"id": b"x" * 33}),
-    ("iss as bytes", "iss", {"iss": b"nl.test"}),
-    ("aud as int", "aud", {"aud": 5}),
-    ("iat true", "iat", {"iat": True}),
-    ("iat -1", "iat", {"iat": -1}),
-    ("iat nil", "iat", {"iat": NIL}),
+    ("v as text", "v", {"v": "1"}), ("v true", "v", {"v": True}), ("v 0", "v", {"v": 0}),
+    ("t as int", "t", {"t": 1}), ("t receipt", "receipt", {"t": "receipt"}),
+    ("id as text", "id", {"id": "0123456789"}), ("id 7 bytes", "id", {"id": b"1234567"}),
+    ("id 33 bytes", "id", {"id": b"x" * 33}), ("iss as bytes", "iss", {"iss": b"nl.test"}),
+    ("aud as int", "aud", {"aud": 5}), ("iat true", "iat", {"iat": True}),
+    ("iat -1", "iat", {"iat": -1}), ("iat nil", "iat", {"iat": NIL}),
     ("iat tagged", "iat", {"iat": cbor.Tag(1, NOW)}),
-    ("due as text", "due", {"due": "1800086400"}),
-    ("due negative", "due", {"due": -1}),
+    ("due as text", "due", {"due": "1800086400"}), ("due negative", "due", {"due": -1}),
     ("due before iat", "due", {"due": NOW - 601}),
     ("within 59", "within", {"due": None, "within": 59}),
     ("within 2592001", "within", {"due": None, "within": 2592001}),
     ("within negative", "within", {"due": None, "within": -60}),
     ("within as text", "within", {"due": None, "within": "3600"}),
     ("within 0 and due", "both", {"within": 0}),
-    ("cat uppercase", "cat", {"cat": "CSAM"}),
-    ("cat as int", "cat", {"cat": 1}),
-    ("basis as bytes", "basis", {"basis": b"x"}),
-    ("ref as bytes", "ref", {"ref": b"T-1"}),
+    ("cat uppercase", "cat", {"cat": "CSAM"}), ("cat as int", "cat", {"cat": 1}),
+    ("basis as bytes", "basis", {"basis": b"x"}), ("ref as bytes", "ref", {"ref": b"T-1"}),
     ("items a map", "items", {"items": {"url": "u"}}),
     ("items text", "items", {"items": "https://a.example/"}),
     ("item not a map", "items[1]", {"items": [{"url": "u"}, "u"]}),
@@ -467,8 +380,7 @@ BAD_NOTICES = [
     ("item sha256 33 bytes", "sha256", {"items": [{"url": "u", "sha256": bytes(33)}]}),
     ("item sha256 hex text", "sha256", {"items": [{"url": "u", "sha256": "00" * 32}]}),
     ("item unknown key", "x", {"items": [{"url": "u", "x": 1}]}),
-    ("lang as int", "lang", {"lang": 1}),
-    ("note as bytes", "note", {"note": b"n"}),
+    ("lang as int", "lang", {"lang": 1}), ("note as bytes", "note", {"note": b"n"}),
     ("note 281 two-byte characters", "281", {"note": "é" * 281}),
     ("contact as bytes", "contact", {"contact": b"c"}),
     ("redress as int", "redress", {"redress": 3}),
@@ -488,11 +400,8 @@ GOOD_NOTICES = [
     ("id 8 bytes", lambda m: eq(m.id, b"12345678"), {"id": b"12345678"}),
     ("id 32 bytes", lambda m: eq(len(m.id), 32), {"id": b"y" * 32}),
     ("iat 2020-01-01", lambda m: eq(m.iat, 1577836800), {"iat": 1577836800, "due": 1577836801}),
-    (
-        "url of 2048 bytes, mostly two-byte characters",
-        lambda m: eq(str(m.items[0].url), _url(2048)),
-        {"items": [{"url": _url(2048)}]},
-    ),
+    ("url of 2048 bytes, mostly two-byte characters", lambda m: eq(str(m.items[0].url), _url(2048)),  # noqa: E501
+     {"items": [{"url": _url(2048)}]}),
     ("note 280 two-byte characters", lambda m: eq(len(m.note), 280), {"note": "é" * 280}),
     ("nodisclose false", lambda m: eq(m.nodisclose, False), {"nodisclose": False}),
     ("preserve 2100-01-01", lambda m: eq(m.preserve, 4102444800), {"preserve": 4102444800}),
@@ -535,22 +444,15 @@ def test_payload_not_a_map():
 
 def test_detail_texts():
     items = [{"url": "u"}] * 65
-    eq(
-        reject(errors.ClaimsError, sign(notice(items=items))).detail,
-        "items: 65 entries, at least 1 and at most 64",
-    )
-    eq(
-        reject(errors.ClaimsError, sign(notice(iat=1799999900, due=1799999800))).detail,
-        "due 1799999800 not after iat 1799999900",
-    )
+    eq(reject(errors.ClaimsError, sign(notice(items=items))).detail,
+       "items: 65 entries, at least 1 and at most 64")
+    eq(reject(errors.ClaimsError, sign(notice(iat=1799999900, due=1799999800))).detail,
+       "due 1799999800 not after iat 1799999900")
 
 
 def test_details_quote_peer_values_briefly():
-    for changes in (
-        {"t": "x" * 5000},
-        {"cat": "c" * 5000},
-        {"items": [{"url": "u", "k" * 3000: 1}]},
-    ):
+    for changes in ({"t": "x" * 5000}, {"cat": "c" * 5000},
+                    {"items": [{"url": "u", "k" * 3000: 1}]}):
         e = reject(errors.ClaimsError, sign(notice(**changes)))
         assert len(e.detail) < 80 and "..." in e.detail, e.detail
     e = reject(errors.WrongAudience, sign(notice(aud="a" * 4000)))
@@ -565,18 +467,12 @@ def test_unknown_top_level_keys_ignored_for_every_kind():
 
 # --- trust store ---------------------------------------------------------------------
 
-
 def test_trusted_key_kid_and_validation():
     k = TrustedKey(ISS, KEY.public, not_after=5)
     eq(k.kid, cose.kid_of(KEY.public))
     assert k.expired(6) and not k.expired(5)
-    for args in (
-        ("", KEY.public),
-        (None, KEY.public),
-        (ISS, KEY.public[:31]),
-        (ISS, KEY.public + b"\x00"),
-        (ISS, "00" * 32),
-    ):
+    for args in (("", KEY.public), (None, KEY.public), (ISS, KEY.public[:31]),
+                 (ISS, KEY.public + b"\x00"), (ISS, "00" * 32)):
         raises(ValueError, TrustedKey, *args)
     raises(ValueError, TrustedKey, ISS, KEY.public, not_after="tomorrow")
     raises(ValueError, TrustedKey, ISS, KEY.public, not_after=-1)
@@ -609,60 +505,34 @@ NH = hashlib.sha256(b"message").digest()
 
 
 def chained(kind="delivered", seq=2, prev=b"\x01" * 32, **kw):
-    return receipts.build(
-        DEV_KEY, DEV_KID, DEV, seq, prev, kind, NOW, "ntp", iss=ISS, nid=ID, nh=NH, **kw
-    )
+    return receipts.build(DEV_KEY, DEV_KID, DEV, seq, prev, kind, NOW, "ntp", iss=ISS,
+                          nid=ID, nh=NH, **kw)
 
 
 def test_receipt_payload_and_signature():
     raw = chained("cannot-comply", reason="missing-info", note="Geen URL")
     s = cose.decode_sign1(raw)
-    eq(raw[0], 0xD2)
+    eq(raw[0], 0xd2)
     eq(s.kid, DEV_KID)
     cose.check_alg(s)
     assert cose.verify(s, DEV_KEY.public)
     # Core deterministic encoding: re-encoding the decoded payload gives the same bytes.
     eq(cbor.dumps(cbor.loads(s.payload)), s.payload)
-    eq(
-        receipts.decode(raw),
-        {
-            "v": 1,
-            "t": "receipt",
-            "dev": DEV,
-            "seq": 2,
-            "prev": b"\x01" * 32,
-            "kind": "cannot-comply",
-            "iss": ISS,
-            "nid": ID,
-            "nh": NH,
-            "at": NOW,
-            "clock": "ntp",
-            "reason": "missing-info",
-            "note": "Geen URL",
-        },
-    )
+    eq(receipts.decode(raw), {"v": 1, "t": "receipt", "dev": DEV, "seq": 2, "prev": b"\x01" * 32,
+                              "kind": "cannot-comply", "iss": ISS, "nid": ID, "nh": NH,
+                              "at": NOW, "clock": "ntp", "reason": "missing-info",
+                              "note": "Geen URL"})
     eq(chained("cannot-comply", reason="missing-info", note="Geen URL"), raw, "deterministic")
 
 
 def test_status_answer_unchained_and_ping_answer_chained():
     head = receipts.chain_hash(chained())
     eq(head, hashlib.sha256(chained()).digest())
-    raw = receipts.build(
-        DEV_KEY,
-        DEV_KID,
-        DEV,
-        0,
-        head,
-        "status",
-        NOW,
-        "untrusted",
-        state={"active": 3, "clock": "untrusted"},
-    )
+    raw = receipts.build(DEV_KEY, DEV_KID, DEV, 0, head, "status", NOW, "untrusted",
+                         state={"active": 3, "clock": "untrusted"})
     d = receipts.decode(raw)
-    eq(
-        (d["seq"], d["prev"], d["kind"], d["state"]),
-        (0, head, "status", {"active": 3, "clock": "untrusted"}),
-    )
+    eq((d["seq"], d["prev"], d["kind"], d["state"]), (0, head, "status",
+                                                       {"active": 3, "clock": "untrusted"}))
     for absent in ("iss", "nid", "nh"):
         assert absent not in d, absent
     d = receipts.decode(chained("status", state={"active": 0}))
@@ -676,111 +546,25 @@ def test_first_receipt_has_zero_prev():
 
 
 def test_receipt_misuse_raises_value_error():
-    for kw in (
-        {"kind": "deleted"},
-        {"kind": "seen", "reason": "other"},
-        {"kind": "cannot-comply", "reason": "bored"},
-        {"kind": "seen", "note": "x"},
-        {"kind": "not-ours", "note": b"x"},
-        {"kind": "delivered", "state": {"a": 1}},
-        {"kind": "status", "state": {1: 1}},
-        {"kind": "status", "state": [1]},
-        {"seq": -1},
-        {"seq": True},
-        {"prev": b"\x01" * 31},
-        {"prev": None},
-        {"seq": 0},
-    ):
+    for kw in ({"kind": "deleted"}, {"kind": "seen", "reason": "other"},
+               {"kind": "cannot-comply", "reason": "bored"}, {"kind": "seen", "note": "x"},
+               {"kind": "not-ours", "note": b"x"}, {"kind": "delivered", "state": {"a": 1}},
+               {"kind": "status", "state": {1: 1}}, {"kind": "status", "state": [1]},
+               {"seq": -1}, {"seq": True}, {"prev": b"\x01" * 31}, {"prev": None},
+               {"seq": 0}):
         raises(ValueError, chained, **kw)
-    raises(
-        ValueError,
-        receipts.build,
-        DEV_KEY,
-        DEV_KID,
-        DEV,
-        3,
-        NH,
-        "seen",
-        NOW,
-        "gps",
-        iss=ISS,
-        nid=ID,
-        nh=NH,
-    )
-    raises(
-        ValueError,
-        receipts.build,
-        DEV_KEY,
-        DEV_KID,
-        DEV,
-        3,
-        NH,
-        "seen",
-        -1,
-        "rtc",
-        iss=ISS,
-        nid=ID,
-        nh=NH,
-    )
-    raises(
-        ValueError,
-        receipts.build,
-        DEV_KEY,
-        DEV_KID,
-        "",
-        3,
-        NH,
-        "seen",
-        NOW,
-        "rtc",
-        iss=ISS,
-        nid=ID,
-        nh=NH,
-    )
-    raises(
-        ValueError,
-        receipts.build,
-        DEV_KEY,
-        DEV_KID,
-        DEV,
-        3,
-        NH,
-        "seen",
-        NOW,
-        "rtc",
-        iss=ISS,
-        nid=ID,
-    )  # nh missing on a chained receipt
-    raises(
-        ValueError,
-        receipts.build,
-        DEV_KEY,
-        DEV_KID,
-        DEV,
-        3,
-        NH,
-        "seen",
-        NOW,
-        "rtc",
-        iss=ISS,
-        nid=ID,
-        nh=NH[:16],
-    )
-    raises(
-        ValueError,
-        receipts.build,
-        DEV_KEY,
-        DEV_KID,
-        DEV,
-        0,
-        NH,
-        "status",
-        NOW,
-        "rtc",
-        iss=ISS,
-        nid=ID,
-        nh=NH,
-    )  # GET /status answers no message
+    raises(ValueError, receipts.build, DEV_KEY, DEV_KID, DEV, 3, NH, "seen", NOW, "gps",
+           iss=ISS, nid=ID, nh=NH)
+    raises(ValueError, receipts.build, DEV_KEY, DEV_KID, DEV, 3, NH, "seen", -1, "rtc",
+           iss=ISS, nid=ID, nh=NH)
+    raises(ValueError, receipts.build, DEV_KEY, DEV_KID, "", 3, NH, "seen", NOW, "rtc",
+           iss=ISS, nid=ID, nh=NH)
+    raises(ValueError, receipts.build, DEV_KEY, DEV_KID, DEV, 3, NH, "seen", NOW, "rtc",
+           iss=ISS, nid=ID)                                  # nh missing on a chained receipt
+    raises(ValueError, receipts.build, DEV_KEY, DEV_KID, DEV, 3, NH, "seen", NOW, "rtc",
+           iss=ISS, nid=ID, nh=NH[:16])
+    raises(ValueError, receipts.build, DEV_KEY, DEV_KID, DEV, 0, NH, "status", NOW, "rtc",
+           iss=ISS, nid=ID, nh=NH)                           # GET /status answers no message
 
 
 def test_receipt_decode_refuses_non_receipts():

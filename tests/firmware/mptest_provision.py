@@ -2,15 +2,13 @@
 error, nothing changes, bounded memory), the request checks, and the service's rule that
 new trust anchors, and every other change to what the device trusts, whom it reports to
 or its clock, count only after a press on the panel: written as a serial attacker tries."""
-
 # heapsize: 256K
-import gc
+import gc  # noqa: I001
 import json
 
 from mptest import eq, raises
 
 from meldbox.app import config as configuration
-
 # changes: loaded at the first provisioning request on the device; here at the start,
 # before the tests fragment the 256K heap
 from meldbox.provision import changes, framing, request  # noqa: F401
@@ -40,7 +38,6 @@ class Link:
 
 class Store:
     """What config.apply_provisioning needs of the store: the saved config."""
-
     def __init__(self):
         self.saved = {}
         self.saves = 0
@@ -78,7 +75,6 @@ class Device:
     def confirm(self, keys, on_done):
         if not self.panel:
             from meldbox.provision.service import NoPanel
-
             raise NoPanel("no panel")
         self.asked = (keys, on_done)
 
@@ -114,7 +110,7 @@ def press(svc, dev, req, accept=True):
     eq(len(out), 1)
     eq(out[0].get("pending"), "confirm", repr(out))
     svc.tick()
-    eq(answers(svc), [])  # still waiting
+    eq(answers(svc), [])                            # still waiting
     eq((dev.store.saves, dev.cfg, dev.times), (saves, cfg, times))
     dev.asked[1](accept)
     svc.tick()
@@ -175,11 +171,8 @@ def test_length_that_disagrees_with_the_body_is_refused():
     # a frame that announces 3 bytes but carries 5 (with a CRC made over what is sent)
     head = b"\x00\x03hello"
     from binascii import crc32, hexlify
-
     c = crc32(head) & 0xFFFFFFFF
-    line = (
-        b"#" + hexlify(head + bytes((c >> 24, (c >> 16) & 255, (c >> 8) & 255, c & 255))) + b"\n"
-    )
+    line = b"#" + hexlify(head + bytes((c >> 24, (c >> 16) & 255, (c >> 8) & 255, c & 255))) + b"\n"  # noqa: E501
     out = framing.Decoder().feed(line)
     assert isinstance(out[0], framing.FrameTruncated), out
 
@@ -197,9 +190,7 @@ def test_non_hex_frame_is_refused():
 
 def test_lines_that_are_not_frames_are_skipped():
     good = framing.encode(b"ok")
-    out = framing.Decoder().feed(
-        b"MicroPython v1.29 banner\r\n>>> \n\n" + good.replace(b"\n", b"\r\n")
-    )
+    out = framing.Decoder().feed(b"MicroPython v1.29 banner\r\n>>> \n\n" + good.replace(b"\n", b"\r\n"))  # noqa: E501
     eq(out, [b"ok"])
 
 
@@ -210,7 +201,7 @@ def test_oversized_line_is_refused_once_in_bounded_memory():
     gc.collect()
     before = gc.mem_alloc()
     errors = []
-    for _ in range(256):  # 256 KiB without a newline, more than the whole heap
+    for _ in range(256):            # 256 KiB without a newline, more than the whole heap
         errors.extend(dec.feed(junk))
     gc.collect()
     grown = gc.mem_alloc() - before
@@ -239,15 +230,8 @@ def test_setting_what_is_already_set_needs_no_press():
     dev = Device()
     dev.apply({"dev": "d1", "receipts": {"nl.eokm": "coap://hotline.example/r"}})
     svc = service(dev)
-    out = ask(
-        svc,
-        {
-            "id": 1,
-            "op": "provision",
-            "dev": "d1",
-            "receipts": {"nl.eokm": "coap://hotline.example/r"},
-        },
-    )
+    out = ask(svc, {"id": 1, "op": "provision", "dev": "d1",
+                    "receipts": {"nl.eokm": "coap://hotline.example/r"}})
     eq(out, [{"id": 1, "ok": True, "applied": ["dev", "receipts"]}])
     eq(dev.asked, None)
 
@@ -255,21 +239,12 @@ def test_setting_what_is_already_set_needs_no_press():
 NET = {"ip": "192.0.2.10/24", "gw": "192.0.2.1", "dns": "192.0.2.53", "ntp": "ntp.example"}
 # What a serial attacker would send, and the row the panel must show before it counts.
 GUARDED = [
-    (
-        "device_id",
-        {"dev": "evil.desk"},
-        {"field": "dev", "old": "meldbox-unprovisioned", "new": "evil.desk"},
-    ),
-    (
-        "receipts_redirected",
-        {"receipts": {"nl.eokm": "coap://attacker.example/r"}},
-        {"field": "receipts", "iss": "nl.eokm", "old": None, "new": "coap://attacker.example/r"},
-    ),
-    (
-        "net_dns_and_ntp",
-        {"net": NET},
-        {"field": "net", "new": "192.0.2.10/24 gw 192.0.2.1 dns 192.0.2.53 ntp ntp.example"},
-    ),
+    ("device_id", {"dev": "evil.desk"},
+     {"field": "dev", "old": "meldbox-unprovisioned", "new": "evil.desk"}),
+    ("receipts_redirected", {"receipts": {"nl.eokm": "coap://attacker.example/r"}},
+     {"field": "receipts", "iss": "nl.eokm", "old": None, "new": "coap://attacker.example/r"}),
+    ("net_dns_and_ntp", {"net": NET},
+     {"field": "net", "new": "192.0.2.10/24 gw 192.0.2.1 dns 192.0.2.53 ntp ntp.example"}),
     ("clock_back", {"time": 1704067200}, {"field": "time", "new": 1704067200}),
 ]
 
@@ -283,7 +258,7 @@ def _guarded_case(req, row, accept):
         body.update({"id": 40, "op": "provision"})
         pending, out = press(svc, dev, body, accept)
         eq((pending["keys"], pending["changes"]), ([], [row]))
-        eq(dev.asked[0], [row])  # the panel shows it
+        eq(dev.asked[0], [row])                     # the panel shows it
         if accept:
             eq(out, [{"id": 40, "ok": True, "applied": sorted(req)}])
             if "time" in req:
@@ -294,7 +269,6 @@ def _guarded_case(req, row, accept):
         else:
             eq((out[0]["id"], out[0]["error"], out[0]["code"]), (40, "not-confirmed", "4.03"))
             eq((dev.store.saves, dev.cfg, dev.times), (0, before, []))
-
     return run
 
 
@@ -303,10 +277,10 @@ def test_clock_set_back_to_revive_an_expired_key_waits_and_B_refuses_it():
     svc = service(dev)
     out = ask(svc, {"id": 41, "op": "provision", "time": 1740000000})
     eq(out[0]["pending"], "confirm")
-    eq(dev.times, [])  # the expired key stays expired
+    eq(dev.times, [])                               # the expired key stays expired
     svc.tick()
     eq(dev.times, [])
-    dev.asked[1](False)  # B
+    dev.asked[1](False)                             # B
     svc.tick()
     eq(answers(svc)[0]["error"], "not-confirmed")
     eq(dev.times, [])
@@ -316,37 +290,26 @@ def test_only_lang_and_tz_of_a_mixed_request_would_not_need_the_press():
     dev = Device()
     svc = service(dev)
     pending, out = press(svc, dev, {"id": 42, "op": "provision", "lang": "nl", "dev": "d2"}, False)
-    eq(dev.cfg["lang"], "en")  # a refused request changes nothing at all
+    eq(dev.cfg["lang"], "en")                       # a refused request changes nothing at all
     eq(dev.store.saves, 0)
 
 
 def test_new_key_waits_for_the_panel_and_counts_after_a_press():
     dev = Device()
     svc = service(dev)
-    out = ask(
-        svc, {"id": 3, "op": "provision", "dev": "d1", "trust": [{"iss": "nl.eokm", "key": KEY1}]}
-    )
+    out = ask(svc, {"id": 3, "op": "provision", "dev": "d1", "trust": [{"iss": "nl.eokm", "key": KEY1}]})  # noqa: E501
     fp = request.fingerprint(bytes.fromhex(KEY1) if hasattr(bytes, "fromhex") else b"\x11" * 32)
     dev_row = {"field": "dev", "old": "meldbox-unprovisioned", "new": "d1"}
-    eq(
-        out,
-        [
-            {
-                "id": 3,
-                "pending": "confirm",
-                "timeout_s": 60,
-                "keys": [{"iss": "nl.eokm", "fingerprint": fp, "not_after": None}],
-                "changes": [dev_row],
-            }
-        ],
-    )
+    eq(out, [{"id": 3, "pending": "confirm", "timeout_s": 60,
+              "keys": [{"iss": "nl.eokm", "fingerprint": fp, "not_after": None}],
+              "changes": [dev_row]}])
     eq(dev.asked[0], [{"iss": "nl.eokm", "fingerprint": fp, "not_after": None}, dev_row])
     eq(dev.store.saves, 0)
     eq(dev.cfg["trust"], [])
-    eq(dev.cfg["dev"], "meldbox-unprovisioned")  # nothing of the request before the press
+    eq(dev.cfg["dev"], "meldbox-unprovisioned")     # nothing of the request before the press
     svc.tick()
-    eq(answers(svc), [])  # still waiting
-    dev.asked[1](True)  # A pressed
+    eq(answers(svc), [])                              # still waiting
+    dev.asked[1](True)                                # A pressed
     svc.tick()
     eq(answers(svc), [{"id": 3, "ok": True, "applied": ["dev", "trust"]}])
     eq([(e["iss"], bytes(e["key"])) for e in dev.cfg["trust"]], [("nl.eokm", b"\x11" * 32)])
@@ -356,26 +319,15 @@ def test_new_key_waits_for_the_panel_and_counts_after_a_press():
 def test_rejected_on_the_panel_changes_nothing():
     dev = Device()
     svc = service(dev)
-    ask(
-        svc,
-        {
-            "id": 4,
-            "op": "provision",
-            "dev": "d1",
-            "time": 1800000000,
-            "trust": [{"iss": "nl.eokm", "key": KEY1}],
-        },
-    )
-    dev.asked[1](False)  # B pressed
+    ask(svc, {"id": 4, "op": "provision", "dev": "d1", "time": 1800000000,
+              "trust": [{"iss": "nl.eokm", "key": KEY1}]})
+    dev.asked[1](False)                               # B pressed
     svc.tick()
     out = answers(svc)
     eq(out[0]["error"], "not-confirmed")
     eq(out[0]["code"], "4.03")
     eq(out[0]["id"], 4)
-    eq(
-        (dev.store.saves, dev.cfg["trust"], dev.cfg["dev"], dev.times),
-        (0, [], "meldbox-unprovisioned", []),
-    )
+    eq((dev.store.saves, dev.cfg["trust"], dev.cfg["dev"], dev.times), (0, [], "meldbox-unprovisioned", []))  # noqa: E501
 
 
 def test_no_answer_on_the_panel_times_out_and_changes_nothing():
@@ -386,7 +338,7 @@ def test_no_answer_on_the_panel_times_out_and_changes_nothing():
     out = answers(svc)
     eq(out[0]["error"], "not-confirmed")
     eq(dev.cancelled, 1)
-    dev.asked[1](True)  # a press after the timeout counts for nothing
+    dev.asked[1](True)                                # a press after the timeout counts for nothing  # noqa: E501
     svc.tick()
     eq(answers(svc), [])
     eq((dev.store.saves, dev.cfg["trust"]), (0, []))
@@ -398,7 +350,7 @@ def test_a_second_request_while_the_panel_asks_is_busy():
     ask(svc, {"id": 6, "op": "provision", "trust": [{"iss": "nl.eokm", "key": KEY1}]})
     out = ask(svc, {"id": 7, "op": "provision", "dev": "other"})
     eq((out[0]["id"], out[0]["error"], out[0]["code"]), (7, "busy", "5.03"))
-    eq(ask(svc, {"id": 8, "op": "info"})[0]["ok"], True)  # info still answers
+    eq(ask(svc, {"id": 8, "op": "info"})[0]["ok"], True)     # info still answers
     eq(dev.cfg["dev"], "meldbox-unprovisioned")
 
 
@@ -412,69 +364,37 @@ def test_without_a_panel_new_keys_are_refused():
 
 
 def test_revoking_shortening_or_dropping_a_trusted_key_waits_for_the_panel():
-    trusted = (
-        {"iss": "nl.eokm", "key": KEY1, "not_after": 1900000000},
-        {"iss": "nl.eokm", "key": KEY2},
-        {"iss": "nl.eokm", "key": KEY3},
-    )
-    req = {
-        "id": 10,
-        "op": "provision",
-        "trust": [
-            {"iss": "nl.eokm", "key": KEY1, "revoked": True},
-            {"iss": "nl.eokm", "key": KEY2, "not_after": 1850000000},
-        ],
-    }  # KEY3 is dropped
+    trusted = ({"iss": "nl.eokm", "key": KEY1, "not_after": 1900000000},
+               {"iss": "nl.eokm", "key": KEY2}, {"iss": "nl.eokm", "key": KEY3})
+    req = {"id": 10, "op": "provision", "trust": [
+        {"iss": "nl.eokm", "key": KEY1, "revoked": True},
+        {"iss": "nl.eokm", "key": KEY2, "not_after": 1850000000}]}      # KEY3 is dropped
     fp = request.fingerprint
-    rows = [
-        {
-            "field": "trust",
-            "iss": "nl.eokm",
-            "fingerprint": fp(b"\x11" * 32),
-            "change": "revoked",
-            "not_after": None,
-        },
-        {
-            "field": "trust",
-            "iss": "nl.eokm",
-            "fingerprint": fp(b"\x22" * 32),
-            "change": "not_after",
-            "not_after": 1850000000,
-        },
-        {
-            "field": "trust",
-            "iss": "nl.eokm",
-            "fingerprint": fp(b"\x33" * 32),
-            "change": "removed",
-            "not_after": None,
-        },
-    ]
+    rows = [{"field": "trust", "iss": "nl.eokm", "fingerprint": fp(b"\x11" * 32),
+             "change": "revoked", "not_after": None},
+            {"field": "trust", "iss": "nl.eokm", "fingerprint": fp(b"\x22" * 32),
+             "change": "not_after", "not_after": 1850000000},
+            {"field": "trust", "iss": "nl.eokm", "fingerprint": fp(b"\x33" * 32),
+             "change": "removed", "not_after": None}]
     dev = provisioned(*trusted)
-    pending, out = press(service(dev), dev, req, False)  # B: all keys stay
+    pending, out = press(service(dev), dev, req, False)                  # B: all keys stay
     eq((pending["keys"], pending["changes"]), ([], rows))
     eq(out[0]["error"], "not-confirmed")
     eq(len(dev.cfg["trust"]), 3)
     eq([e["revoked"] for e in dev.cfg["trust"]], [False, False, False])
     dev = provisioned(*trusted)
-    pending, out = press(service(dev), dev, req, True)  # A
+    pending, out = press(service(dev), dev, req, True)                   # A
     eq(out, [{"id": 10, "ok": True, "applied": ["trust"]}])
-    eq(
-        [(e["revoked"], e["not_after"]) for e in dev.cfg["trust"]],
-        [(True, None), (False, 1850000000)],
-    )
+    eq([(e["revoked"], e["not_after"]) for e in dev.cfg["trust"]], [(True, None), (False, 1850000000)])  # noqa: E501
 
 
 def test_widening_trust_in_a_known_key_needs_a_press():
-    dev = provisioned(
-        {"iss": "nl.eokm", "key": KEY1, "not_after": 1900000000},
-        {"iss": "nl.eokm", "key": KEY2, "revoked": True},
-    )
-    for entry in (
-        {"iss": "nl.eokm", "key": KEY1},  # no end any more
-        {"iss": "nl.eokm", "key": KEY1, "not_after": 1950000000},  # later end
-        {"iss": "nl.eokm", "key": KEY2},  # revoked key trusted again
-        {"iss": "be.childfocus", "key": KEY1},
-    ):  # same key, other issuer
+    dev = provisioned({"iss": "nl.eokm", "key": KEY1, "not_after": 1900000000},
+                      {"iss": "nl.eokm", "key": KEY2, "revoked": True})
+    for entry in ({"iss": "nl.eokm", "key": KEY1},                           # no end any more
+                  {"iss": "nl.eokm", "key": KEY1, "not_after": 1950000000},  # later end
+                  {"iss": "nl.eokm", "key": KEY2},                           # revoked key trusted again  # noqa: E501
+                  {"iss": "be.childfocus", "key": KEY1}):                    # same key, other issuer  # noqa: E501
         svc = service(dev)
         out = ask(svc, {"id": 11, "op": "provision", "trust": [entry]})
         eq(out[0].get("pending"), "confirm", repr(entry))
@@ -484,14 +404,8 @@ def test_widening_trust_in_a_known_key_needs_a_press():
 def test_only_the_new_keys_are_shown_for_confirmation():
     dev = provisioned({"iss": "nl.eokm", "key": KEY1})
     svc = service(dev)
-    out = ask(
-        svc,
-        {
-            "id": 12,
-            "op": "provision",
-            "trust": [{"iss": "nl.eokm", "key": KEY1}, {"iss": "nl.eokm", "key": KEY3}],
-        },
-    )
+    out = ask(svc, {"id": 12, "op": "provision", "trust": [
+        {"iss": "nl.eokm", "key": KEY1}, {"iss": "nl.eokm", "key": KEY3}]})
     eq([k["fingerprint"] for k in out[0]["keys"]], [request.fingerprint(b"\x33" * 32)])
 
 
@@ -501,18 +415,8 @@ def test_bad_frame_gets_an_error_answer_and_changes_nothing():
     frame = framing.encode(json.dumps({"id": 1, "op": "provision", "dev": "x"}).encode())
     svc.feed(frame[:-4] + (b"0" if frame[-4:-3] != b"0" else b"1") + frame[-3:])
     out = answers(svc)
-    eq(
-        out,
-        [
-            {
-                "id": None,
-                "ok": False,
-                "error": "frame-crc",
-                "code": "4.00",
-                "detail": "frame CRC does not match",
-            }
-        ],
-    )
+    eq(out, [{"id": None, "ok": False, "error": "frame-crc", "code": "4.00",
+              "detail": "frame CRC does not match"}])
     eq(dev.store.saves, 0)
 
 
@@ -520,7 +424,6 @@ def test_failure_to_save_is_reported_and_the_time_stays():
     class Failing(Device):
         def apply(self, prov):
             raise OSError(28)
-
     dev = Failing()
     svc = service(dev)
     _, out = press(svc, dev, {"id": 13, "op": "provision", "dev": "d", "time": 1800000000})
@@ -551,44 +454,20 @@ BAD = [
     ("dev_number", None, {"op": "provision", "dev": 5}),
     ("key_short", None, {"op": "provision", "trust": [{"iss": "nl.eokm", "key": "11" * 31}]}),
     ("key_not_hex", None, {"op": "provision", "trust": [{"iss": "nl.eokm", "key": "zz" * 32}]}),
-    (
-        "key_twice",
-        None,
-        {"op": "provision", "trust": [{"iss": "a", "key": KEY1}, {"iss": "a", "key": KEY1}]},
-    ),
+    ("key_twice", None, {"op": "provision", "trust": [{"iss": "a", "key": KEY1}, {"iss": "a", "key": KEY1}]}),  # noqa: E501
     ("key_field", None, {"op": "provision", "trust": [{"iss": "a", "key": KEY1, "admin": True}]}),
-    (
-        "key_not_after_bool",
-        None,
-        {"op": "provision", "trust": [{"iss": "a", "key": KEY1, "not_after": True}]},
-    ),
-    (
-        "key_revoked_text",
-        None,
-        {"op": "provision", "trust": [{"iss": "a", "key": KEY1, "revoked": "yes"}]},
-    ),
+    ("key_not_after_bool", None, {"op": "provision", "trust": [{"iss": "a", "key": KEY1, "not_after": True}]}),  # noqa: E501
+    ("key_revoked_text", None, {"op": "provision", "trust": [{"iss": "a", "key": KEY1, "revoked": "yes"}]}),  # noqa: E501
     ("trust_not_list", None, {"op": "provision", "trust": {"iss": "a"}}),
-    (
-        "too_many_keys",
-        None,
-        {"op": "provision", "trust": [{"iss": "a%d" % i, "key": KEY1} for i in range(17)]},
-    ),
+    ("too_many_keys", None, {"op": "provision", "trust": [{"iss": "a%d" % i, "key": KEY1} for i in range(17)]}),  # noqa: E501
     ("receipt_not_coap", None, {"op": "provision", "receipts": {"nl.eokm": "http://x/receipts"}}),
     ("receipt_long", None, {"op": "provision", "receipts": {"nl.eokm": "coap://" + "h" * 300}}),
     ("lang", None, {"op": "provision", "lang": "de"}),
     ("tz", None, {"op": "provision", "tz": "PST"}),
     ("net_prefix", None, {"op": "provision", "net": {"ip": "192.0.2.10", "gw": "192.0.2.1"}}),
     ("net_octet", None, {"op": "provision", "net": {"ip": "192.0.2.300/24", "gw": "192.0.2.1"}}),
-    (
-        "net_dhcp_and_ip",
-        None,
-        {"op": "provision", "net": {"dhcp": True, "ip": "192.0.2.10/24", "gw": "192.0.2.1"}},
-    ),
-    (
-        "net_psk_short",
-        None,
-        {"op": "provision", "net": {"wifi": {"ssid": "desk", "psk": "short"}}},
-    ),
+    ("net_dhcp_and_ip", None, {"op": "provision", "net": {"dhcp": True, "ip": "192.0.2.10/24", "gw": "192.0.2.1"}}),  # noqa: E501
+    ("net_psk_short", None, {"op": "provision", "net": {"wifi": {"ssid": "desk", "psk": "short"}}}),  # noqa: E501
     ("net_ntp_chars", None, {"op": "provision", "net": {"ntp": "ntp example"}}),
     ("time_early", None, {"op": "provision", "time": 1000}),
     ("time_bool", None, {"op": "provision", "time": True}),
@@ -616,7 +495,6 @@ def _bad_case(expected, req):
         eq(dev.store.saves, 0)
         eq(dev.cfg, before)
         eq((dev.asked, dev.times, svc.pending), (None, [], None))
-
     return run
 
 
@@ -632,24 +510,13 @@ def cases():
 def test_info_of_the_app_shows_fingerprints_and_hides_the_wifi_passphrase():
     class Obj:
         pass
-
     app = Obj()
-    app.config = {
-        "dev": "d1",
-        "trust": [{"iss": "nl.eokm", "key": b"\x11" * 32, "not_after": None, "revoked": False}],
-        "receipts": {},
-        "lang": "en",
-        "tz": "CET",
-        "net": {"dhcp": True, "wifi": {"ssid": "desk", "psk": "secret-passphrase"}},
-    }
-    app.state = lambda: {
-        "fw": "0.1.0",
-        "active": 2,
-        "outbox": 1,
-        "clock": "rtc",
-        "flash_used": 4096,
-        "flash_total": 1441792,
-    }
+    app.config = {"dev": "d1", "trust": [{"iss": "nl.eokm", "key": b"\x11" * 32, "not_after": None,
+                                          "revoked": False}],
+                  "receipts": {}, "lang": "en", "tz": "CET",
+                  "net": {"dhcp": True, "wifi": {"ssid": "desk", "psk": "secret-passphrase"}}}
+    app.state = lambda: {"fw": "0.1.0", "active": 2, "outbox": 1, "clock": "rtc",
+                         "flash_used": 4096, "flash_total": 1441792}
     app.signing_key = Obj()
     app.signing_key.public = b"\x22" * 32
     app.clock = Obj()
@@ -658,30 +525,13 @@ def test_info_of_the_app_shows_fingerprints_and_hides_the_wifi_passphrase():
     app.board = Obj()
     app.board.name = "w5500-evb-pico2"
     app.board.heap_budget = 256 * 1024
-    info = AppDevice(
-        config=lambda: app.config,
-        apply=None,
-        set_time=None,
-        panel=lambda: None,
-        state=app.state,
-        clock=app.clock,
-        public_key=app.signing_key.public,
-        board_name=app.board.name,
-        heap_budget=app.board.heap_budget,
-    ).info()
+    info = AppDevice(config=lambda: app.config, apply=None, set_time=None, panel=lambda: None,
+                     state=app.state, clock=app.clock, public_key=app.signing_key.public,
+                     board_name=app.board.name, heap_budget=app.board.heap_budget).info()
     eq(info["fingerprint"], request.fingerprint(b"\x22" * 32))
     eq(info["device_key"], "22" * 32)
-    eq(
-        info["trust"],
-        [
-            {
-                "iss": "nl.eokm",
-                "fingerprint": request.fingerprint(b"\x11" * 32),
-                "not_after": None,
-                "revoked": False,
-            }
-        ],
-    )
+    eq(info["trust"], [{"iss": "nl.eokm", "fingerprint": request.fingerprint(b"\x11" * 32),
+                        "not_after": None, "revoked": False}])
     eq(info["storage"], {"used": 4096, "total": 1441792, "active": 2, "outbox": 1})
     eq(info["clock"], {"now": 1800000000, "source": "rtc"})
     eq(info["net"]["wifi"], {"ssid": "desk", "psk": "***"})
@@ -693,7 +543,6 @@ def test_a_clock_that_cannot_be_set_is_reported_after_the_settings_were_saved():
     class NoClock(Device):
         def set_time(self, t):
             raise OSError(5)
-
     dev = NoClock()
     svc = service(dev)
     _, out = press(svc, dev, {"id": 14, "op": "provision", "dev": "d", "time": 1800000000})

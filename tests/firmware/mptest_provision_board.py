@@ -4,7 +4,6 @@ BCD handling and its oscillator-stop flag, the clock-trust and NTP policy, the b
 mask, the ST7789 command stream of the UI's display protocol, LED and buzzer PWM, the
 network bring-up calls, and the flash hand-over. The stand-ins record what the code asks
 of the hardware; the DS3231 one keeps its registers as the chip does."""
-
 import sys
 import time
 
@@ -63,20 +62,19 @@ class Timer:
 
 class DS3231Chip:
     """The chip's register file behind I2C: time 00-06, control 0E, status 0F."""
-
     def __init__(self, freq=None, **pins):
         self.regs = bytearray(19)
-        self.regs[3:6] = b"\x01\x01\x01"  # 2000-01-01 00:00:00, a Monday, as after power-up
+        self.regs[3:6] = b"\x01\x01\x01"   # 2000-01-01 00:00:00, a Monday, as after power-up
         self.regs[0x0E] = 0x1C
-        self.regs[0x0F] = 0x88  # OSF set, as after the first power-up
+        self.regs[0x0F] = 0x88      # OSF set, as after the first power-up
 
     def readfrom_mem_into(self, addr, reg, buf):
         assert addr == 0x68, addr
-        buf[:] = self.regs[reg : reg + len(buf)]
+        buf[:] = self.regs[reg:reg + len(buf)]
 
     def writeto_mem(self, addr, reg, data):
         assert addr == 0x68, addr
-        self.regs[reg : reg + len(data)] = data
+        self.regs[reg:reg + len(data)] = data
 
 
 CHIPS = []
@@ -95,7 +93,7 @@ class SPI:
         self.baudrate = baudrate
 
     def write(self, data):
-        SPI.log.append((Pin.levels.get(8), bytes(data)))  # GPIO 8 is the display's D/C
+        SPI.log.append((Pin.levels.get(8), bytes(data)))     # GPIO 8 is the display's D/C
 
 
 class WDT:
@@ -134,24 +132,24 @@ def fresh_board():
 # --- DS3231 -----------------------------------------------------------------------------
 def test_calendar_matches_gmtime_from_1970_to_2199():
     t = 0
-    while t < 7258118400:  # 2200-01-01
+    while t < 7258118400:           # 2200-01-01
         y, m, d = time.gmtime(t)[:3]
         eq(days_from_civil(y, m, d), t // 86400, "days of %d-%d-%d" % (y, m, d))
         eq(civil_from_days(t // 86400), (y, m, d))
-        t += 86400 * 37 + 3600  # steps through every month and leap day eventually
+        t += 86400 * 37 + 3600      # steps through every month and leap day eventually
     eq(days_from_civil(2000, 2, 29), 11016)
-    eq(civil_from_days(days_from_civil(2100, 2, 28) + 1), (2100, 3, 1))  # 2100 is no leap year
+    eq(civil_from_days(days_from_civil(2100, 2, 28) + 1), (2100, 3, 1))   # 2100 is no leap year
 
 
 def test_rtc_set_writes_bcd_clears_the_stop_flag_and_reads_back():
     chip = DS3231Chip()
     rtc = DS3231(chip)
     eq(rtc.stopped(), True)
-    t = days_from_civil(2027, 3, 14) * 86400 + 15 * 3600 + 9 * 60 + 26  # a Sunday
+    t = days_from_civil(2027, 3, 14) * 86400 + 15 * 3600 + 9 * 60 + 26    # a Sunday
     rtc.set_time(t)
     eq(bytes(chip.regs[0:7]), bytes((0x26, 0x09, 0x15, 7, 0x14, 0x03, 0x27)))
     eq(rtc.stopped(), False)
-    eq(chip.regs[0x0F] & 0x08, 0x08)  # the other status bits are kept
+    eq(chip.regs[0x0F] & 0x08, 0x08)      # the other status bits are kept
     eq(rtc.time(), t)
 
 
@@ -172,15 +170,15 @@ def test_rtc_century_bit_and_range():
 def test_rtc_reads_a_clock_left_in_12_hour_mode():
     chip = DS3231Chip()
     rtc = DS3231(chip)
-    chip.regs[0:7] = bytes((0x00, 0x30, 0x40 | 0x20 | 0x11, 1, 0x01, 0x01, 0x30))  # 11:30 PM
+    chip.regs[0:7] = bytes((0x00, 0x30, 0x40 | 0x20 | 0x11, 1, 0x01, 0x01, 0x30))   # 11:30 PM
     eq(rtc.time(), days_from_civil(2030, 1, 1) * 86400 + 23 * 3600 + 30 * 60)
-    chip.regs[2] = 0x40 | 0x12  # 12 AM
+    chip.regs[2] = 0x40 | 0x12                                                      # 12 AM
     eq(rtc.time(), days_from_civil(2030, 1, 1) * 86400 + 30 * 60)
 
 
 def test_rtc_keeps_its_oscillator_running_on_battery():
     chip = DS3231Chip()
-    chip.regs[0x0E] = 0x9C  # EOSC set: the oscillator would stop on battery
+    chip.regs[0x0E] = 0x9C          # EOSC set: the oscillator would stop on battery
     DS3231(chip)
     eq(chip.regs[0x0E], 0x1C)
 
@@ -200,8 +198,8 @@ def test_buttons_are_read_active_low_as_a_mask():
 
 def test_clock_is_trusted_only_once_set():
     board = fresh_board()
-    eq(board.rtc_trusted(), False)  # oscillator-stop flag of a new chip
-    eq(board.rtc_time(), 946684800)  # what a new chip reads: 2000-01-01
+    eq(board.rtc_trusted(), False)          # oscillator-stop flag of a new chip
+    eq(board.rtc_time(), 946684800)         # what a new chip reads: 2000-01-01
     board.set_time(1800000000)
     eq(board.rtc_trusted(), True)
     now = board.rtc_time()
@@ -216,12 +214,12 @@ def test_ntp_sets_an_untrusted_clock_and_only_nudges_a_trusted_one():
     board.app = Namespace()
     board.app.clock = Namespace()
     board.app.clock.synced_ntp = synced.append
-    board.ntp_sync(1800000000)  # untrusted: taken whatever it says
+    board.ntp_sync(1800000000)                      # untrusted: taken whatever it says
     eq(board.rtc_trusted(), True)
     eq(board.rtc_time() // 10, 180000000)
-    board.ntp_sync(1800000000 + 120)  # trusted, a small step: corrected
+    board.ntp_sync(1800000000 + 120)                # trusted, a small step: corrected
     eq(board.rtc_time() // 10, 180000012)
-    board.ntp_sync(1800000000 + 120 + MAX_NTP_STEP_S + 100)  # a wild answer: RTC kept
+    board.ntp_sync(1800000000 + 120 + MAX_NTP_STEP_S + 100)     # a wild answer: RTC kept
     eq(board.rtc_time() // 10, 180000012)
     eq(len(synced), 3)
 
@@ -237,20 +235,11 @@ def test_display_speaks_the_ui_display_protocol_to_the_st7789():
     SPI.log = []
     pixels = bytes(range(16))
     d.write(10, 20, 4, 2, memoryview(pixels))
-    eq(
-        SPI.log,
-        [
-            (0, b"\x2a"),
-            (1, b"\x00\x0a\x00\x0d"),
-            (0, b"\x2b"),
-            (1, b"\x00\x14\x00\x15"),
-            (0, b"\x2c"),
-            (1, pixels),
-        ],
-    )
-    raises(ValueError, d.write, 318, 0, 4, 1, bytes(8))  # off the right edge
-    raises(ValueError, d.write, 0, 0, 4, 2, bytes(8))  # too few bytes
-    eq(Pin.levels[pins.DISPLAY_CS], 1)  # deselected between transfers
+    eq(SPI.log, [(0, b"\x2a"), (1, b"\x00\x0a\x00\x0d"), (0, b"\x2b"), (1, b"\x00\x14\x00\x15"),
+                 (0, b"\x2c"), (1, pixels)])
+    raises(ValueError, d.write, 318, 0, 4, 1, bytes(8))      # off the right edge
+    raises(ValueError, d.write, 0, 0, 4, 2, bytes(8))        # too few bytes
+    eq(Pin.levels[pins.DISPLAY_CS], 1)                       # deselected between transfers
 
 
 def test_led_and_buzzer_pwm():
@@ -260,13 +249,13 @@ def test_led_and_buzzer_pwm():
     eq(board.led.pwms[0].pin.gpio, pins.LED_R)
     board.buzzer.tone(2000, 50)
     eq((board.buzzer.pwm.f, board.buzzer.pwm.duty, board.buzzer.timer.period), (2000, 32768, 50))
-    board.buzzer.timer.callback(board.buzzer.timer)  # the one-shot timer fires
+    board.buzzer.timer.callback(board.buzzer.timer)     # the one-shot timer fires
     eq((board.buzzer.pwm.duty, board.buzzer.sounding), (0, False))
 
 
 def test_watchdog_is_fed_and_can_be_paused_for_the_repl():
     board = fresh_board()
-    board.feed_watchdog()  # before the tasks start: nothing to feed
+    board.feed_watchdog()                   # before the tasks start: nothing to feed
     board.wdt = WDT(8000)
     board.feed_watchdog()
     eq(board.wdt.feeds, 1)
@@ -295,7 +284,6 @@ def test_flash_is_handed_over_from_the_root_mount():
 
 def test_make_board_names_its_platform():
     from boards.board import make_board
-
     e = raises(RuntimeError, make_board)
     assert sys.platform in str(e), e
 
@@ -324,7 +312,6 @@ def network_with(nic):
     net.ipconfig = lambda **kw: net.dns.append(kw)
     sys.modules["network"] = net
     import boards.pico2.net as netmod
-
     netmod.network = net
     return netmod, net
 
@@ -344,13 +331,7 @@ def test_network_on_an_image_without_ipconfig():
     nic = Nic(with_ipconfig=False)
     netmod, net = network_with(nic)
     netmod.bring_up({"dhcp": False, "ip": "192.0.2.10/22", "gw": "192.0.2.1"})
-    eq(
-        nic.calls,
-        [
-            ("active", True),
-            ("ifconfig", ("192.0.2.10", "255.255.252.0", "192.0.2.1", "192.0.2.1")),
-        ],
-    )
+    eq(nic.calls, [("active", True), ("ifconfig", ("192.0.2.10", "255.255.252.0", "192.0.2.1", "192.0.2.1"))])  # noqa: E501
     eq(netmod.netmask(30), "255.255.255.252")
 
 
@@ -359,20 +340,18 @@ def test_ntp_answer_is_posix_seconds():
     ntptime.time = lambda: 1800000000
     sys.modules["ntptime"] = ntptime
     netmod, _ = network_with(Nic())
-    eq(netmod.ntp_time("ntp.example"), 1800000000)  # the unix port's epoch is 1970
+    eq(netmod.ntp_time("ntp.example"), 1800000000)     # the unix port's epoch is 1970
     eq((ntptime.host, ntptime.timeout), ("ntp.example", netmod.NTP_TIMEOUT_S))
 
 
 def test_a_missing_rtc_leaves_an_untrusted_clock_not_a_dead_board():
     class Silent:
         def readfrom_mem_into(self, addr, reg, buf):
-            raise OSError(5)  # EIO: nobody acknowledges address 0x68
+            raise OSError(5)     # EIO: nobody acknowledges address 0x68
 
         def writeto_mem(self, addr, reg, data):
             raise OSError(5)
-
     import boards.pico2.board as module
-
     module.I2C = lambda *a, **kw: Silent()
     try:
         board = fresh_board()
@@ -381,5 +360,5 @@ def test_a_missing_rtc_leaves_an_untrusted_clock_not_a_dead_board():
     eq(board.rtc_trusted(), False)
     assert board.rtc_time() >= 1704067200
     raises(OSError, board.set_time, 1800000000)
-    board.ntp_sync(1800000000)  # logged, not raised
+    board.ntp_sync(1800000000)          # logged, not raised
     eq(board.rtc_trusted(), False)

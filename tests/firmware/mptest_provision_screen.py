@@ -1,7 +1,6 @@
 """The panel's confirmation of a provisioning change (ui/screens/trust.py): what a serial
 peer asks for is shown, A applies only once every row has been on screen, B refuses at
 any time, and each answer is given exactly once."""
-
 # heapsize: 256K
 import gc
 
@@ -24,20 +23,13 @@ class Quiet:
 
 
 FP = "1111 2222 3333 4444 5555 6666 7777 8888"
-ROWS = [
-    {"iss": "nl.eokm", "fingerprint": FP, "not_after": None},
-    {"field": "dev", "old": "desk-1", "new": "evil.desk"},
-    {
-        "field": "trust",
-        "iss": "nl.eokm",
-        "fingerprint": FP,
-        "change": "removed",
-        "not_after": None,
-    },
-    {"field": "receipts", "iss": "nl.eokm", "old": None, "new": "coap://attacker.example/r"},
-    {"field": "net", "new": "192.0.2.66/24 gw 192.0.2.1 dns 192.0.2.66"},
-    {"field": "time", "new": 1704067200},
-]
+ROWS = [{"iss": "nl.eokm", "fingerprint": FP, "not_after": None},
+        {"field": "dev", "old": "desk-1", "new": "evil.desk"},
+        {"field": "trust", "iss": "nl.eokm", "fingerprint": FP, "change": "removed",
+         "not_after": None},
+        {"field": "receipts", "iss": "nl.eokm", "old": None, "new": "coap://attacker.example/r"},
+        {"field": "net", "new": "192.0.2.66/24 gw 192.0.2.1 dns 192.0.2.66"},
+        {"field": "time", "new": 1704067200}]
 
 
 def asking(rows, lang="en"):
@@ -62,7 +54,7 @@ def test_a_scrolls_through_every_change_before_it_applies():
         eq(screen.hints[0], "hint.down")
         panel.on_button("A", "short")
         presses += 1
-        eq(answers, [])  # nothing applied while rows were unseen
+        eq(answers, [])                             # nothing applied while rows were unseen
         assert presses < 20
     assert presses > 0
     eq(screen.hints[0], "hint.apply")
@@ -70,7 +62,7 @@ def test_a_scrolls_through_every_change_before_it_applies():
     eq(answers, [True])
     assert isinstance(panel.screen, ListScreen)
     panel.on_button("A", "short")
-    eq(answers, [True])  # once
+    eq(answers, [True])                             # once
 
 
 def test_b_refuses_at_once():

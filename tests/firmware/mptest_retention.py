@@ -3,7 +3,6 @@
 pruned when, the checkpoint receipt, the chain across reboots and power cuts, and flash
 use that stays flat (store/retention.py). At 512K like mptest_store (the test's own
 imports and fixtures); the device at 256K is tested end to end (tests/host/test_retention.py)."""
-
 import gc
 import os
 from hashlib import sha256
@@ -55,7 +54,7 @@ class Device:
     last = None
 
     def __init__(self, keep=False, config=None):
-        if Device.last is not None:  # a reboot: the old store's 16 KB index is garbage
+        if Device.last is not None:     # a reboot: the old store's 16 KB index is garbage
             Device.last.store = Device.last.ledger = None
         gc.collect()
         Device.last = self
@@ -71,7 +70,6 @@ class Device:
 
         def cut():
             raise PowerCut()
-
         self.bdev = FileBlockDevice(IMG, on_cut=cut)
         flash.mount(self.bdev, MOUNT)
         self.store = Store(ROOT)
@@ -84,25 +82,15 @@ class Device:
     def take(self, close=True, preserve=None, ack=True):
         """A notice delivered (and closed by staff); its receipts acknowledged."""
         self.n += 1
-        claims = {
-            "v": 1,
-            "t": "notice",
-            "id": b"n-%06d" % self.n,
-            "iss": ISS,
-            "aud": "dev-1",
-            "iat": self.clock.t,
-            "cat": "csam",
-            "basis": "NL NTD code",
-            "ref": "EOKM-%d" % self.n,
-            "due": self.clock.t + 86400,
-            "items": [{"url": "https://h%d.example/a/b/c.jpg" % self.n}],
-        }
+        claims = {"v": 1, "t": "notice", "id": b"n-%06d" % self.n, "iss": ISS,
+                  "aud": "dev-1", "iat": self.clock.t, "cat": "csam", "basis": "NL NTD code",
+                  "ref": "EOKM-%d" % self.n, "due": self.clock.t + 86400,
+                  "items": [{"url": "https://h%d.example/a/b/c.jpg" % self.n}]}
         if preserve is not None:
             claims["preserve"] = preserve
         raw = cose.sign1(cbor.dumps(claims), ISSUER_KEY, ISSUER_KID)
-        self.ledger.record(
-            "delivered", iss=ISS, nid=claims["id"], nh=sha256(raw).digest(), message=raw
-        )
+        self.ledger.record("delivered", iss=ISS, nid=claims["id"], nh=sha256(raw).digest(),
+                           message=raw)
         if close:
             self.ledger.record("removed", iss=ISS, nid=claims["id"], nh=bytes(32))
         if ack:
@@ -163,11 +151,11 @@ def checkpoints(d):
 
 def test_closed_and_delivered_pruned_after_the_period_not_before():
     d = Device()
-    for _ in range(40):  # seq 1..80: segments 0 and 1 full, 2 partly
+    for _ in range(40):         # seq 1..80: segments 0 and 1 full, 2 partly
         d.take()
     h64 = receipts.chain_hash(d.store.receipt(64))
     eq(d.compact(89), False)
-    eq(d.compact(90), False)  # the iat lead: a message may be dated 300 s ahead
+    eq(d.compact(90), False)    # the iat lead: a message may be dated 300 s ahead
     eq(d.segments(), [0, 1, 2])
     eq(d.compact(91), True)
     eq(d.segments(), [2])
@@ -226,8 +214,8 @@ def test_undelivered_checkpoint_blocks_its_own_segment():
     d = Device()
     for _ in range(40):
         d.take()
-    eq(d.compact(91), True)  # checkpoint seq 81, in the outbox
-    for _ in range(40):  # up to seq 161: segments 2..4 full
+    eq(d.compact(91), True)                 # checkpoint seq 81, in the outbox
+    for _ in range(40):                     # up to seq 161: segments 2..4 full
         d.take(ack=False)
         d.ack(hold=(81,))
     eq(d.store.outbox(), [81])
@@ -270,15 +258,8 @@ def test_retention_period_per_issuer():
     for _ in range(40):
         d.take()
     d.clock.t = T0 + 11 * DAY
-    eq(
-        retention.compact(
-            d.store,
-            d.ledger,
-            d.clock.t,
-            retention.periods({"trust": [{"iss": ISS, "retention_days": 10}]}),
-        ),
-        True,
-    )
+    eq(retention.compact(d.store, d.ledger, d.clock.t, retention.periods(
+        {"trust": [{"iss": ISS, "retention_days": 10}]})), True)
     eq(d.segments(), [2])
 
 
@@ -309,7 +290,7 @@ def test_power_cut_during_compaction_loses_nothing():
         d.clock.t = T0 + 91 * DAY
         first = check_consistent(d)
         assert first in (1, 65), first
-        for i, r in enumerate(before):  # every receipt not pruned is still there
+        for i, r in enumerate(before):      # every receipt not pruned is still there
             eq(d.store.receipt(65 + i), r)
         retention.compact(d.store, d.ledger, d.clock.t, {})
         eq(check_consistent(d), 65, "after cut %d the prune completes" % cut)
@@ -352,52 +333,19 @@ def test_flash_per_closed_retained_notice():
 
 def test_checkpoint_build_checks_its_fields():
     ph = bytes(32)
-    raises(
-        ValueError, receipts.build, KEY, KID, "d", 5, ph, "checkpoint", T0, "rtc", pseq=5, ph=ph
-    )
-    raises(
-        ValueError, receipts.build, KEY, KID, "d", 5, ph, "checkpoint", T0, "rtc", pseq=4, ph=b"x"
-    )
-    raises(
-        ValueError,
-        receipts.build,
-        KEY,
-        KID,
-        "d",
-        5,
-        ph,
-        "checkpoint",
-        T0,
-        "rtc",
-        iss="a",
-        nid=b"1",
-        nh=ph,
-        pseq=4,
-        ph=ph,
-    )
-    raises(
-        ValueError,
-        receipts.build,
-        KEY,
-        KID,
-        "d",
-        5,
-        ph,
-        "removed",
-        T0,
-        "rtc",
-        iss="a",
-        nid=b"1",
-        nh=ph,
-        pseq=4,
-        ph=ph,
-    )
+    raises(ValueError, receipts.build, KEY, KID, "d", 5, ph, "checkpoint", T0, "rtc",
+           pseq=5, ph=ph)
+    raises(ValueError, receipts.build, KEY, KID, "d", 5, ph, "checkpoint", T0, "rtc",
+           pseq=4, ph=b"x")
+    raises(ValueError, receipts.build, KEY, KID, "d", 5, ph, "checkpoint", T0, "rtc",
+           iss="a", nid=b"1", nh=ph, pseq=4, ph=ph)
+    raises(ValueError, receipts.build, KEY, KID, "d", 5, ph, "removed", T0, "rtc",
+           iss="a", nid=b"1", nh=ph, pseq=4, ph=ph)
 
 
 def test_retention_days_in_provisioning_and_config():
     from meldbox.app import config
     from meldbox.provision import request
-
     entry = {"iss": ISS, "key": "11" * 32, "retention_days": 30}
     eq(request._key(entry, 0)["retention_days"], 30)
     raises(request.RequestError, request._key, dict(entry, retention_days=0), 0)

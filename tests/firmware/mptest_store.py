@@ -1,15 +1,12 @@
 # heapsize: 512K
 """The store on real littlefs (vfs.VfsLfs2) over the simulator's file-backed flash:
 commit, derived state, replay after a crash between commit and apply, torn writes."""
-
-import os
-
-from mptest import eq, raises
-
+import os  # noqa: I001
 import vfs
 
+from mptest import eq, raises
 from boards.sim.flash import FileBlockDevice
-from meldbox.core import cbor, cose, ed25519, receipts
+from meldbox.core import cose, cbor, ed25519, receipts
 from meldbox.store import flash
 from meldbox.store.store import Store, message_key
 
@@ -36,28 +33,17 @@ def fresh(cut_after=None, keep=False):
             os.remove(IMG)
         except OSError:
             pass
-
     def cut():
         raise PowerCut()
-
     bdev = FileBlockDevice(IMG, block_count=128, cut_after=cut_after, on_cut=cut)
     flash.mount(bdev, MOUNT)
     return bdev
 
 
 def notice(n, replaces=None, within=None):
-    claims = {
-        "v": 1,
-        "t": "notice",
-        "id": b"notice-%03d" % n,
-        "iss": "nl.eokm",
-        "aud": "dev-1",
-        "iat": 1800000000,
-        "cat": "csam",
-        "basis": "NL NTD code",
-        "ref": "EOKM-%d" % n,
-        "items": [{"url": "https://h%d.example/x/y" % n}],
-    }
+    claims = {"v": 1, "t": "notice", "id": b"notice-%03d" % n, "iss": "nl.eokm",
+              "aud": "dev-1", "iat": 1800000000, "cat": "csam", "basis": "NL NTD code",
+              "ref": "EOKM-%d" % n, "items": [{"url": "https://h%d.example/x/y" % n}]}
     if within:
         claims["within"] = within
     else:
@@ -68,55 +54,24 @@ def notice(n, replaces=None, within=None):
 
 
 def withdraw(n, ref):
-    claims = {
-        "v": 1,
-        "t": "withdraw",
-        "id": b"withdr-%03d" % n,
-        "iss": "nl.eokm",
-        "aud": "dev-1",
-        "iat": 1800000100,
-        "ref": ref,
-    }
+    claims = {"v": 1, "t": "withdraw", "id": b"withdr-%03d" % n, "iss": "nl.eokm",
+              "aud": "dev-1", "iat": 1800000100, "ref": ref}
     return cose.sign1(cbor.dumps(claims), ISSUER_KEY, ISSUER_KID), claims
 
 
 def deliver(store, raw, claims, kind="delivered", at=1800000010):
     from hashlib import sha256
-
     seq = store.seq + 1
-    r = receipts.build(
-        KEY,
-        KID,
-        "dev-1",
-        seq,
-        store.head_hash,
-        kind,
-        at,
-        "rtc",
-        iss="nl.eokm",
-        nid=claims["id"],
-        nh=sha256(raw).digest(),
-    )
+    r = receipts.build(KEY, KID, "dev-1", seq, store.head_hash, kind, at, "rtc",
+                       iss="nl.eokm", nid=claims["id"], nh=sha256(raw).digest())
     store.commit(seq, r, raw)
     return seq, r
 
 
 def act(store, claims, kind, at=1800000500, reason=None):
     seq = store.seq + 1
-    r = receipts.build(
-        KEY,
-        KID,
-        "dev-1",
-        seq,
-        store.head_hash,
-        kind,
-        at,
-        "rtc",
-        iss="nl.eokm",
-        nid=claims["id"],
-        nh=bytes(32),
-        reason=reason,
-    )
+    r = receipts.build(KEY, KID, "dev-1", seq, store.head_hash, kind, at, "rtc",
+                       iss="nl.eokm", nid=claims["id"], nh=bytes(32), reason=reason)
     store.commit(seq, r)
     return seq, r
 
@@ -161,20 +116,8 @@ def test_replay_applies_committed_but_unapplied_record():
     s = Store(MOUNT + "/mb")
     raw, claims = notice(7)
     from hashlib import sha256
-
-    r = receipts.build(
-        KEY,
-        KID,
-        "dev-1",
-        1,
-        s.head_hash,
-        "delivered",
-        1800000010,
-        "rtc",
-        iss="nl.eokm",
-        nid=claims["id"],
-        nh=sha256(raw).digest(),
-    )
+    r = receipts.build(KEY, KID, "dev-1", 1, s.head_hash, "delivered", 1800000010, "rtc",
+                       iss="nl.eokm", nid=claims["id"], nh=sha256(raw).digest())
     # the commit point only, as if power failed before apply
     s._append_record(1, {"r": r, "m": raw})
     fresh(keep=True)
@@ -194,8 +137,8 @@ def test_withdraw_replace_and_panel_events():
     for raw, c in ((raw1, c1), (raw2, c2), (raw3, c3)):
         deliver(s, raw, c)
     k1, k2, k3 = (message_key("nl.eokm", c["id"]) for c in (c1, c2, c3))
-    eq(s.notice(k3)["dl"], 1800000010 + 3600)  # within runs from delivery
-    eq(s.active_keys()[0], k3)  # earliest deadline first
+    eq(s.notice(k3)["dl"], 1800000010 + 3600)          # within runs from delivery
+    eq(s.active_keys()[0], k3)                          # earliest deadline first
     rawr, cr = notice(4, replaces=c1["id"])
     deliver(s, rawr, cr)
     eq(s.notice(k1)["state"], "replaced")
@@ -209,13 +152,13 @@ def test_withdraw_replace_and_panel_events():
     n3 = s.notice(k3)
     eq(n3["state"], "cannot-comply")
     eq(n3["paused_left"], 3600 - 600)
-    eq(s.active_count(), 2)  # stays listed, paused
+    eq(s.active_count(), 2)                             # stays listed, paused
     kr = message_key("nl.eokm", cr["id"])
-    eq(s.active_keys(), [kr, k3])  # paused ones sort last
+    eq(s.active_keys(), [kr, k3])                       # paused ones sort last
     eq(s.index_entry(1), (k3, 1800000010 + 3600, 3600 - 600))
     eq(s.index_position(k3), 1)
-    eq(s.index_position(k1), -1)  # replaced: no longer listed
-    s3 = Store(MOUNT + "/mb")  # the index is rebuilt at boot
+    eq(s.index_position(k1), -1)                        # replaced: no longer listed
+    s3 = Store(MOUNT + "/mb")                           # the index is rebuilt at boot
     eq(s3.active_keys(), [kr, k3])
     eq(s3.index_entry(1)[2], 3600 - 600)
     act(s, c3, "removed")

@@ -3,16 +3,15 @@
 device boots, counts it, keeps its chain and goes on), and a log segment ending in a
 record cut short (an append that failed half-way) boots and takes the next record where
 readers find it."""
-
+import os  # noqa: F401, I001
 import struct
 from hashlib import sha256
 
 from mptest import eq
+from meldbox.core import cose, cbor, ed25519, receipts  # noqa: F401
+from meldbox.store.store import Store
 
 import mptest_store as base
-
-from meldbox.core import receipts
-from meldbox.store.store import Store
 
 MOUNT = base.MOUNT
 
@@ -34,31 +33,20 @@ def test_a_record_whose_apply_raises_is_quarantined_and_the_device_boots():
     # a committed record that cannot be applied: a delivered receipt over bytes that are
     # no COSE_Sign1 (as a bug in apply, or a message the store cannot derive, would be)
     bad = b"\xa1\x01\x02not a notice"
-    r = receipts.build(
-        base.KEY,
-        base.KID,
-        "dev-1",
-        2,
-        s.head_hash,
-        "delivered",
-        1800000020,
-        "rtc",
-        iss="nl.eokm",
-        nid=b"bad-1",
-        nh=sha256(bad).digest(),
-    )
-    s._append_record(2, {"r": r, "m": bad})  # the commit point only, then a reboot
+    r = receipts.build(base.KEY, base.KID, "dev-1", 2, s.head_hash, "delivered", 1800000020,
+                       "rtc", iss="nl.eokm", nid=b"bad-1", nh=sha256(bad).digest())
+    s._append_record(2, {"r": r, "m": bad})         # the commit point only, then a reboot
     base.fresh(keep=True)
     s2 = Store(MOUNT + "/mb")
     eq(s2.quarantined, 1)
     eq(s2.seq, 2)
     eq(s2.head_hash, receipts.chain_hash(r))
-    eq(2 in s2.outbox(), True)  # its receipt still goes out
+    eq(2 in s2.outbox(), True)                          # its receipt still goes out
     raw3, c3 = base.notice(3)
-    eq(base.deliver(s2, raw3, c3)[0], 3)  # the chain goes on
+    eq(base.deliver(s2, raw3, c3)[0], 3)                # the chain goes on
     chain_ok(s2)
     base.fresh(keep=True)
-    s3 = Store(MOUNT + "/mb")  # and it is remembered
+    s3 = Store(MOUNT + "/mb")                           # and it is remembered
     eq((s3.quarantined, s3.seq, s3.active_count()), (1, 3, 2))
 
 
@@ -69,7 +57,7 @@ def test_a_record_cut_short_at_the_end_of_the_log_boots_and_is_dropped():
         raw, c = base.notice(i)
         base.deliver(s, raw, c)
     head = s.head_hash
-    with open(s._segment(4), "ab") as f:  # header of seq 4, half a body
+    with open(s._segment(4), "ab") as f:                # header of seq 4, half a body
         f.write(struct.pack("<II", 4, 400))
         f.write(b"\xa2" + bytes(100))
     base.fresh(keep=True)
@@ -78,7 +66,7 @@ def test_a_record_cut_short_at_the_end_of_the_log_boots_and_is_dropped():
     eq(s2.torn_tail, 8 + 101)
     eq(s2.record(4), None)
     raw, c = base.notice(9)
-    seq, r = base.deliver(s2, raw, c)  # appended where readers look
+    seq, r = base.deliver(s2, raw, c)                   # appended where readers look
     eq(seq, 4)
     eq(s2.receipt(4), r)
     base.fresh(keep=True)
@@ -89,27 +77,26 @@ def test_a_record_cut_short_at_the_end_of_the_log_boots_and_is_dropped():
 
 def test_a_withdraw_before_its_notice_closes_the_notice_as_it_arrives():
     from meldbox.store.store import message_key
-
     base.fresh()
     s = Store(MOUNT + "/mb")
     raw, c = base.notice(5)
     raww, cw = base.withdraw(1, c["id"])
-    wseq, _ = base.deliver(s, raww, cw, kind="withdrawn")  # the withdraw overtook it
+    wseq, _ = base.deliver(s, raww, cw, kind="withdrawn")      # the withdraw overtook it
     eq(s.notice(message_key("nl.eokm", c["id"])), None)
     seq, _ = base.deliver(s, raw, c)
     n = s.notice(message_key("nl.eokm", c["id"]))
     eq((n["state"], n["last"], s.active_count()), ("withdrawn", wseq, 0))
     other_raw, other = base.notice(6)
-    base.deliver(s, other_raw, other)  # others are not touched
+    base.deliver(s, other_raw, other)                           # others are not touched
     eq(s.active_count(), 1)
     base.fresh(keep=True)
     s2 = Store(MOUNT + "/mb")
-    eq((s2.active_count(), s2.notice(message_key("nl.eokm", c["id"]))["state"]), (1, "withdrawn"))
+    eq((s2.active_count(), s2.notice(message_key("nl.eokm", c["id"]))["state"]),
+       (1, "withdrawn"))
 
 
 def test_early_withdraws_are_bounded():
     from meldbox.store import store as store_module
-
     base.fresh()
     s = Store(MOUNT + "/mb")
     for i in range(store_module.EARLY_WITHDRAWS + 5):

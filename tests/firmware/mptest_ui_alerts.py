@@ -61,7 +61,7 @@ def test_new_notice_blinks_and_beeps_until_silenced():
     for _ in range(8):
         a.tick()
         colours.add(led.colour)
-    assert alerts.PATTERNS[alerts.NEW][0] in colours and (0, 0, 0) in colours  # blinking
+    assert alerts.PATTERNS[alerts.NEW][0] in colours and (0, 0, 0) in colours   # blinking
     eq(set(buzzer.tones), {880})
     assert len(buzzer.tones) >= 2
     a.silence()
@@ -79,7 +79,7 @@ def test_crossing_one_hour_left_alerts():
     eq(a.active, alerts.NONE)
     a.update([v], T0 + 1)
     eq(a.active, alerts.NONE)
-    a.update([v], T0 + 3)  # 3599 s left
+    a.update([v], T0 + 3)           # 3599 s left
     eq(a.active, alerts.HOUR)
     eq(buzzer.tones[-1], 1320)
 
@@ -91,7 +91,7 @@ def test_becoming_overdue_alerts_and_outranks_new():
     a.update([v], T0 + 5)
     eq(a.active, alerts.OVERDUE)
     eq(a.overdue, 1)
-    a.new_notice()  # a newer, lesser alert does not hide it
+    a.new_notice()                  # a newer, lesser alert does not hide it
     eq(a.active, alerts.OVERDUE)
     a.tick()
     eq(buzzer.tones[-1], 1760)
@@ -117,7 +117,7 @@ def test_each_crossing_alerts_once():
     eq(a.active, alerts.OVERDUE)
     a.silence()
     for t in range(6, 20):
-        a.update([v], T0 + t)  # still overdue: no new crossing
+        a.update([v], T0 + t)      # still overdue: no new crossing
     eq(a.active, alerts.NONE)
     eq(a.overdue, 1)
 
@@ -144,10 +144,7 @@ def test_many_notices_read_only_up_to_the_first_calm_one():
             Counting.reads += 1
             return self.views[i]
 
-    ns = Counting(
-        [calm(b"o", left=-5), calm(b"h", left=600)]
-        + [calm(b"%d" % i, left=(10 + i) * HOUR) for i in range(60)]
-    )
+    ns = Counting([calm(b"o", left=-5), calm(b"h", left=600)] + [calm(b"%d" % i, left=(10 + i) * HOUR) for i in range(60)])  # noqa: E501
     a, led, buzzer = make(ns)
     eq(a.worst, 3)
     eq(a.overdue, 1)

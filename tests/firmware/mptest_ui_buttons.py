@@ -1,5 +1,4 @@
 """The button debouncer: bounce is ignored, short on release, long while still held."""
-
 from mptest import eq
 
 from meldbox.ui.buttons import Buttons
@@ -42,17 +41,8 @@ def test_short_press_on_release():
 
 
 def test_bounce_gives_one_press():
-    bouncy = [
-        (0, 0),
-        (100, A),
-        (103, 0),
-        (106, A),
-        (109, 0),
-        (112, A),
-        (400, 0),
-        (403, A),
-        (406, 0),
-    ]
+    bouncy = [(0, 0), (100, A), (103, 0), (106, A), (109, 0), (112, A),
+              (400, 0), (403, A), (406, 0)]
     ev = run(bouncy, 800, step=1)
     eq([(n, k) for _, n, k in ev], [("A", "short")])
 
@@ -64,7 +54,7 @@ def test_glitch_shorter_than_debounce_is_ignored():
 def test_long_press_fires_while_held_and_no_short_after():
     ev = run([(0, 0), (100, X), (2500, 0)], 3000)
     eq([(n, k) for _, n, k in ev], [("X", "long")])
-    assert 1100 <= ev[0][0] <= 1130, ev  # at the threshold, not on release
+    assert 1100 <= ev[0][0] <= 1130, ev       # at the threshold, not on release
 
 
 def test_just_under_a_second_is_short():
@@ -80,10 +70,9 @@ def test_two_buttons_independent():
 def test_ticks_wrap_around():
     # time.ticks_ms wraps; the debouncer must only use differences
     from time import ticks_add
-
     w = Wire([(0, 0)])
     b = Buttons(w.read)
-    base = ticks_add(0, -50)  # just before the wrap
+    base = ticks_add(0, -50)        # just before the wrap
     events = []
     for i in range(0, 400, 5):
         w.now = i

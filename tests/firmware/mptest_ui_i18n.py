@@ -1,6 +1,5 @@
 """Every panel text exists in English and Dutch, with the same placeholders, drawable
 with the panel's fonts; every key the screens use exists."""
-
 import os
 
 from mptest import eq
@@ -16,7 +15,7 @@ def placeholders(s):
     out = []
     i = s.find("%")
     while i >= 0:
-        out.append(s[i : i + 2])
+        out.append(s[i:i + 2])
         i = s.find("%", i + 2)
     return out
 
@@ -101,7 +100,7 @@ def test_every_literal_key_in_the_screens_exists():
             i = src.find(opener)
             while i >= 0:
                 j = src.find('"', i + len(opener))
-                key = src[i + len(opener) : j]
+                key = src[i + len(opener):j]
                 prev = src[i - 1] if i else " "
                 if key[-1:] != "." and (prev in " (.[=" or prev == "\n"):
                     assert i18n.has(key), "%s uses unknown key %r" % (path, key)

@@ -1,6 +1,5 @@
 """The panel's state machine: button sequences -> exact model calls; what is never
 recorded (cancel paths, short X on confirm, a notice that left); notifications."""
-
 import gc
 import sys
 
@@ -19,7 +18,7 @@ from meldbox.ui.screens.detail import DetailScreen
 from meldbox.ui.screens.device import DeviceScreen, RejectedScreen
 from meldbox.ui.screens.notices import ListScreen
 
-MOST_URGENT = b"n-over"  # overdue by 42 minutes in sample_notices()
+MOST_URGENT = b"n-over"      # overdue by 42 minutes in sample_notices()
 
 
 class Led:
@@ -62,10 +61,8 @@ def test_fresh_list_selects_the_most_urgent():
     model, panel = make()
     assert isinstance(panel.screen, ListScreen)
     eq(panel.screen.selected_key, MOST_URGENT)
-    eq(
-        [v.key for v in panel.notices],
-        [b"n-over", b"n-terror", b"n-amber", b"n-test", b"n-green", b"n-paused"],
-    )
+    eq([v.key for v in panel.notices],
+       [b"n-over", b"n-terror", b"n-amber", b"n-test", b"n-green", b"n-paused"])
 
 
 def test_x_x_x_hold_x_records_removed_for_the_most_urgent():
@@ -77,7 +74,7 @@ def test_x_x_x_hold_x_records_removed_for_the_most_urgent():
     press(panel, "X")
     assert isinstance(panel.screen, ListScreen)
     assert panel.find(MOST_URGENT) is None
-    eq(panel.screen.selected_key, b"n-terror")  # the most urgent again
+    eq(panel.screen.selected_key, b"n-terror")      # the most urgent again
 
 
 def test_short_x_on_confirm_records_nothing():
@@ -89,17 +86,17 @@ def test_short_x_on_confirm_records_nothing():
 
 def test_cancel_paths_record_nothing():
     model, panel = make()
-    press(panel, "X", "X", "X", "Y")  # confirm -> actions
+    press(panel, "X", "X", "X", "Y")            # confirm -> actions
     assert isinstance(panel.screen, ActionsScreen)
     eq(panel.screen.sel, 0)
-    press(panel, "Y")  # actions -> detail
+    press(panel, "Y")                           # actions -> detail
     assert isinstance(panel.screen, DetailScreen)
-    press(panel, "Y")  # detail -> list
+    press(panel, "Y")                           # detail -> list
     assert isinstance(panel.screen, ListScreen)
     eq(panel.screen.selected_key, MOST_URGENT)
-    press(panel, "X", "X", "B", "B", "B", "X", "Y", "Y", "Y")  # via the reasons
+    press(panel, "X", "X", "B", "B", "B", "X", "Y", "Y", "Y")        # via the reasons
     assert isinstance(panel.screen, ListScreen)
-    press(panel, "X", "X", "B", "B", "B", "X", "X", "Y+")  # long Y cancels too
+    press(panel, "X", "X", "B", "B", "B", "X", "X", "Y+")            # long Y cancels too
     assert isinstance(panel.screen, ReasonScreen)
     eq(acts(model), [])
 
@@ -115,7 +112,7 @@ def test_each_answer_in_menu_order():
 def test_cannot_comply_asks_for_the_reason():
     for i, reason in enumerate(("force-majeure", "manifest-error", "missing-info")):
         model, panel = make()
-        press(panel, "X", "X", "B", "B", "B", "B", "X")  # B past the end stays on the last
+        press(panel, "X", "X", "B", "B", "B", "B", "X")     # B past the end stays on the last
         assert isinstance(panel.screen, ReasonScreen)
         press(panel, *(["B"] * i))
         press(panel, "X", "X+")
@@ -129,14 +126,14 @@ def test_cannot_comply_asks_for_the_reason():
 
 def test_list_navigation_opens_the_selected_notice():
     model, panel = make()
-    press(panel, "A", "B", "B", "A", "B")  # A at the top stays
+    press(panel, "A", "B", "B", "A", "B")       # A at the top stays
     eq(panel.screen.selected_key, b"n-amber")
     press(panel, "X")
     assert isinstance(panel.screen, DetailScreen)
     eq(model.calls, [("seen", b"n-amber")])
     eq(panel.screen.view.key, b"n-amber")
     press(panel, "Y")
-    eq(panel.screen.selected_key, b"n-amber")  # back to where we were
+    eq(panel.screen.selected_key, b"n-amber")   # back to where we were
 
 
 def test_opening_calls_seen_every_time_the_model_decides():
@@ -175,7 +172,7 @@ def test_withdrawn_while_confirming_records_nothing():
     model.drop(v.key)
     panel.notify("withdrawn", v)
     assert isinstance(panel.screen, ListScreen)
-    press(panel, "X+")  # the same physical hold now lands on the list
+    press(panel, "X+")          # the same physical hold now lands on the list
     eq(acts(model), [])
 
 
@@ -191,7 +188,7 @@ def test_notice_leaving_without_notify_is_noticed_on_tick():
 def test_record_refuses_a_notice_that_left_meanwhile():
     model, panel = make()
     press(panel, "X", "X", "X")
-    model.drop(MOST_URGENT)  # gone, and the panel has not ticked yet
+    model.drop(MOST_URGENT)     # gone, and the panel has not ticked yet
     press(panel, "X+")
     eq(acts(model), [])
     assert not isinstance(panel.screen, DoneScreen)
@@ -235,11 +232,11 @@ def test_any_press_silences_the_alert_and_still_acts():
     press(panel, "B")
     assert not panel.alerts.active
     assert buzzer.offs >= 1
-    eq(panel.screen.selected_key, b"n-terror")  # B still moved the selection
+    eq(panel.screen.selected_key, b"n-terror")      # B still moved the selection
     n = len(buzzer.tones)
     for _ in range(5):
         panel.tick()
-    eq(len(buzzer.tones), n)  # silent until the next event
+    eq(len(buzzer.tones), n)                        # silent until the next event
 
 
 def test_long_press_elsewhere_acts_like_a_press():
@@ -261,7 +258,6 @@ def test_device_screen_warns_before_a_key_expires():
     from panel_scenes import DAY, DeviceInfo, sample_keys
 
     from meldbox.ui import palette
-
     model, panel = make(device=DeviceInfo(sample_keys()))
     press(panel, "Y")
     paras = panel.screen.doc().paras
@@ -271,7 +267,7 @@ def test_device_screen_warns_before_a_key_expires():
     eq(red, ["REVOKED"])
     texts = [p[1] for p in paras]
     assert "valid until 2026-06-10" in texts, texts
-    assert "7f3a 91c2 5be0 44d1 0a9e 6c3f 2d81 b7e4" in texts  # device key fingerprint
+    assert "7f3a 91c2 5be0 44d1 0a9e 6c3f 2d81 b7e4" in texts       # device key fingerprint
     # 31 days before: not yet a warning; at not-after: expired
     model.t = T0 + 12 * DAY + 5 * HOUR - 31 * DAY
     press(panel, "Y", "Y")
@@ -283,24 +279,17 @@ def test_device_screen_warns_before_a_key_expires():
 
 def test_refused_messages_show_time_issuer_and_reason():
     from panel_scenes import sample_rejected
-
     model, panel = make(rejected=sample_rejected(), lang="nl")
     press(panel, "Y", "X")
     texts = [p[1] for p in panel.screen.doc().paras]
-    eq(
-        texts[:3],
-        [
-            "nl.eokm (opgegeven)",
-            "Ongeldige handtekening",
-            "signature does not verify [bad-signature]",
-        ],
-    )
-    eq(panel.screen.doc().paras[0][0], "12:10:30")  # today: the time is enough
+    eq(texts[:3], ["nl.eokm (opgegeven)", "Ongeldige handtekening",
+                   "signature does not verify [bad-signature]"])
+    eq(panel.screen.doc().paras[0][0], "12:10:30")      # today: the time is enough
     assert "uitgever onbekend" in texts
 
 
 def test_run_task_polls_buttons_and_ticks():
-    sys.path.insert(0, ".frozen")  # asyncio is frozen into the unix port
+    sys.path.insert(0, ".frozen")       # asyncio is frozen into the unix port
     import asyncio
     import time
 
@@ -327,12 +316,12 @@ def test_run_task_polls_buttons_and_ticks():
 
     async def drive():
         task = asyncio.create_task(panel.run(buttons, lambda: 0, poll_ms=5))
-        await until(lambda: buttons.polls >= 3)  # the queued presses are taken
-        eq(ticks, [])  # the second has not changed
+        await until(lambda: buttons.polls >= 3)     # the queued presses are taken
+        eq(ticks, [])                               # the second has not changed
         model.t += 1
         await until(lambda: ticks)
         polls = buttons.polls
-        await until(lambda: buttons.polls >= polls + 3)  # a few rounds on: one tick only
+        await until(lambda: buttons.polls >= polls + 3)     # a few rounds on: one tick only
         task.cancel()
 
     asyncio.run(drive())
@@ -348,7 +337,7 @@ def test_refresh_redraws_without_ageing_toasts_or_beeping():
     panel.notify("new", v)
     tones = len(panel.alerts.buzzer.tones)
     model.t += 30
-    assert panel.refresh() > 0  # the moved clock is drawn
+    assert panel.refresh() > 0          # the moved clock is drawn
     for _ in range(10):
         panel.refresh()
     eq(len(panel.alerts.buzzer.tones), tones)

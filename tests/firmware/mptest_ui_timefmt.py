@@ -1,5 +1,4 @@
 """Countdown formatting, civil dates and EU summer time (meldbox/ui/timefmt.py)."""
-
 from mptest import eq
 
 from meldbox.ui import timefmt
@@ -13,12 +12,12 @@ def test_countdown_under_a_day_is_hh_mm_ss():
 
 def test_countdown_from_a_day_shows_days_and_floored_hours():
     eq(timefmt.countdown(86400), "1d 00h")
-    eq(timefmt.countdown(2 * 86400 + 3 * 3600 + 3599), "2d 03h")  # never rounds up
+    eq(timefmt.countdown(2 * 86400 + 3 * 3600 + 3599), "2d 03h")   # never rounds up
     eq(timefmt.countdown(2 * 86400 + 3 * 3600 + 59, "u"), "2d 03u")
 
 
 def test_countdown_overdue_counts_up_with_plus():
-    eq(timefmt.countdown(0), "+00:00:00")  # due now is due: no time left
+    eq(timefmt.countdown(0), "+00:00:00")      # due now is due: no time left
     eq(timefmt.countdown(-(42 * 60 + 10)), "+00:42:10")
     eq(timefmt.countdown(-(86400 + 3600)), "+1d 01h")
 
@@ -38,9 +37,9 @@ def test_countdown_never_shows_more_time_than_left():
 
 def test_civil_dates():
     eq(timefmt.civil(0), (1970, 1, 1, 0, 0, 0))
-    eq(timefmt.civil(951782400), (2000, 2, 29, 0, 0, 0))  # leap day
+    eq(timefmt.civil(951782400), (2000, 2, 29, 0, 0, 0))          # leap day
     eq(timefmt.civil(1746526530), (2025, 5, 6, 10, 15, 30))
-    eq(timefmt.civil(4107542399), (2100, 2, 28, 23, 59, 59))  # 2100 is no leap year
+    eq(timefmt.civil(4107542399), (2100, 2, 28, 23, 59, 59))      # 2100 is no leap year
     eq(timefmt.days_from_civil(2024, 12, 31), 20088)
 
 
@@ -59,12 +58,12 @@ def test_eu_summer_time_switches_at_one_utc_on_last_sundays():
 
 
 def test_local_clock_and_dates():
-    t = 1746526530  # 2025-05-06 10:15:30 UTC, summer
+    t = 1746526530      # 2025-05-06 10:15:30 UTC, summer
     eq(timefmt.clock(t, "UTC"), "10:15:30")
     eq(timefmt.clock(t, "CET"), "12:15:30")
     eq(timefmt.date_time(t, "CET"), "2025-05-06 12:15 CEST")
     eq(timefmt.date_time(t, "CET", True), "2025-05-06 12:15:30 CEST")
-    winter = 1736899199  # 2025-01-14 23:59:59 UTC -> next day in CET
+    winter = 1736899199     # 2025-01-14 23:59:59 UTC -> next day in CET
     eq(timefmt.date_time(winter, "CET"), "2025-01-15 00:59 CET")
     eq(timefmt.date_time(winter, "UTC"), "2025-01-14 23:59 UTC")
 

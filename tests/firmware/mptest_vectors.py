@@ -4,12 +4,11 @@
 """The shared test vectors (tests/data/notices.json) on MicroPython: every notice gets the
 verdict and CoAP code the vectors demand, every receipt is reproduced byte for byte from
 its fields with the device seed, and the receipts form the prev hash chain."""
-
+import hashlib  # noqa: F401, I001
 import json
 from binascii import hexlify, unhexlify
 
 from mptest import eq, raises
-
 from meldbox.core import cbor, cose, ed25519, errors, receipts
 from meldbox.core.messages import Notice, Ping, Withdraw, verify_message
 from meldbox.core.trust import TrustStore
@@ -21,20 +20,12 @@ def _data_path():
 
 
 with open(_data_path()) as f:
-    V = json.load(f)  # streamed: the hex text is never held twice
+    V = json.load(f)   # streamed: the hex text is never held twice
 NOW = V["now"]
 DEVICE_ID = V["device_id"]
-TRUST = TrustStore.from_list(
-    [
-        {
-            "iss": k["iss"],
-            "key": unhexlify(k["key"]),
-            "not_after": k.get("not_after"),
-            "revoked": k.get("revoked", False),
-        }
-        for k in V["trust"]
-    ]
-)
+TRUST = TrustStore.from_list([{"iss": k["iss"], "key": unhexlify(k["key"]),
+                               "not_after": k.get("not_after"),
+                               "revoked": k.get("revoked", False)} for k in V["trust"]])
 for _case in V["notices"]:
     _case["cose"] = unhexlify(_case["cose"])
 for _case in V["receipts"]:
@@ -77,22 +68,10 @@ def _check_receipt(index):
     case = V["receipts"][index]
     f = _receipt_fields(case)
     key = _device_key()
-    built = receipts.build(
-        key,
-        cose.kid_of(key.public),
-        f["dev"],
-        f["seq"],
-        f["prev"],
-        f["kind"],
-        f["at"],
-        f["clock"],
-        iss=f.get("iss"),
-        nid=f.get("nid"),
-        nh=f.get("nh"),
-        reason=f.get("reason"),
-        note=f.get("note"),
-        state=f.get("state"),
-    )
+    built = receipts.build(key, cose.kid_of(key.public), f["dev"], f["seq"], f["prev"],
+                           f["kind"], f["at"], f["clock"], iss=f.get("iss"), nid=f.get("nid"),
+                           nh=f.get("nh"), reason=f.get("reason"), note=f.get("note"),
+                           state=f.get("state"))
     eq(hexlify(built).decode(), hexlify(case["cose"]).decode(), "receipt bytes")
     eq(receipts.decode(built), f, "decoded payload")
     assert cose.verify(cose.decode_sign1(built), key.public)
@@ -118,9 +97,7 @@ def cases():
         label = "%s (%s)" % (case["name"], case.get("code") or "accept")
         out.append(("notice: " + label, lambda case=case: _check_notice(case)))
     for i in range(len(V["receipts"])):
-        label = "receipt seq %d %s" % (
-            V["receipts"][i]["fields"]["seq"],
-            V["receipts"][i]["fields"]["kind"],
-        )
+        label = "receipt seq %d %s" % (V["receipts"][i]["fields"]["seq"],
+                                       V["receipts"][i]["fields"]["kind"])
         out.append((label, lambda i=i: _check_receipt(i)))
     return out

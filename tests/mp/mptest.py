@@ -10,7 +10,6 @@ test's name (so that one run both lists and runs them), then each result:
   @@MPTEST PASS <name> <ms>
   @@MPTEST FAIL <name>        followed by the traceback, then @@MPTEST END
 """
-
 import os
 import sys
 import time
@@ -53,7 +52,7 @@ def collect(mod):
 
 def load(path):
     slash = path.rfind("/")
-    folder, fname = (path[:slash], path[slash + 1 :]) if slash >= 0 else (".", path)
+    folder, fname = (path[:slash], path[slash + 1:]) if slash >= 0 else (".", path)
     if folder not in sys.path:
         sys.path.insert(0, folder)
     return __import__(fname[:-3] if fname.endswith(".py") else fname)

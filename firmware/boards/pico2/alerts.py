@@ -1,5 +1,4 @@
 """The RGB LED and the buzzer, both on PWM (pins in pins.py)."""
-
 from machine import PWM, Pin, Timer
 
 

@@ -8,7 +8,6 @@ trusted: a wild NTP answer must not move a trusted clock (and with it deadlines 
 expiry) far. The watchdog starts when the app's tasks start and is fed once a second
 by a task, so a stalled event loop resets the board.
 """
-
 import json
 import os
 import socket
@@ -22,16 +21,16 @@ from boards.pico2 import pins
 from boards.pico2.alerts import Buzzer, Led
 from boards.pico2.ds3231 import DS3231
 
-RESYNC_MS = 3600 * 1000  # re-read the DS3231 hourly (ticks_diff is good for days)
-TRUST_CHECK_MS = 60 * 1000  # and its oscillator-stop flag every minute
+RESYNC_MS = 3600 * 1000          # re-read the DS3231 hourly (ticks_diff is good for days)
+TRUST_CHECK_MS = 60 * 1000       # and its oscillator-stop flag every minute
 MAX_NTP_STEP_S = 600
-NO_RTC_TIME = 1704067200  # 2024-01-01: where an unreadable RTC leaves the clock
+NO_RTC_TIME = 1704067200         # 2024-01-01: where an unreadable RTC leaves the clock
 WATCHDOG_FEED_MS = 1000
 # RP2350 (and RP2040): WATCHDOG_BASE + 0x3000 is the atomic bit-clear alias of CTRL;
 # bit 30 is CTRL.ENABLE (pico-sdk hardware/regs/watchdog.h, addressmap.h).
 WATCHDOG_CTRL_CLR = {"RP2350": 0x400D8000 + 0x3000, "RP2040": 0x40058000 + 0x3000}
 WATCHDOG_ENABLE = 1 << 30
-BUTTONS = (pins.BUTTON_A, pins.BUTTON_B, pins.BUTTON_X, pins.BUTTON_Y)  # mask bits 1, 2, 4, 8
+BUTTONS = (pins.BUTTON_A, pins.BUTTON_B, pins.BUTTON_X, pins.BUTTON_Y)   # mask bits 1, 2, 4, 8
 
 
 class Pico2Board:
@@ -39,9 +38,7 @@ class Pico2Board:
     heap_budget = pins.HEAP_BUDGET
 
     def __init__(self):
-        self.i2c = I2C(
-            pins.RTC_I2C, sda=Pin(pins.RTC_SDA), scl=Pin(pins.RTC_SCL), freq=pins.RTC_FREQ
-        )
+        self.i2c = I2C(pins.RTC_I2C, sda=Pin(pins.RTC_SDA), scl=Pin(pins.RTC_SCL), freq=pins.RTC_FREQ)  # noqa: E501
         self.rtc = None
         self._rtc_at = NO_RTC_TIME
         self._synced_at = time.ticks_ms()
@@ -120,7 +117,6 @@ class Pico2Board:
     # --- storage ----------------------------------------------------------------------
     def flash(self):
         from boards.pico2.flash import block_device
-
         return block_device()
 
     # --- network ----------------------------------------------------------------------
@@ -136,25 +132,11 @@ class Pico2Board:
     # --- panel ------------------------------------------------------------------------
     def make_display(self, width, height):
         from boards.pico2.st7789 import ST7789
-
-        spi = SPI(
-            pins.DISPLAY_SPI,
-            baudrate=pins.DISPLAY_BAUD,
-            polarity=0,
-            phase=0,
-            sck=Pin(pins.DISPLAY_SCK),
-            mosi=Pin(pins.DISPLAY_MOSI),
-        )
-        self.display = ST7789(
-            spi,
-            Pin(pins.DISPLAY_CS, Pin.OUT, value=1),
-            Pin(pins.DISPLAY_DC, Pin.OUT),
-            Pin(pins.DISPLAY_RST, Pin.OUT, value=1),
-            width,
-            height,
-            pins.DISPLAY_MADCTL,
-            bool(pins.DISPLAY_INVERT),
-        )
+        spi = SPI(pins.DISPLAY_SPI, baudrate=pins.DISPLAY_BAUD, polarity=0, phase=0,
+                  sck=Pin(pins.DISPLAY_SCK), mosi=Pin(pins.DISPLAY_MOSI))
+        self.display = ST7789(spi, Pin(pins.DISPLAY_CS, Pin.OUT, value=1), Pin(pins.DISPLAY_DC, Pin.OUT),  # noqa: E501
+                              Pin(pins.DISPLAY_RST, Pin.OUT, value=1), width, height,
+                              pins.DISPLAY_MADCTL, bool(pins.DISPLAY_INVERT))
         backlight = machine.PWM(Pin(pins.DISPLAY_BL))
         backlight.freq(pins.PWM_HZ)
         backlight.duty_u16(65535)
@@ -173,27 +155,24 @@ class Pico2Board:
 
     # --- provisioning and lifecycle ---------------------------------------------------
     def provisioning(self):
-        return None  # a board is provisioned over its USB serial port (serial())
+        return None         # a board is provisioned over its USB serial port (serial())
 
     def serial(self):
         from boards.pico2.console import ConsoleLink
-
         return ConsoleLink(self.stop_watchdog)
 
     def ready(self, info):
         info = dict(info, host=self.ip)
-        print(json.dumps(info))  # on the console; the provisioning tool skips such lines
+        print(json.dumps(info))     # on the console; the provisioning tool skips such lines
         self.led.rgb(0, 40, 0)
 
     def tasks(self, app):
         from boards.pico2.net import Network
-
         self.app = app
         return [self._watchdog(), Network(self, app.config.get("net")).run()]
 
     async def _watchdog(self):
         import asyncio
-
         self.wdt = machine.WDT(timeout=pins.WATCHDOG_MS)
         while True:
             self.wdt.feed()

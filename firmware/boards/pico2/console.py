@@ -6,7 +6,6 @@ itself: it stops the watchdog and raises KeyboardInterrupt, which ends the firmw
 leaves the REPL to mpremote (`make deploy` on a running device). Without stopping the
 watchdog, the board would reset under mpremote a few seconds later.
 """
-
 import sys
 
 import micropython

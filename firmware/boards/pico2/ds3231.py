@@ -5,7 +5,6 @@ battery, first power-up); the board trusts the clock only while the flag is clea
 setting the time clears it. Calendar arithmetic is meldbox/core/civil.py's, not
 time.mktime's, whose epoch differs between MicroPython ports.
 """
-
 from meldbox.core.civil import civil_from_days, days_from_civil
 
 ADDRESS = 0x68
@@ -13,8 +12,8 @@ REG_TIME = 0x00
 REG_CONTROL = 0x0E
 REG_STATUS = 0x0F
 OSF = 0x80
-EOSC_OFF = 0x80  # control bit 7: set means "oscillator stops on battery"
-CENTURY = 0x80  # month register bit 7
+EOSC_OFF = 0x80     # control bit 7: set means "oscillator stops on battery"
+CENTURY = 0x80      # month register bit 7
 
 
 def _bcd(b):
@@ -32,7 +31,7 @@ class DS3231:
         self.buf = bytearray(7)
         self.one = bytearray(1)
         control = self._read(REG_CONTROL)
-        if control & EOSC_OFF:  # make sure the clock keeps running on its battery
+        if control & EOSC_OFF:      # make sure the clock keeps running on its battery
             self._write(REG_CONTROL, control & ~EOSC_OFF)
 
     def _read(self, reg):
@@ -52,7 +51,7 @@ class DS3231:
         b = self.buf
         self.i2c.readfrom_mem_into(self.address, REG_TIME, b)
         hour = b[2]
-        if hour & 0x40:  # 12-hour mode (never set by us, but a clock may arrive so)
+        if hour & 0x40:             # 12-hour mode (never set by us, but a clock may arrive so)
             hour = _bcd(hour & 0x1F) % 12 + (12 if hour & 0x20 else 0)
         else:
             hour = _bcd(hour & 0x3F)
@@ -69,8 +68,8 @@ class DS3231:
         b = self.buf
         b[0] = _to_bcd(rem % 60)
         b[1] = _to_bcd(rem // 60 % 60)
-        b[2] = _to_bcd(rem // 3600)  # 24-hour mode
-        b[3] = (days + 3) % 7 + 1  # 1 = Monday (1970-01-01 was a Thursday)
+        b[2] = _to_bcd(rem // 3600)             # 24-hour mode
+        b[3] = (days + 3) % 7 + 1               # 1 = Monday (1970-01-01 was a Thursday)
         b[4] = _to_bcd(d)
         b[5] = _to_bcd(m) | (CENTURY if y >= 2100 else 0)
         b[6] = _to_bcd(y % 100)

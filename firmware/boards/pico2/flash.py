@@ -7,7 +7,6 @@ and mounts it at '/' when it boots; `make deploy` installs the firmware there (/
 first: one littlefs, mounted once, with the code under /flash/lib and the app's data
 under /flash/meldbox. A reflash of MicroPython leaves this region, and the notices, alone.
 """
-
 import sys
 
 import rp2
@@ -18,9 +17,9 @@ def block_device():
     bdev = rp2.Flash()
     try:
         vfs.umount("/")
-    except OSError:  # not mounted: a blank device, which the app formats
+    except OSError:         # not mounted: a blank device, which the app formats
         pass
-    for path in ("/flash/lib", "/flash"):  # modules imported after the remount
+    for path in ("/flash/lib", "/flash"):   # modules imported after the remount
         if path not in sys.path:
             sys.path.append(path)
     return bdev

@@ -6,7 +6,6 @@ configuration (`net`, set by provisioning) names a static address. Once the link
 micropython-lib's ntptime asks the NTP server (net.ntp, default pool.ntp.org) every hour
 and the board sets its RTC from the answer (Pico2Board.ntp_sync decides how far).
 """
-
 import asyncio
 import time
 
@@ -44,7 +43,7 @@ def bring_up(net):
             nic.ipconfig(dhcp4=True)
         if "dns" in net:
             network.ipconfig(dns=net["dns"])
-    except (AttributeError, TypeError, ValueError):  # an image without the ipconfig() API
+    except (AttributeError, TypeError, ValueError):     # an image without the ipconfig() API
         if static:
             addr, prefix = net["ip"].split("/")
             nic.ifconfig((addr, netmask(int(prefix)), net["gw"], net.get("dns", net["gw"])))
@@ -63,11 +62,10 @@ def address(nic):
 def ntp_time(host):
     """POSIX seconds from `host` (blocks for up to NTP_TIMEOUT_S plus the DNS lookup)."""
     import ntptime  # micropython-lib, installed by `make deploy` (firmware/package.json)
-
     ntptime.host = host
     ntptime.timeout = NTP_TIMEOUT_S
     t = ntptime.time()
-    if time.gmtime(0)[0] == 2000:  # ports whose epoch is 2000 answer in that epoch
+    if time.gmtime(0)[0] == 2000:   # ports whose epoch is 2000 answer in that epoch
         t += UNIX_AT_2000
     return t
 
@@ -82,7 +80,7 @@ class Network:
             try:
                 nic = bring_up(self.net)
                 break
-            except OSError as e:  # the W5500 (or radio) did not answer: try again
+            except OSError as e:    # the W5500 (or radio) did not answer: try again
                 print("meldbox: network interface failed: %r" % e)
                 await asyncio.sleep(RETRY_S)
         while not nic.isconnected():
@@ -91,7 +89,7 @@ class Network:
         print("meldbox: network up, %s" % self.board.ip)
         host = self.net.get("ntp", DEFAULT_NTP)
         while True:
-            self.board.feed_watchdog()  # the query below blocks the event loop
+            self.board.feed_watchdog()      # the query below blocks the event loop
             try:
                 t = ntp_time(host)
             except (OSError, ValueError, IndexError) as e:

@@ -7,7 +7,6 @@ Commands from the ST7789V datasheet: SWRESET 01, SLPOUT 11, COLMOD 3A (55 = 16 b
 MADCTL 36 (orientation), INVON 21 (IPS panels), NORON 13, DISPON 29, CASET 2A, RASET 2B,
 RAMWR 2C.
 """
-
 import time
 
 SWRESET = 0x01
@@ -54,7 +53,7 @@ class ST7789:
             self.rst.value(1)
             time.sleep_ms(120)
         self._command(SWRESET)
-        time.sleep_ms(150)  # the datasheet asks 120 ms after a software reset
+        time.sleep_ms(150)          # the datasheet asks 120 ms after a software reset
         self._command(SLPOUT)
         time.sleep_ms(10)
         self._command(COLMOD, bytes((COLOR_16BIT,)))
@@ -80,15 +79,8 @@ class ST7789:
     def write(self, x, y, w, h, data):
         """The UI's display protocol (meldbox/ui/rgb565.py): a w x h rectangle at (x, y),
         `data` exactly w*h*2 bytes of big-endian RGB565, rows top to bottom."""
-        if (
-            w <= 0
-            or h <= 0
-            or x < 0
-            or y < 0
-            or x + w > self.width
-            or y + h > self.height
-            or len(data) != w * h * 2
-        ):
+        if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > self.width or y + h > self.height \
+                or len(data) != w * h * 2:
             raise ValueError("rectangle does not fit the panel")
         self.window(x, y, w, h)
         self._one[0] = RAMWR

@@ -8,7 +8,6 @@ of boards/README.md, for the on-target tests and benchmarks (tests/mcu/, bench/m
   they trigger (sync_ntp), ticks from the port's SysTick;
 - buttons: pressed for a while by the tests, as the simulator's are.
 """
-
 import time
 
 import uctypes
@@ -17,9 +16,9 @@ from boards.qemu.ramflash import RamBlockDevice
 from boards.qemu.transport import MemorySocket
 
 BUTTONS = "ABXY"
-HEAP_BUDGET = 192 * 1024  # the port's GC heap (firmware/build_mcu.py HEAP_BYTES)
-FLASH_ADDR = 0x60000000  # QEMU's DDR on the AN547 (firmware/build_mcu.py FLASH_ADDR)
-PANEL_ADDR = 0x61000000  # after the flash: 320 x 240 x 2 bytes
+HEAP_BUDGET = 192 * 1024    # the port's GC heap (firmware/build_mcu.py HEAP_BYTES)
+FLASH_ADDR = 0x60000000     # QEMU's DDR on the AN547 (firmware/build_mcu.py FLASH_ADDR)
+PANEL_ADDR = 0x61000000     # after the flash: 320 x 240 x 2 bytes
 
 
 class Led:
@@ -50,31 +49,25 @@ class RamDisplay:
         self.pixels = memoryview(uctypes.bytearray_at(addr, width * height * 2))
         black = bytes(2 * width)
         for i in range(0, len(self.pixels), 2 * width):
-            self.pixels[i : i + 2 * width] = black
+            self.pixels[i:i + 2 * width] = black
 
     def write(self, x, y, w, h, data):
         stride = w * 2
         if w == self.width:
             start = y * stride
-            self.pixels[start : start + h * stride] = data
+            self.pixels[start:start + h * stride] = data
         else:
             for r in range(h):
                 start = ((y + r) * self.width + x) * 2
-                self.pixels[start : start + stride] = data[r * stride : (r + 1) * stride]
+                self.pixels[start:start + stride] = data[r * stride:(r + 1) * stride]
 
 
 class QemuBoard:
     name = "qemu-mps3-an547"
     heap_budget = HEAP_BUDGET
 
-    def __init__(
-        self,
-        provisioning=None,
-        clock_at=1800000000,
-        rtc_trusted=True,
-        device_seed=None,
-        address=("10.0.0.2", 5683),
-    ):
+    def __init__(self, provisioning=None, clock_at=1800000000, rtc_trusted=True,
+                 device_seed=None, address=("10.0.0.2", 5683)):
         """`device_seed`: the bytes the first 32-byte urandom() returns (the vectors'
         device key, so receipts come out byte for byte); afterwards the port's PRNG."""
         self._provisioning = provisioning
@@ -84,12 +77,12 @@ class QemuBoard:
         self._address = address
         self.block_device = RamBlockDevice(FLASH_ADDR)
         self.socket = MemorySocket(address)
-        self.held_until = {}  # button -> ticks_ms until which it reads as pressed
+        self.held_until = {}   # button -> ticks_ms until which it reads as pressed
         self.led = Led()
         self.buzzer = Buzzer()
         self.display = None
         self.app = None
-        self.ready_info = None  # what the app reported when it began to serve CoAP
+        self.ready_info = None   # what the app reported when it began to serve CoAP
 
     # --- clock ----------------------------------------------------------------------------
     def rtc_time(self):
@@ -116,7 +109,6 @@ class QemuBoard:
             seed, self._seed = self._seed, None
             return seed
         import os
-
         return os.urandom(n)
 
     # --- flash, network, panel, buttons ---------------------------------------------------------

@@ -2,7 +2,6 @@
 stack, and the firmware's CoAP code names peers with socket.getaddrinfo. Addresses are
 (host, port) tuples, as on the RP2350's lwIP sockets; the datagrams themselves travel
 through the board's in-memory socket (boards/qemu/transport.py), not through here."""
-
 AF_INET = 2
 SOCK_DGRAM = 2
 

@@ -5,14 +5,12 @@ returns: recvfrom() raises OSError(EAGAIN) when nothing waits, and asyncio can w
 it (select.poll through io.IOBase's ioctl). Whoever plays the peers (the on-target tests)
 puts datagrams in with deliver() and takes the device's datagrams out with take().
 """
-
 import errno
 import io
-
-_POLL = 3  # MP_STREAM_POLL
+_POLL = 3           # MP_STREAM_POLL
 _POLL_RD = 0x0001
 _POLL_WR = 0x0004
-QUEUE = 64  # datagrams waiting in either direction (a full queue drops, as UDP)
+QUEUE = 64          # datagrams waiting in either direction (a full queue drops, as UDP)
 
 
 class MemorySocket(io.IOBase):

@@ -4,7 +4,6 @@ Settings come from STATE_DIR/sim.json (written by `meldbox sim-device`): clock o
 frozen clock, power cut, network address. Flash is STATE_DIR/flash.img, the panel's
 pixels STATE_DIR/panel.rgb565; `sim-ctl` talks to the control socket (control.py).
 """
-
 import json
 import os
 import socket
@@ -15,8 +14,8 @@ from boards.sim.control import Control
 from boards.sim.display import FileDisplay
 from boards.sim.flash import BLOCK_COUNT, BLOCK_SIZE, FileBlockDevice
 
-BUTTONS = "ABXY"  # bit i of read_buttons() is BUTTONS[i]
-HEAP_BUDGET = 256 * 1024  # the simulator's default --heap (host_tools/meldbox_host/sim/paths.py)
+BUTTONS = "ABXY"    # bit i of read_buttons() is BUTTONS[i]
+HEAP_BUDGET = 256 * 1024   # the simulator's default --heap (host_tools/meldbox_host/sim/paths.py)
 
 
 class Led:
@@ -56,7 +55,6 @@ class SimBoard:
         seed = self.settings.get("rng_seed")
         if seed is not None:
             import random
-
             random.seed(int(seed))
             self._random = random
         else:
@@ -64,10 +62,10 @@ class SimBoard:
         self.coap_timing = {}
         if self.settings.get("coap_ack_timeout_ms"):
             self.coap_timing["ack_timeout_ms"] = int(self.settings["coap_ack_timeout_ms"])
-        self.held_until = {}  # button -> ticks_ms until which it reads as pressed
+        self.held_until = {}   # button -> ticks_ms until which it reads as pressed
         self.led = Led()
         self.buzzer = Buzzer()
-        self.display = None  # created by the app through make_display()
+        self.display = None    # created by the app through make_display()
 
     # --- clock: a battery-backed, trusted RTC over the host clock ---------------
     def rtc_time(self):
@@ -91,19 +89,17 @@ class SimBoard:
         return time.ticks_ms()
 
     def urandom(self, n):
-        if self._random is not None:  # --rng-seed: reproducible keys for tests
+        if self._random is not None:     # --rng-seed: reproducible keys for tests
             return bytes(self._random.getrandbits(8) for _ in range(n))
         return os.urandom(n)
 
     # --- flash --------------------------------------------------------------------
     def flash(self):
-        size = self.settings.get("flash")  # --flash; the board's size by default
-        return FileBlockDevice(
-            self.state_dir + "/flash.img",
-            block_count=(size // BLOCK_SIZE) if size else BLOCK_COUNT,
-            cut_after=self.settings.get("power_cut_after_writes"),
-            on_cut=self._power_cut,
-        )
+        size = self.settings.get("flash")          # --flash; the board's size by default
+        return FileBlockDevice(self.state_dir + "/flash.img",
+                               block_count=(size // BLOCK_SIZE) if size else BLOCK_COUNT,
+                               cut_after=self.settings.get("power_cut_after_writes"),
+                               on_cut=self._power_cut)
 
     def _power_cut(self):
         # Tell the parent (sim-device) to SIGKILL us, and do nothing more meanwhile:
@@ -147,7 +143,6 @@ class SimBoard:
         if not path:
             return None
         from boards.sim.serial import open_link
-
         return open_link(path)
 
     # --- provisioning and lifecycle -------------------------------------------------------
@@ -174,3 +169,4 @@ def _udp(host, port):
     s.bind(socket.getaddrinfo(host, port)[0][-1])
     s.setblocking(False)
     return s
+

@@ -9,7 +9,6 @@ SIMULATOR.md, {"cmd": "mem"}: the heap in use after a collection and its high-wa
 and {"cmd": "status"}: whether the last receipt delivery reached its hotline (None before
 the first) and how many receipts wait in the outbox, so that tests can wait for a state.
 """
-
 import asyncio
 import gc
 import json
@@ -57,10 +56,7 @@ class Control:
             button = req["button"]
             hold = int(req.get("hold_ms", 100))
             if button not in self.board.buttons or not 0 < hold <= MAX_HOLD_MS:
-                return {
-                    "ok": False,
-                    "error": "button must be one of A B X Y, hold 1..%d ms" % MAX_HOLD_MS,
-                }
+                return {"ok": False, "error": "button must be one of A B X Y, hold 1..%d ms" % MAX_HOLD_MS}  # noqa: E501
             self.board.press(button, hold)
             await asyncio.sleep_ms(hold)
             await self.app.settle()
@@ -75,31 +71,18 @@ class Control:
         if cmd == "snapshot":
             await self.app.settle()
             d = self.board.display
-            return {
-                "ok": True,
-                "path": d.path,
-                "width": d.width,
-                "height": d.height,
-                "format": "rgb565be",
-            }
+            return {"ok": True, "path": d.path, "width": d.width, "height": d.height,
+                    "format": "rgb565be"}
         if cmd == "mem":
             gc.collect()
-            return {
-                "ok": True,
-                "alloc": gc.mem_alloc(),
-                "free": gc.mem_free(),
-                "peak": heap.peak,
-                "largest": heap.largest_free(),
-                "coap": self.app.endpoint.stats if self.app.endpoint else None,
-            }
+            return {"ok": True, "alloc": gc.mem_alloc(), "free": gc.mem_free(), "peak": heap.peak,
+                    "largest": heap.largest_free(),
+                    "coap": self.app.endpoint.stats if self.app.endpoint else None}
         if cmd == "status":
             await self.app.settle()
             outbox = self.app.outbox
-            return {
-                "ok": True,
-                "hotline": outbox.hotline_ok if outbox is not None else None,
-                "outbox": self.app.store.outbox_len(),
-            }
+            return {"ok": True, "hotline": outbox.hotline_ok if outbox is not None else None,
+                    "outbox": self.app.store.outbox_len()}
         if cmd == "stop":
             return {"ok": True, "stopping": True}
         return {"ok": False, "error": "unknown command %r" % cmd}

@@ -5,15 +5,13 @@ device protocol), just as it does over a board's flash. With `cut_after` set, th
 block write is torn (only its first half reaches the file) and `on_cut` is called, which
 must never return: the device is dead from that moment, as at a power cut.
 """
-
 BLOCK_SIZE = 4096
-BLOCK_COUNT = 352  # 1408 KiB, the reference board's littlefs (hardware/README.md)
+BLOCK_COUNT = 352          # 1408 KiB, the reference board's littlefs (hardware/README.md)
 
 
 class FileBlockDevice:
-    def __init__(
-        self, path, block_size=BLOCK_SIZE, block_count=BLOCK_COUNT, cut_after=None, on_cut=None
-    ):
+    def __init__(self, path, block_size=BLOCK_SIZE, block_count=BLOCK_COUNT, cut_after=None,
+                 on_cut=None):
         self.block_size = block_size
         self.block_count = block_count
         self.cut_after = cut_after
@@ -38,16 +36,16 @@ class FileBlockDevice:
         self.writes += 1
         self.file.seek(block * self.block_size + (offset or 0))
         if self.cut_after is not None and self.writes >= self.cut_after:
-            self.file.write(memoryview(buf)[: len(buf) // 2])
+            self.file.write(memoryview(buf)[:len(buf) // 2])
             self.file.flush()
             self.on_cut()
         self.file.write(buf)
         self.file.flush()
 
     def ioctl(self, op, arg):
-        if op == 4:  # block count
+        if op == 4:       # block count
             return self.block_count
-        if op == 5:  # block size
+        if op == 5:       # block size
             return self.block_size
         # 1 init, 2 deinit, 3 sync, 6 erase: nothing to do for a file (littlefs does not
         # rely on the erased value)

@@ -1,7 +1,6 @@
 """The simulated board's serial port: the device end of the pseudo-terminal pair that
 `meldbox sim-device --serial-link PATH` relays to PATH (meldbox_host/sim/serial_link.py),
 where `meldbox device provision --port PATH` talks to it as to a board's USB port."""
-
 from meldbox.provision.link import PolledLink
 
 

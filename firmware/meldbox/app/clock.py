@@ -17,10 +17,9 @@ issuer's keys and make every deadline overdue. So, with no RTC or NTP:
   two claims becomes the agreed time, however far ahead;
 - one issuer's word never moves the clock past another issuer's key not-after.
 """
-
 import time
 
-TIME_FLOOR = 1767225600  # 2026-01-01: no true time is earlier than this build
+TIME_FLOOR = 1767225600     # 2026-01-01: no true time is earlier than this build
 FIRST_WINDOW_S = 3 * 366 * 86400
 STEP_S = 3600
 AGREE_S = 600
@@ -29,11 +28,11 @@ AGREE_S = 600
 class Clock:
     def __init__(self, board, trust=None):
         self.board = board
-        self.trust = trust  # TrustStore: whose keys a claim must not expire
-        self._ntp_at = None  # (unix seconds, ticks_ms) of the last NTP sync
-        self._hotline = None  # (lower bound from iat claims, ticks_ms when set)
-        self._agreed = None  # (time agreed on, ticks_ms when agreed)
-        self._claims = {}  # issuer -> (its newest claim beyond the limit, ticks_ms)
+        self.trust = trust       # TrustStore: whose keys a claim must not expire
+        self._ntp_at = None      # (unix seconds, ticks_ms) of the last NTP sync
+        self._hotline = None     # (lower bound from iat claims, ticks_ms when set)
+        self._agreed = None      # (time agreed on, ticks_ms when agreed)
+        self._claims = {}        # issuer -> (its newest claim beyond the limit, ticks_ms)
 
     def _ticks_since(self, ticks):
         return time.ticks_diff(self.board.ticks_ms(), ticks) // 1000
@@ -95,7 +94,7 @@ class Clock:
                 return
             self._claims[iss] = (iat, ticks)
             iat = limit
-        if self._agreed is None:  # the first word heard sets the reference
+        if self._agreed is None:        # the first word heard sets the reference
             self._agreed = (iat, ticks)
         if self._hotline is None or iat > self._at(self._hotline):
             self._hotline = (iat, ticks)

@@ -3,19 +3,12 @@
 Provisioning (the simulator's flags, or the serial provisioning tool) replaces what it
 names and keeps the rest: trusted keys are replaced per issuer, receipt URIs per issuer.
 """
-
 from binascii import unhexlify
 
 from meldbox.core.trust import small_order
 
-DEFAULTS = {
-    "dev": "meldbox-unprovisioned",
-    "trust": [],
-    "receipts": {},
-    "lang": "en",
-    "tz": "CET",
-    "net": {},
-}
+DEFAULTS = {"dev": "meldbox-unprovisioned", "trust": [], "receipts": {}, "lang": "en", "tz": "CET",
+            "net": {}}
 
 
 def current(store):
@@ -31,16 +24,11 @@ def _key_entry(entry):
     if len(key) != 32 or not isinstance(entry["iss"], str):
         raise ValueError("trusted key of %r is not a 32-byte Ed25519 key" % entry.get("iss"))
     if small_order(key):
-        raise ValueError(
-            "trusted key of %r is a small-order point: anyone could sign for it" % entry["iss"]
-        )
-    out = {
-        "iss": entry["iss"],
-        "key": bytes(key),
-        "not_after": entry.get("not_after"),
-        "revoked": bool(entry.get("revoked", False)),
-    }
-    days = entry.get("retention_days")  # store/retention.py; default 90
+        raise ValueError("trusted key of %r is a small-order point: anyone could sign for it"
+                         % entry["iss"])
+    out = {"iss": entry["iss"], "key": bytes(key), "not_after": entry.get("not_after"),
+           "revoked": bool(entry.get("revoked", False))}
+    days = entry.get("retention_days")      # store/retention.py; default 90
     if days is not None:
         if type(days) is not int or not 1 <= days <= 36500:
             raise ValueError("retention_days of %r must be 1..36500" % entry["iss"])
@@ -63,7 +51,7 @@ def apply_provisioning(store, prov):
         uris = dict(config["receipts"])
         uris.update(prov["receipts"])
         config["receipts"] = uris
-    for field in ("lang", "tz", "net"):  # network settings take effect at the next start
+    for field in ("lang", "tz", "net"):     # network settings take effect at the next start
         if field in prov:
             config[field] = prov[field]
     store.save_config(config)

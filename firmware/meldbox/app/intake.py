@@ -3,7 +3,6 @@
 `receive` either returns (CoAP code, receipt) after the receipt is durable, or raises a
 ProtocolError having changed nothing.
 """
-
 import gc
 import time
 
@@ -13,8 +12,8 @@ from meldbox.core import errors
 from meldbox.core.messages import verify_message
 from meldbox.store.store import applied_claims
 
-CREATED = 0x41  # 2.01
-CHANGED = 0x44  # 2.04
+CREATED = 0x41   # 2.01
+CHANGED = 0x44   # 2.04
 MAX_MESSAGE = 8192
 VERIFY_BURST = 5
 VERIFY_PER_S = 2
@@ -28,12 +27,13 @@ class Intake:
         self.store = ledger.store
         self.trust = trust
         self.clock = clock
-        self.rejected = rejected  # Rejected log for the panel
-        self.on_event = on_event  # called (kind, key) after a new message is durable
+        self.rejected = rejected      # Rejected log for the panel
+        self.on_event = on_event      # called (kind, key) after a new message is durable
         # Bad signatures cost a full Ed25519 verify each: an address gets VERIFY_BURST,
         # then VERIFY_PER_S a second (a verify that succeeds, or is not reached, is free).
-        self.verify_budget = RateLimiter(time.ticks_ms, VERIFY_BURST, VERIFY_PER_S, VERIFY_PEERS)
-        self.retention = None  # store/retention.Retention: stale rule, make room
+        self.verify_budget = RateLimiter(time.ticks_ms, VERIFY_BURST, VERIFY_PER_S,
+                                         VERIFY_PEERS)
+        self.retention = None         # store/retention.Retention: stale rule, make room
 
     def receive(self, raw, state=None, source=None):
         """`source`: the sender's address (the rejected list and the verify budget count
@@ -41,9 +41,8 @@ class Intake:
         if source is not None:
             wait_s = self.verify_budget.take(source)
             if wait_s:
-                raise errors.too_many_requests(
-                    "too many bad signatures from this address; retry in %d s" % wait_s, wait_s
-                )
+                raise errors.too_many_requests("too many bad signatures from this address; "
+                                               "retry in %d s" % wait_s, wait_s)
         try:
             try:
                 result = self._receive(raw, state)
@@ -53,7 +52,7 @@ class Intake:
                 # answered with its stored receipt). A second MemoryError means 5.03.
                 gc.collect()
                 result = self._receive(raw, state)
-        except errors.BadSignature as e:  # the verify was spent for nothing: no refund
+        except errors.BadSignature as e:      # the verify was spent for nothing: no refund
             self._rejected(raw, e, source)
             raise
         except errors.ProtocolError as e:
@@ -73,9 +72,7 @@ class Intake:
     def _receive(self, raw, state):
         if len(raw) > MAX_MESSAGE:
             raise errors.TooLarge("COSE object of %d bytes, at most %d" % (len(raw), MAX_MESSAGE))
-        msg = verify_message(
-            raw, self.trust, self.ledger.dev, self.clock.now(), self.clock.trusted()
-        )
+        msg = verify_message(raw, self.trust, self.ledger.dev, self.clock.now(), self.clock.trusted())  # noqa: E501
         heap.sample()
         self.store.catch_up()
         self.clock.observe_iat(msg.iat, msg.iss)
@@ -83,30 +80,24 @@ class Intake:
         known = self.store.message(msg.iss, msg.id)
         if known is not None:
             if known["nh"] != msg.nh:
-                raise errors.IdReused(
-                    "id %s of %s was used before for another message" % (msg.id.hex(), msg.iss)
-                )
+                raise errors.IdReused("id %s of %s was used before for another message"
+                                      % (msg.id.hex(), msg.iss))
             return code, self.store.receipt(known["seq"])
         if self.retention is not None:
             self.retention.check_fresh(msg)
         if msg.t == "notice":
             self._check_space()
         kind = RECEIPT_KIND[msg.t]
-        seq, receipt = self.ledger.record(
-            kind,
-            iss=msg.iss,
-            nid=msg.id,
-            nh=msg.nh,
-            message=raw,
-            state=state() if (kind == "status" and state) else None,
-            claims=applied_claims(msg),
-        )
+        seq, receipt = self.ledger.record(kind, iss=msg.iss, nid=msg.id, nh=msg.nh, message=raw,
+                                          state=state() if (kind == "status" and state) else None,
+                                          claims=applied_claims(msg))
         if self.on_event is not None:
             try:
                 self.on_event(msg, seq)
-            except Exception as e:  # the receipt is durable: the answer stays 2.0x
+            except Exception as e:   # the receipt is durable: the answer stays 2.0x
                 log_exception("after taking in seq %d" % seq, e)
         return code, receipt
+
 
     def _check_space(self):
         """Never refuse for space that compaction could free: compact first, then decide."""
@@ -120,7 +111,6 @@ class Intake:
 
 def log_exception(what, e):
     import sys
-
     print("meldbox: error %s:" % what, file=sys.stderr)
     sys.print_exception(e, sys.stderr)
 
@@ -131,7 +121,6 @@ def _claimed_issuer(raw, err):
         return "?"
     try:
         from meldbox.core import cbor, cose
-
         claims = cbor.loads(cose.decode_sign1(raw).payload)
         iss = claims.get("iss") if isinstance(claims, dict) else None
         return iss if isinstance(iss, str) and len(iss) <= 64 else "?"

@@ -1,6 +1,5 @@
 """Wiring of the appliance: one asyncio task per concern (network endpoint, outbox,
 panel, board housekeeping), all on the board interface (boards/README.md)."""
-
 import asyncio
 import gc
 import time
@@ -27,7 +26,7 @@ from meldbox.ui.panel import Panel
 
 MOUNT = "/flash"
 ROOT = MOUNT + "/meldbox"
-SLOW_VERIFY_MS = 700  # above this, answer CON requests with an empty ACK first
+SLOW_VERIFY_MS = 700    # above this, answer CON requests with an empty ACK first
 CONTENT_FORMAT_COSE_SIGN1 = 18
 GC_THRESHOLD_MIN = 8192
 
@@ -42,18 +41,13 @@ class App:
         self.verify_ms = self._self_test()
         self.trust = TrustStore.from_list(self.config["trust"])
         self.clock = Clock(board, self.trust)
-        self.ledger = Ledger(
-            self.store,
-            self.signing_key,
-            cose.kid_of(self.signing_key.public),
-            self.config["dev"],
-            self.clock,
-        )
+        self.ledger = Ledger(self.store, self.signing_key, cose.kid_of(self.signing_key.public),
+                             self.config["dev"], self.clock)
         self.rejected = Rejected()
         self.intake = Intake(self.ledger, self.trust, self.clock, self.rejected, self._on_message)
         self.retention = retention.Retention(self.store, self.ledger, self.clock, self.config)
         self.intake.retention = self.retention
-        self.retention.step()  # at boot: finish a prune a power cut interrupted
+        self.retention.step()       # at boot: finish a prune a power cut interrupted
         self.mount = MOUNT
         self.endpoint = None
         self.outbox = None
@@ -87,18 +81,11 @@ class App:
         """Summary carried in `status` receipts."""
         used, total = flash.usage(MOUNT)
         heap.sample()
-        return {
-            "fw": VERSION,
-            "active": self.store.active_count(),
-            "outbox": self.store.outbox_len(),
-            "clock": self.clock.source(),
-            "flash_used": used,
-            "flash_total": total,
-            "flash_low": retention.flash_low(self.store),
-            "heap_used": gc.mem_alloc(),
-            "heap_free": gc.mem_free(),
-            "heap_peak": heap.peak,
-        }
+        return {"fw": VERSION, "active": self.store.active_count(),
+                "outbox": self.store.outbox_len(), "clock": self.clock.source(),
+                "flash_used": used, "flash_total": total,
+                "flash_low": retention.flash_low(self.store),
+                "heap_used": gc.mem_alloc(), "heap_free": gc.mem_free(), "heap_peak": heap.peak}
 
     def _on_message(self, msg, seq):
         if self.panel is not None:
@@ -110,10 +97,9 @@ class App:
         try:
             host, port, path = coap_uri.parse(uri)
             peer = coap_uri.resolve(host, port)
-            resp = await self.endpoint.client.request(
-                peer, "POST", path, payload, CONTENT_FORMAT_COSE_SIGN1
-            )
-        except Exception:  # unreachable, timeout, bad URI: all mean "not delivered yet"
+            resp = await self.endpoint.client.request(peer, "POST", path, payload,
+                                                      CONTENT_FORMAT_COSE_SIGN1)
+        except Exception:   # unreachable, timeout, bad URI: all mean "not delivered yet"
             return False
         return (resp.code >> 5) == 2
 
@@ -128,7 +114,7 @@ class App:
         board = self.board
         link = board.serial()
         if link is not None:
-            gc.collect()  # long-lived module objects go to the bottom of a tidy heap
+            gc.collect()    # long-lived module objects go to the bottom of a tidy heap
             from meldbox.provision import device as provision
         try:
             sock = board.udp_socket()
@@ -136,41 +122,22 @@ class App:
             board.ready({"event": "bind-failed", "error": "cannot bind the CoAP socket: %s" % e})
             return
         resources = {
-            "/notices": NoticesResource(
-                self.intake, self.state, lambda: self.verify_ms > SLOW_VERIFY_MS
-            ),
+            "/notices": NoticesResource(self.intake, self.state, lambda: self.verify_ms > SLOW_VERIFY_MS),  # noqa: E501
             "/status": StatusResource(self.ledger, self.state, board.ticks_ms, board.urandom),
         }
         # The rate limit is coap/__init__.py's (one definition, per source address).
         self.endpoint = Endpoint(sock, resources, **getattr(board, "coap_timing", {}))
         self.outbox = Outbox(self.store, self._send_receipt, self.config["receipts"])
         self.ledger.listeners.append(self.outbox.poke)
-        self.panel = Panel(
-            self.model, board.make_display(chrome.W, chrome.H), board.led, board.buzzer
-        )
-        tasks = [
-            self.endpoint.run(),
-            self.outbox.run(),
-            self.retention.run(),
-            self.panel.run(Buttons(board.read_buttons), board.ticks_ms),
-        ] + board.tasks(self)
+        self.panel = Panel(self.model, board.make_display(chrome.W, chrome.H), board.led, board.buzzer)  # noqa: E501
+        tasks = [self.endpoint.run(), self.outbox.run(), self.retention.run(),
+                 self.panel.run(Buttons(board.read_buttons), board.ticks_ms)] + board.tasks(self)
         if link is not None:
-            tasks.append(
-                provision.run(
-                    provision.AppDevice(
-                        config=lambda: self.config,
-                        apply=self.reconfigure,
-                        set_time=board.set_time,
-                        panel=lambda: self.panel,
-                        state=self.state,
-                        clock=self.clock,
-                        public_key=self.signing_key.public,
-                        board_name=board.name,
-                        heap_budget=board.heap_budget,
-                    ),
-                    link,
-                )
-            )
+            tasks.append(provision.run(provision.AppDevice(
+                config=lambda: self.config, apply=self.reconfigure, set_time=board.set_time,
+                panel=lambda: self.panel, state=self.state, clock=self.clock,
+                public_key=self.signing_key.public, board_name=board.name,
+                heap_budget=board.heap_budget), link))
         heap.boot_done()
         # Collect often rather than when the heap is full: garbage then never spreads long-
         # lived objects over the whole heap, which keeps free space in large blocks (a
@@ -178,15 +145,8 @@ class App:
         gc.collect()
         gc.threshold(max(GC_THRESHOLD_MIN, gc.mem_free() // 4))
         host, port = board.address()
-        board.ready(
-            {
-                "event": "ready",
-                "host": host,
-                "port": port,
-                "dev": self.config["dev"],
-                "device_key": hexlify(self.signing_key.public).decode(),
-            }
-        )
+        board.ready({"event": "ready", "host": host, "port": port, "dev": self.config["dev"],
+                     "device_key": hexlify(self.signing_key.public).decode()})
         await asyncio.gather(*[asyncio.create_task(t) for t in tasks])
 
 

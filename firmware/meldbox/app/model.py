@@ -5,12 +5,10 @@ countdowns need, the rest is read from flash when drawn, and the detail fields (
 note, basis...) from the notice as received when the detail screen asks for them. Staff actions become receipts through the ledger, durable before `act`
 returns the receipt's seq.
 """  # noqa: E501
-
 from meldbox import VERSION
 from meldbox.core.trust import fingerprint
 from meldbox.store import flash, retention
 from meldbox.store.store import message_key
-
 
 class Item:
     __slots__ = ("url", "ip", "sha256")
@@ -27,7 +25,6 @@ class NoticeView:
     notice is held beyond that record. Everything else is read from the notice's summary
     on flash when drawn, and the detail fields (items, note, basis...) from the notice as
     received."""
-
     __slots__ = ("model", "key", "deadline", "paused_left")
 
     def __init__(self, model, key, deadline, paused_left):
@@ -117,11 +114,11 @@ class PanelModel:
     def __init__(self, app):
         self.app = app
         self.store = app.store
-        self._notices = None  # ActiveNotices, a new one after each receipt
+        self._notices = None        # ActiveNotices, a new one after each receipt
         self._claims = (None, None)  # (key, claims) of the notice last opened
         self._summary = (None, None)  # (key, summary) of the notice last drawn
         self._outbox = None
-        self._flash_seq = None  # seq when flash_low was last read (statvfs)
+        self._flash_seq = None    # seq when flash_low was last read (statvfs)
         self._flash_low = False
         app.ledger.listeners.append(self._changed)
 
@@ -152,9 +149,7 @@ class PanelModel:
         s = self.store.notice(key)
         if s is None:
             return None
-        return NoticeView(
-            self, key, s["dl"], s.get("paused_left") if s["state"] == "cannot-comply" else None
-        )
+        return NoticeView(self, key, s["dl"], s.get("paused_left") if s["state"] == "cannot-comply" else None)  # noqa: E501
 
     def notices(self):
         """The same object until a receipt changes something (the panel's cue to reload)."""
@@ -182,7 +177,7 @@ class PanelModel:
         st.net = self.app.endpoint is not None
         st.hotline = self.app.outbox.hotline_ok if self.app.outbox is not None else None
         st.outbox = self._outbox
-        if self._flash_seq != self.store.seq:  # statvfs once per new receipt
+        if self._flash_seq != self.store.seq:    # statvfs once per new receipt
             self._flash_seq = self.store.seq
             self._flash_low = retention.flash_low(self.store)
         st.flash_low = self._flash_low

@@ -6,7 +6,6 @@ oldest one fails, newer ones to that issuer wait, and retries back off exponenti
 to BACKOFF_CAP_S. One unreachable issuer (a delivery attempt can take 93 s) never holds
 up the receipts of the others. The back-off restarts after a reboot.
 """
-
 import asyncio
 import gc
 import time
@@ -21,13 +20,13 @@ BATCH = 16
 class Outbox:
     def __init__(self, store, send, receipt_uris):
         self.store = store
-        self.send = send  # async (uri, payload) -> bool (acknowledged)
-        self.uris = receipt_uris  # issuer -> coap:// URI
+        self.send = send                  # async (uri, payload) -> bool (acknowledged)
+        self.uris = receipt_uris          # issuer -> coap:// URI
         self.wake = asyncio.Event()
-        self.retry_at = {}  # issuer -> ticks_ms of the next attempt
-        self.delay = {}  # issuer -> current back-off, seconds
-        self.busy = set()  # issuers whose delivery task is running
-        self.hotline_ok = None  # last delivery result (panel status bar)
+        self.retry_at = {}                # issuer -> ticks_ms of the next attempt
+        self.delay = {}                   # issuer -> current back-off, seconds
+        self.busy = set()                 # issuers whose delivery task is running
+        self.hotline_ok = None            # last delivery result (panel status bar)
 
     def poke(self, *_):
         self.wake.set()
@@ -56,14 +55,14 @@ class Outbox:
     async def _deliver(self, iss, uri):
         try:
             more = await self.deliver_issuer(iss, uri)
-        except Exception as e:  # out of memory, a flash error: retry, never die
+        except Exception as e:      # out of memory, a flash error: retry, never die
             log_exception("delivering receipts to %s" % iss, e)
             gc.collect()
             more = False
         finally:
             self.busy.discard(iss)
         if more:
-            self.wake.set()  # the next batch follows at once
+            self.wake.set()         # the next batch follows at once
 
     async def deliver_issuer(self, iss, uri):
         """This issuer's oldest receipts in order until one fails (then it backs off).
@@ -71,7 +70,7 @@ class Outbox:
         seqs = self.store.outbox_oldest(iss, BATCH)
         for seq in seqs:
             receipt = self.store.receipt(seq)
-            if receipt is None:  # marker without record cannot happen; drop it safely
+            if receipt is None:     # marker without record cannot happen; drop it safely
                 self.store.acknowledged(seq, iss)
                 continue
             if await self.send(uri, receipt):

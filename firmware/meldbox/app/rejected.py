@@ -5,7 +5,6 @@ strangers: the issuer a message claims is kept only when a trusted key signed it
 the panel says the issuer is unknown), and each source address adds at most
 PER_SOURCE entries a PER_SOURCE_S window (the rest are only counted).
 """
-
 from meldbox.coap.messagelayer import source_address
 
 MAX_REJECTED = 8
@@ -16,9 +15,9 @@ MAX_SOURCES = 16
 
 class Rejected:
     def __init__(self):
-        self.entries = []  # newest first: (at, issuer or None, reason, detail)
-        self.sources = {}  # source address -> [window start, entries in that window]
-        self.dropped = 0  # refusals not listed (a source over its share)
+        self.entries = []   # newest first: (at, issuer or None, reason, detail)
+        self.sources = {}   # source address -> [window start, entries in that window]
+        self.dropped = 0    # refusals not listed (a source over its share)
 
     def add(self, at, issuer, err, source=None):
         if source is not None and not self._admit(source_address(source), at):

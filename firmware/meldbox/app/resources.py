@@ -1,5 +1,4 @@
 """The device's CoAP resources (PROTOCOL.md section 5): /notices and /status."""
-
 import gc
 import hashlib
 import time
@@ -10,12 +9,12 @@ from meldbox.coap.messagelayer import source_address
 from meldbox.core import cose, errors
 
 CONTENT_FORMAT_COSE_SIGN1 = 18
-CONTENT = 0x45  # 2.05
-UNAUTHORIZED = 0x81  # 4.01
+CONTENT = 0x45   # 2.05
+UNAUTHORIZED = 0x81   # 4.01
 BUSY_MAX_AGE = 5
 STATUS_CACHE_MS = 5000
 ECHO_PERIOD_MS = 30000
-ECHO_MIN, ECHO_MAX = 5, 8  # Echo bytes: fewer than 5 would be guessable
+ECHO_MIN, ECHO_MAX = 5, 8   # Echo bytes: fewer than 5 would be guessable
 
 
 class NoticesResource:
@@ -24,7 +23,7 @@ class NoticesResource:
 
     def __init__(self, intake, state, slow_verify):
         self.intake = intake
-        self.state = state  # callable -> status summary for ping answers
+        self.state = state              # callable -> status summary for ping answers
         self.slow_verify = slow_verify  # callable -> True when a verify may outlast ~1 s
 
     def slow(self, request):
@@ -40,27 +39,20 @@ class NoticesResource:
 
     async def handle(self, request):
         if request.content_format != CONTENT_FORMAT_COSE_SIGN1:
-            return problem(
-                errors.UNSUPPORTED_CONTENT_FORMAT,
-                "Unsupported Content-Format",
-                "POST /notices takes a COSE_Sign1 object, Content-Format 18",
-            )
+            return problem(errors.UNSUPPORTED_CONTENT_FORMAT, "Unsupported Content-Format",
+                           "POST /notices takes a COSE_Sign1 object, Content-Format 18")
         try:
             code, receipt = self.intake.receive(request.payload, self.state, request.peer)
         except errors.ProtocolError as e:
             return error_response(e)
         except MemoryError as e:
             from meldbox.app.intake import log_exception
-
             log_exception("taking in a message", e)
             # Nothing was committed (or, if it was, a retry gets the stored receipt):
             # ask the hotline to come back shortly instead of failing for good.
             gc.collect()
-            resp = problem(
-                errors.SERVICE_UNAVAILABLE,
-                "Service Unavailable",
-                "out of memory for this message now; retry",
-            )
+            resp = problem(errors.SERVICE_UNAVAILABLE, "Service Unavailable",
+                           "out of memory for this message now; retry")
             resp.max_age = BUSY_MAX_AGE
             return resp
         return Response(code, receipt, CONTENT_FORMAT_COSE_SIGN1)
@@ -74,7 +66,6 @@ class StatusResource:
     its address. Echo values are a keyed hash of the source address and a 30 s period
     (valid for the current and the previous one): nothing to store per requester. The
     signed answer is cached for STATUS_CACHE_MS, so requests cost no signature each."""
-
     methods = ("GET",)
     link = ";ct=18"
 
@@ -83,7 +74,7 @@ class StatusResource:
         self.state = state
         self.ticks_ms = ticks_ms
         self.secret = urandom(16)
-        self.cached = None  # (ticks_ms, chain head, receipt bytes)
+        self.cached = None      # (ticks_ms, chain head, receipt bytes)
 
     def slow(self, request):
         return False
@@ -101,26 +92,18 @@ class StatusResource:
         for number, value in request.options:
             if number == ECHO:
                 given = bytes(value)
-        if (
-            given is None
-            or len(given) < ECHO_MIN
-            or not any(
-                self.echo(request.peer, p)[: len(given)] == given for p in (period, period - 1)
-            )
-        ):
+        if given is None or len(given) < ECHO_MIN or not any(
+                self.echo(request.peer, p)[:len(given)] == given for p in (period, period - 1)):
             # Header, token, the Echo option (1-byte header and 1-byte delta extension).
             room = request.size - 4 - len(request.token) - 2
             resp = Response(UNAUTHORIZED)
             if room >= ECHO_MIN:
-                resp.options.append((ECHO, self.echo(request.peer, period)[: min(room, ECHO_MAX)]))
+                resp.options.append((ECHO, self.echo(request.peer, period)[:min(room, ECHO_MAX)]))
             return resp
         now = self.ticks_ms()
         head = self.ledger.store.head_hash
         cached = self.cached
-        if (
-            cached is None
-            or cached[1] != head
-            or time.ticks_diff(now, cached[0]) >= STATUS_CACHE_MS
-        ):
+        if cached is None or cached[1] != head or \
+                time.ticks_diff(now, cached[0]) >= STATUS_CACHE_MS:
             cached = self.cached = (now, head, self.ledger.status(self.state()))
         return Response(CONTENT, cached[2], CONTENT_FORMAT_COSE_SIGN1)

@@ -39,7 +39,7 @@ RATE_PEERS = 32
 RATE_BURST = 100
 RATE_PER_S = 40
 MAX_INFLIGHT = 4
-MAX_INFLIGHT_PER_SOURCE = 3  # one address never holds them all
+MAX_INFLIGHT_PER_SOURCE = 3   # one address never holds them all
 MAX_BLOCK_SZX = 6  # 1024-byte blocks, the largest RFC 7959 allows over UDP
 
 # RFC 7252 section 4.8 transmission parameters (defaults; Endpoint takes others).

@@ -6,26 +6,25 @@ A transfer is keyed by peer, method, path and Request-Tag. Blocks must arrive in
 a smaller size on the way). The slot table is bounded in total and per source address,
 idle slots expire, and no body grows beyond MAX_BODY (see Reassembler).
 """
-
 from time import ticks_diff
 
 from meldbox import heap
-from meldbox.coap import MAX_BODY, REASSEMBLY_IDLE_MS, REASSEMBLY_SLOTS, REASSEMBLY_SLOTS_PER_PEER
+from meldbox.coap import (MAX_BODY, REASSEMBLY_IDLE_MS, REASSEMBLY_SLOTS,
+                          REASSEMBLY_SLOTS_PER_PEER)
 from meldbox.coap.message import BLOCK2, SIZE2, block_fields, block_size, block_value
 from meldbox.coap.resource import Response, problem
 from meldbox.coap.messagelayer import source_address
 from meldbox.core import errors
 
-OUT_OF_MEMORY_MAX_AGE = 5  # seconds; a retry after the next garbage collection may fit
-SMALL_BODY = 1024  # bodies up to one block grow on the heap; larger ones get the
-# reserved buffer (their progress shows they need it)
-STALL_MS = 5000  # a holder of the reserved buffer that stalls this long loses it,
-OVERTAKE_MS = 1000  # or this long, to a transfer that has come further
+OUT_OF_MEMORY_MAX_AGE = 5    # seconds; a retry after the next garbage collection may fit
+SMALL_BODY = 1024            # bodies up to one block grow on the heap; larger ones get the
+                             # reserved buffer (their progress shows they need it)
+STALL_MS = 5000              # a holder of the reserved buffer that stalls this long loses it,
+OVERTAKE_MS = 1000           # or this long, to a transfer that has come further
 
 
 class BlockIncomplete(errors.ProtocolError):
     """4.08: a block out of order, or a continuation without its start."""
-
     code = errors.REQUEST_ENTITY_INCOMPLETE
     reason = "block-incomplete"
     title = "Request Entity Incomplete"
@@ -33,19 +32,16 @@ class BlockIncomplete(errors.ProtocolError):
 
 class BodyTooLarge(errors.TooLarge):
     """4.13: the body is (or is announced as) larger than MAX_BODY; Size1 tells the limit."""
-
     size1 = MAX_BODY
 
 
 class BadBlock(errors.MalformedError):
     """4.00: a Block1 option that breaks RFC 7959 (reserved SZX, wrong block length)."""
-
     reason = "bad-block"
 
 
 class NoSlot(errors.ProtocolError):
     """5.03: no memory for a request body now; Max-Age says when to try again."""
-
     code = errors.SERVICE_UNAVAILABLE
     reason = "busy"
     title = "Service Unavailable"
@@ -73,7 +69,7 @@ def block2(msg, resp, extra, max_szx):
     start = num * size
     if num and start >= len(payload):
         return problem(errors.BAD_OPTION, "Bad Option", "Block2 %d is past the end" % num)
-    part = Response(resp.code, payload[start : start + size], resp.content_format, resp.max_age)
+    part = Response(resp.code, payload[start:start + size], resp.content_format, resp.max_age)
     part.options = resp.options
     extra.append((BLOCK2, block_value(num, start + size < len(payload), szx)))
     if num == 0 or msg.get(SIZE2) is not None:
@@ -84,16 +80,16 @@ def block2(msg, resp, extra, max_szx):
 class _Slot:
     def __init__(self, key, addr, now, first):
         self.key = key
-        self.addr = addr  # source address: slots are counted per address
+        self.addr = addr            # source address: slots are counted per address
         self.body = bytearray(first)
-        self.pooled = False  # body is the reserved buffer
+        self.pooled = False         # body is the reserved buffer
         self.fill = 0
-        self.first = first  # bytes in block 0
-        self.last = now  # ticks of the last progress (a new block, not a repeat)
+        self.first = first          # bytes in block 0
+        self.last = now             # ticks of the last progress (a new block, not a repeat)
 
     def content(self):
         if self.pooled or self.fill != len(self.body):
-            return memoryview(self.body)[: self.fill]
+            return memoryview(self.body)[:self.fill]
         return self.body
 
 
@@ -109,15 +105,9 @@ class Reassembler:
     (OVERTAKE_MS when the other has come further) loses it, and its transfer, to one
     that needs it."""
 
-    def __init__(
-        self,
-        clock,
-        max_body=MAX_BODY,
-        slots=REASSEMBLY_SLOTS,
-        slots_per_peer=REASSEMBLY_SLOTS_PER_PEER,
-        idle_ms=REASSEMBLY_IDLE_MS,
-    ):
-        self.clock = clock  # () -> ms ticks (time.ticks_ms or a test's clock)
+    def __init__(self, clock, max_body=MAX_BODY, slots=REASSEMBLY_SLOTS,
+                 slots_per_peer=REASSEMBLY_SLOTS_PER_PEER, idle_ms=REASSEMBLY_IDLE_MS):
+        self.clock = clock          # () -> ms ticks (time.ticks_ms or a test's clock)
         self.max_body = max_body
         self.max_slots = slots
         self.per_peer = slots_per_peer
@@ -127,8 +117,8 @@ class Reassembler:
         # notice needs no large allocation from a fragmented heap. Lent to one transfer
         # at a time, and to its handler until the endpoint calls release().
         self.spare = heap.take("coap.body", max_body)
-        self.holder = None  # the incomplete transfer holding the spare
-        self.lent = None  # the finished body lent to a handler
+        self.holder = None          # the incomplete transfer holding the spare
+        self.lent = None            # the finished body lent to a handler
 
     def release(self, body):
         """The handler is done with `body`: the reserved buffer may serve the next transfer."""
@@ -160,17 +150,15 @@ class Reassembler:
                 raise BodyTooLarge("Size1 announces %d bytes; at most %d" % (size1, self.max_body))
             slot = self._start(key, source_address(peer), now, n)
             if more and n >= SMALL_BODY:
-                self._room(slot, n + 1, now)  # a full 1 KiB block and more: it will need it
+                self._room(slot, n + 1, now)    # a full 1 KiB block and more: it will need it
         else:
             slot = self._find(key)
             if slot is None:
                 raise BlockIncomplete("block %d without the blocks before it" % num)
             if num * size != slot.fill:
                 self._drop(key)
-                raise BlockIncomplete(
-                    "block %d of %d bytes does not follow the %d bytes received"
-                    % (num, size, slot.fill)
-                )
+                raise BlockIncomplete("block %d of %d bytes does not follow the %d bytes received"
+                                      % (num, size, slot.fill))
             slot.last = now
         end = slot.fill + n
         if end > self.max_body:
@@ -181,7 +169,7 @@ class Reassembler:
         except MemoryError:
             self._drop(key)
             raise NoSlot("out of memory for the request body", OUT_OF_MEMORY_MAX_AGE)
-        slot.body[slot.fill : end] = payload
+        slot.body[slot.fill:end] = payload
         slot.fill = end
         if more:
             return None
@@ -202,24 +190,24 @@ class Reassembler:
             if holder is not None and holder is not slot:
                 idle = ticks_diff(now, holder.last)
                 if idle >= STALL_MS or (idle >= OVERTAKE_MS and holder.fill < end):
-                    self._remove(holder)  # stalled or overtaken: its next block gets 4.08
+                    self._remove(holder)    # stalled or overtaken: its next block gets 4.08
                     holder = None
             if holder is None:
-                self.spare[: slot.fill] = slot.body[: slot.fill]
+                self.spare[:slot.fill] = slot.body[:slot.fill]
                 slot.body, slot.pooled = self.spare, True
                 self.holder = slot
                 return
         grown = bytearray(end)
-        grown[: slot.fill] = slot.body[: slot.fill]
+        grown[:slot.fill] = slot.body[:slot.fill]
         slot.body = grown
 
     def _start(self, key, addr, now, first):
         old = self._find(key)
         if old is not None:
-            self._remove(old)  # block 0 again restarts the transfer...
+            self._remove(old)       # block 0 again restarts the transfer...
         mine = [s for s in self.slots if s.addr == addr]
         if len(mine) >= self.per_peer:
-            self._remove(self._least_recent(mine))  # an address displaces only its own
+            self._remove(self._least_recent(mine))    # an address displaces only its own
         elif len(self.slots) >= self.max_slots:
             # Transfers that never got past block 0 go first (a flood of block 0s costs
             # the flooders, not a transfer under way), then the least recently progressed.
@@ -236,7 +224,7 @@ class Reassembler:
         except MemoryError:
             raise NoSlot("out of memory for the request body", OUT_OF_MEMORY_MAX_AGE)
         if old is not None:
-            slot.last = old.last  # ...but is no progress: it keeps nothing alive
+            slot.last = old.last    # ...but is no progress: it keeps nothing alive
         self.slots.append(slot)
         return slot
 

@@ -6,18 +6,17 @@ The endpoint's receive loop hands ACK, RST and response messages to `Client`; th
 client sends through the endpoint's `send(data, peer)`. It serves two users: the
 device's own requests (receipt delivery) and the endpoint's separate responses.
 """
-
 import asyncio
 import os
 
 from meldbox.coap import ACK_RANDOM_FACTOR, ACK_TIMEOUT_MS, MAX_RETRANSMIT
 from meldbox.coap import uri as coap_uri
-from meldbox.coap.message import ACK, CON, CONTENT_FORMAT, METHODS, RST, Message
+from meldbox.coap.message import (ACK, CON, CONTENT_FORMAT, METHODS, RST, Message)
 
 # How long to wait for a separate response after the empty ACK (RFC 7252 leaves it
 # to the application; aiocoap waits MAX_TRANSMIT_WAIT).
 SEPARATE_TIMEOUT_MS = 93000
-MAX_REQUEST_PAYLOAD = 1024  # one block; the device's receipts are far smaller
+MAX_REQUEST_PAYLOAD = 1024        # one block; the device's receipts are far smaller
 
 _METHOD_CODES = {name: code for code, name in METHODS.items()}
 
@@ -30,21 +29,14 @@ class _Exchange:
     def __init__(self, token=None):
         self.token = token
         self.event = asyncio.Event()
-        self.ack = None  # the ACK message (empty or with a piggybacked response)
+        self.ack = None          # the ACK message (empty or with a piggybacked response)
         self.reset = False
-        self.response = None  # a separate response
+        self.response = None     # a separate response
 
 
 class Client:
-    def __init__(
-        self,
-        send,
-        *,
-        ack_timeout_ms=ACK_TIMEOUT_MS,
-        ack_random_factor=ACK_RANDOM_FACTOR,
-        max_retransmit=MAX_RETRANSMIT,
-        separate_timeout_ms=SEPARATE_TIMEOUT_MS,
-    ):
+    def __init__(self, send, *, ack_timeout_ms=ACK_TIMEOUT_MS, ack_random_factor=ACK_RANDOM_FACTOR,
+                 max_retransmit=MAX_RETRANSMIT, separate_timeout_ms=SEPARATE_TIMEOUT_MS):
         self.send = send
         self.ack_timeout_ms = ack_timeout_ms
         self.random_factor = ack_random_factor
@@ -53,9 +45,9 @@ class Client:
         seed = os.urandom(2)
         # A random starting point, so a reboot does not reuse recent message ids.
         self._mid = (seed[0] << 8) | seed[1]
-        self.awaiting_ack = {}  # (peer, mid) -> _Exchange
+        self.awaiting_ack = {}       # (peer, mid) -> _Exchange
         self.awaiting_response = {}  # (peer, token) -> _Exchange
-        self.retransmissions = 0  # total, for tests and the status screen
+        self.retransmissions = 0     # total, for tests and the status screen
 
     def next_mid(self):
         self._mid = (self._mid + 1) & 0xFFFF
@@ -99,7 +91,7 @@ class Client:
     async def request(self, peer, method, path, payload=b"", content_format=None):
         """One CON request; returns the response Message (piggybacked or separate)."""
         if isinstance(peer, bytearray):
-            peer = bytes(peer)  # raw sockaddrs from getaddrinfo; must equal recvfrom's
+            peer = bytes(peer)    # raw sockaddrs from getaddrinfo; must equal recvfrom's
         if len(payload) > MAX_REQUEST_PAYLOAD:
             raise ValueError("request payload larger than one block")
         msg = Message(CON, _METHOD_CODES[method], self.next_mid(), self.next_token())
@@ -113,7 +105,7 @@ class Client:
         try:
             ack = await self.confirm(msg, peer, ex)
             if ack is not None and ack.code:
-                return ack  # piggybacked
+                return ack                     # piggybacked
             if ex.response is None:
                 ex.event.clear()
                 await asyncio.wait_for_ms(ex.event.wait(), self.separate_timeout_ms)
@@ -131,8 +123,8 @@ class Client:
         if msg.mtype == RST:
             ex.reset = True
         elif msg.code and ex.token is not None and msg.token != ex.token:
-            return False  # a piggybacked response must carry our token
-        msg.payload = bytes(msg.payload)  # the receive buffer will be reused
+            return False   # a piggybacked response must carry our token
+        msg.payload = bytes(msg.payload)       # the receive buffer will be reused
         ex.ack = msg
         ex.event.set()
         return True
@@ -143,7 +135,7 @@ class Client:
         if ex is None:
             return False
         if ex.response is None:
-            msg.payload = bytes(msg.payload)  # the receive buffer will be reused
+            msg.payload = bytes(msg.payload)   # the receive buffer will be reused
             ex.response = msg
             if ex.ack is None:
                 # The response overtook (or replaced) the ACK: stop retransmitting.

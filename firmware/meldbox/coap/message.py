@@ -4,7 +4,6 @@
 the 4-byte header was readable (then the endpoint can answer a CON with RST). The
 option table below is the only place option numbers, formats and limits are declared.
 """
-
 from meldbox.core import errors
 from meldbox.core.errors import code_text
 
@@ -25,22 +24,15 @@ DELETE = 0x04
 FETCH = 0x05
 PATCH = 0x06
 IPATCH = 0x07
-METHODS = {
-    GET: "GET",
-    POST: "POST",
-    PUT: "PUT",
-    DELETE: "DELETE",
-    FETCH: "FETCH",
-    PATCH: "PATCH",
-    IPATCH: "iPATCH",
-}
+METHODS = {GET: "GET", POST: "POST", PUT: "PUT", DELETE: "DELETE",
+           FETCH: "FETCH", PATCH: "PATCH", IPATCH: "iPATCH"}
 CREATED = 0x41
 DELETED = 0x42
 VALID = 0x43
 CHANGED = 0x44
 CONTENT = 0x45
-CONTINUE = 0x5F  # 2.31 (RFC 7959)
-NOT_ACCEPTABLE = 0x86  # 4.06
+CONTINUE = 0x5F            # 2.31 (RFC 7959)
+NOT_ACCEPTABLE = 0x86      # 4.06
 PRECONDITION_FAILED = 0x8C  # 4.12
 PROXYING_NOT_SUPPORTED = 0xA5  # 5.05
 
@@ -50,7 +42,7 @@ CF_COSE_SIGN1 = 18
 CF_LINK_FORMAT = 40
 CF_JSON = 50
 CF_CBOR = 60
-CF_PROBLEM = 257  # application/concise-problem-details+cbor
+CF_PROBLEM = 257           # application/concise-problem-details+cbor
 
 # Option numbers.
 IF_MATCH = 1
@@ -72,8 +64,8 @@ SIZE2 = 28
 PROXY_URI = 35
 PROXY_SCHEME = 39
 SIZE1 = 60
-ECHO = 252  # RFC 9175: proves the requester receives at its address
-REQUEST_TAG = 292  # RFC 9175; part of the Block1 reassembly key
+ECHO = 252                 # RFC 9175: proves the requester receives at its address
+REQUEST_TAG = 292          # RFC 9175; part of the Block1 reassembly key
 
 # Option value formats (RFC 7252 section 3.2).
 F_EMPTY = 0
@@ -115,7 +107,6 @@ class FormatError(errors.MalformedError):
     """Not a CoAP message (RFC 7252 "message format error"). `mtype`, `mid` and
     `msg_code` (the message's code; `code` is the 4.00 of every ProtocolError) are set
     when the header was readable (version 1, 4 bytes), else None."""
-
     reason = "coap-format"
 
     def __init__(self, detail, mtype=None, mid=None, msg_code=None):
@@ -172,13 +163,8 @@ class Message:
 
     def __repr__(self):
         return "<CoAP %s %s mid=%d token=%s %d opts %d bytes>" % (
-            "CON NON ACK RST".split()[self.mtype],
-            code_text(self.code),
-            self.mid,
-            bytes(self.token).hex(),
-            len(self.options),
-            len(self.payload),
-        )
+            "CON NON ACK RST".split()[self.mtype], code_text(self.code), self.mid,
+            bytes(self.token).hex(), len(self.options), len(self.payload))
 
     # --- options -------------------------------------------------------------------
     def add(self, number, value):
@@ -220,14 +206,15 @@ class Message:
         that is unrecognised, has a length out of range or repeats when it may not (the
         request must then be refused with 4.02), or None. Such elective options are
         dropped from the message, as if they were not there."""
-        keep = None  # built only when something must go
+        keep = None          # built only when something must go
         last = -1
         bad = None
         options = self.options
         for i in range(len(options)):
             number, value = options[i]
             row = OPTION.get(number)
-            ok = row is not None and row[5] <= len(value) <= row[6] and (row[4] or number != last)
+            ok = (row is not None and row[5] <= len(value) <= row[6]
+                  and (row[4] or number != last))
             last = number
             if ok:
                 if keep is not None:
@@ -262,19 +249,19 @@ class Message:
         out[1] = self.code
         out[2] = (self.mid >> 8) & 0xFF
         out[3] = self.mid & 0xFF
-        out[4 : 4 + tkl] = token
+        out[4:4 + tkl] = token
         pos = 4 + tkl
         last = 0
         for number, value in options:
             head = pos
             pos = _put_field(out, pos + 1, number - last, head, 4)
             pos = _put_field(out, pos, len(value), head, 0)
-            out[pos : pos + len(value)] = value
+            out[pos:pos + len(value)] = value
             pos += len(value)
             last = number
         if len(payload):
             out[pos] = _PAYLOAD_MARKER
-            out[pos + 1 :] = payload
+            out[pos + 1:] = payload
         return out
 
 
@@ -368,7 +355,7 @@ def decode(buf, header_only=False):
         if pos + length > n:
             raise FormatError("truncated option value", mtype, mid, code)
         number += delta
-        options.append((number, bytes(buf[pos : pos + length])))
+        options.append((number, bytes(buf[pos:pos + length])))
         pos += length
     return msg
 

@@ -9,7 +9,6 @@ source address's rate limit, duplicates included (over it: 4.29 at most once a s
 else silence); a duplicate message id gets the cached reply again (or nothing); then a
 request goes to `on_request` (the request layer, endpoint.py) and a response to the client.
 """
-
 import asyncio
 import gc
 import sys
@@ -18,28 +17,11 @@ from collections import OrderedDict
 from time import ticks_add, ticks_diff
 
 from meldbox.coap import ACK_RANDOM_FACTOR, ACK_TIMEOUT_MS, MAX_DATAGRAM, MAX_RETRANSMIT
-from meldbox.coap import (
-    DEDUP_ENTRIES,
-    EXCHANGE_LIFETIME_MS,
-    NON_LIFETIME_MS,
-    RATE_BURST,
-    RATE_PEERS,
-    RATE_PER_S,
-)
+from meldbox.coap import (DEDUP_ENTRIES, EXCHANGE_LIFETIME_MS, NON_LIFETIME_MS, RATE_BURST,
+                          RATE_PEERS, RATE_PER_S)
 from meldbox.coap.client import SEPARATE_TIMEOUT_MS, Client
-from meldbox.coap.message import (
-    ACK,
-    CON,
-    CONTENT_FORMAT,
-    EMPTY,
-    MAX_AGE,
-    NON,
-    RST,
-    SIZE1,
-    FormatError,
-    Message,
-    decode,
-)
+from meldbox.coap.message import (ACK, CON, CONTENT_FORMAT, EMPTY, MAX_AGE, NON, RST, SIZE1,
+                                  FormatError, Message, decode)
 from meldbox.coap.resource import error_response
 from meldbox.core import errors
 
@@ -57,7 +39,7 @@ class UdpTransport:
         recvfrom_into; recvfrom frees its `limit`-byte scratch buffer at once."""
         try:
             return self.sock.recvfrom(limit)
-        except OSError:  # nothing waiting (EAGAIN), or an ICMP error for an earlier send
+        except OSError:     # nothing waiting (EAGAIN), or an ICMP error for an earlier send
             return None
 
     def sendto(self, data, peer):
@@ -76,10 +58,10 @@ def source_address(peer):
     if isinstance(peer, tuple):
         return peer[0]
     if isinstance(peer, (bytes, bytearray)) and len(peer) >= 8:
-        family = peer[0] | peer[1] << 8  # sa_family, host byte order (little endian)
-        if family == 2:  # AF_INET: port at 2..3, address at 4..7
+        family = peer[0] | peer[1] << 8        # sa_family, host byte order (little endian)
+        if family == 2:                        # AF_INET: port at 2..3, address at 4..7
             return bytes(peer[4:8])
-        if family == 10 and len(peer) >= 24:  # AF_INET6: flowinfo at 4..7, address 8..23
+        if family == 10 and len(peer) >= 24:   # AF_INET6: flowinfo at 4..7, address 8..23
             return bytes(peer[8:24])
     return peer
 
@@ -100,7 +82,7 @@ class Dedup:
     def __init__(self, clock, size=DEDUP_ENTRIES):
         self.clock = clock
         self.size = size
-        self.entries = OrderedDict()  # key -> (expires, reply bytes or None)
+        self.entries = OrderedDict()      # key -> (expires, reply bytes or None)
 
     def __len__(self):
         return len(self.entries)
@@ -132,7 +114,7 @@ class Dedup:
 
 
 # --- rate limit per source address -----------------------------------------------------
-STRANGERS = "*"  # the shared bucket's key (no address looks like this)
+STRANGERS = "*"     # the shared bucket's key (no address looks like this)
 TELL_EVERY_MS = 1000
 
 
@@ -198,49 +180,28 @@ class RateLimiter:
         refill_ms = self.full // self.per_s
         for addr, entry in list(self.table.items()):
             if addr != STRANGERS and ticks_diff(now, entry[1]) >= refill_ms:
-                del self.table[addr]  # bucket full again: nothing to remember
+                del self.table[addr]    # bucket full again: nothing to remember
 
 
 class MessageLayer:
-    def __init__(
-        self,
-        transport,
-        *,
-        rate=(RATE_BURST, RATE_PER_S),
-        clock=None,
-        ack_timeout_ms=ACK_TIMEOUT_MS,
-        ack_random_factor=ACK_RANDOM_FACTOR,
-        max_retransmit=MAX_RETRANSMIT,
-        separate_timeout_ms=SEPARATE_TIMEOUT_MS,
-    ):
+    def __init__(self, transport, *, rate=(RATE_BURST, RATE_PER_S), clock=None,
+                 ack_timeout_ms=ACK_TIMEOUT_MS, ack_random_factor=ACK_RANDOM_FACTOR,
+                 max_retransmit=MAX_RETRANSMIT, separate_timeout_ms=SEPARATE_TIMEOUT_MS):
         """`transport`: a UdpTransport-like object, or a bound non-blocking UDP socket.
         `rate`: (burst, per second) per source address, or None.
         `clock`: ms ticks for the message-layer timers (time.ticks_ms)."""
-        if not hasattr(transport, "pollable"):  # a bare socket
+        if not hasattr(transport, "pollable"):   # a bare socket
             transport = UdpTransport(transport)
         self.transport = transport
         self.clock = clock or time.ticks_ms
         self.dedup = Dedup(self.clock)
         self.rate = RateLimiter(self.clock, rate[0], rate[1]) if rate else None
-        self.client = Client(
-            self.send,
-            ack_timeout_ms=ack_timeout_ms,
-            ack_random_factor=ack_random_factor,
-            max_retransmit=max_retransmit,
-            separate_timeout_ms=separate_timeout_ms,
-        )
-        self.stats = {
-            "received": 0,
-            "malformed": 0,
-            "duplicates": 0,
-            "rst_sent": 0,
-            "rate_limited": 0,
-            "handler_errors": 0,
-            "internal_errors": 0,
-            "separate_lost": 0,
-            "dropped_no_memory": 0,
-            "loop_no_memory": 0,
-        }
+        self.client = Client(self.send, ack_timeout_ms=ack_timeout_ms,
+                             ack_random_factor=ack_random_factor, max_retransmit=max_retransmit,
+                             separate_timeout_ms=separate_timeout_ms)
+        self.stats = {"received": 0, "malformed": 0, "duplicates": 0, "rst_sent": 0,
+                      "rate_limited": 0, "handler_errors": 0, "internal_errors": 0,
+                      "separate_lost": 0, "dropped_no_memory": 0, "loop_no_memory": 0}
         self.last_error = None
 
     def on_request(self, msg, peer, key, oversize):
@@ -272,7 +233,7 @@ class MessageLayer:
         after a request in progress let go of its memory). Never leave it queued: the
         socket stays readable and the loop spins on it."""
         try:
-            return recv(MAX_DATAGRAM + 1)  # one byte more shows a datagram was cut
+            return recv(MAX_DATAGRAM + 1)       # one byte more shows a datagram was cut
         except MemoryError:
             pass
         gc.collect()
@@ -307,36 +268,28 @@ class MessageLayer:
             msg = decode(memoryview(data), oversize)
         except FormatError as e:
             self.stats["malformed"] += 1
-            if e.mtype == CON:  # RFC 7252 4.2: reject a CON we cannot process
+            if e.mtype == CON:          # RFC 7252 4.2: reject a CON we cannot process
                 self.send_rst(e.mid, peer)
             return
-        msg.size = len(data)  # a response may not outgrow it (resource.py)
+        msg.size = len(data)            # a response may not outgrow it (resource.py)
         mtype = msg.mtype
         if mtype == ACK or mtype == RST:
             if not oversize:
                 self.client.on_ack_or_reset(msg, peer)
             return
         if msg.code == EMPTY:
-            if mtype == CON:  # CoAP ping (RFC 7252 4.3)
+            if mtype == CON:            # CoAP ping (RFC 7252 4.3)
                 self.send_rst(msg.mid, peer)
             return
         klass = msg.code >> 5
         key = (peer, msg.mid)
         if klass == 0 and self.rate is not None:
-            wait_s = self.rate.take(peer)  # duplicates cost a token too
+            wait_s = self.rate.take(peer)       # duplicates cost a token too
             if wait_s:
                 self.stats["rate_limited"] += 1
                 if self.rate.tell(peer):
-                    self.reply(
-                        msg,
-                        peer,
-                        None,
-                        error_response(
-                            errors.too_many_requests(
-                                "rate limit reached; retry in %d s" % wait_s, wait_s
-                            )
-                        ),
-                    )
+                    self.reply(msg, peer, None, error_response(errors.too_many_requests(
+                        "rate limit reached; retry in %d s" % wait_s, wait_s)))
                 return
         seen = self.dedup.lookup(key)
         if seen is not None:
@@ -349,7 +302,7 @@ class MessageLayer:
             self.on_request(msg, peer, key, oversize)
         elif (klass == 2 or klass == 4 or klass == 5) and not oversize:
             self._response(msg, peer, key)
-        elif mtype == CON:  # reserved code classes 1, 6, 7
+        elif mtype == CON:              # reserved code classes 1, 6, 7
             self.send_rst(msg.mid, peer)
             self.dedup.answer(key, Message(RST, EMPTY, msg.mid).encode())
 
@@ -396,5 +349,5 @@ class MessageLayer:
     def send(self, data, peer):
         try:
             self.transport.sendto(data, peer)
-        except OSError:  # unreachable peer or full buffers: like a datagram lost
+        except OSError:     # unreachable peer or full buffers: like a datagram lost
             pass

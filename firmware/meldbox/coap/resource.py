@@ -12,11 +12,10 @@ A resource:
 A handler raising errors.ProtocolError answers with its code and problem details;
 any other exception answers 5.00 and the endpoint carries on.
 """
-
 from meldbox.coap.message import ACCEPT, CF_PROBLEM, CON, CONTENT_FORMAT, URI_QUERY, code_text
 from meldbox.core import cbor
 
-MAX_DETAIL_CHARS = 200  # keeps every problem-details response within one datagram
+MAX_DETAIL_CHARS = 200     # keeps every problem-details response within one datagram
 
 
 class Response:
@@ -31,11 +30,8 @@ class Response:
         self.options = []
 
     def __repr__(self):
-        return "<Response %s %d bytes cf=%s>" % (
-            code_text(self.code),
-            len(self.payload),
-            self.content_format,
-        )
+        return "<Response %s %d bytes cf=%s>" % (code_text(self.code), len(self.payload),
+                                                 self.content_format)
 
 
 class Request:
@@ -55,7 +51,7 @@ class Request:
         self.confirmable = msg.mtype == CON
         self.peer = peer
         self.resource = resource
-        self.size = getattr(msg, "size", 0)  # the datagram's length
+        self.size = getattr(msg, "size", 0)     # the datagram's length
 
 
 def problem(code, title, detail=None):
@@ -77,6 +73,5 @@ def error_response(err):
 
 def link_format(resources):
     """RFC 6690 links for /.well-known/core, e.g. </notices>;ct=18,</status>;ct=18."""
-    return ",".join(
-        "<%s>%s" % (path, getattr(resources[path], "link", "") or "") for path in sorted(resources)
-    ).encode()
+    return ",".join("<%s>%s" % (path, getattr(resources[path], "link", "") or "")
+                    for path in sorted(resources)).encode()

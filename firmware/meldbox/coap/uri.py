@@ -5,7 +5,6 @@ Peers are kept as the socket layer gives them (a raw sockaddr on the unix port, 
 tuple elsewhere): they are the keys of per-peer state and must compare equal to what
 `recvfrom` returns.
 """
-
 import socket
 
 from meldbox.coap.message import URI_PATH, URI_QUERY
@@ -17,11 +16,11 @@ _HEX = b"0123456789abcdefABCDEF"
 def parse(uri):
     """'coap://host:port/a/b?q' -> ('host', port, '/a/b?q'); raises ValueError."""
     scheme = "coap://"
-    if not isinstance(uri, str) or uri[: len(scheme)].lower() != scheme:
+    if not isinstance(uri, str) or uri[:len(scheme)].lower() != scheme:
         raise ValueError("not a coap:// URI: %r" % (uri,))
     if "#" in uri:
         raise ValueError("a CoAP URI has no fragment")
-    rest = uri[len(scheme) :]
+    rest = uri[len(scheme):]
     cut = len(rest)
     for sep in "/?":
         i = rest.find(sep)
@@ -30,11 +29,11 @@ def parse(uri):
     authority, path = rest[:cut], rest[cut:]
     if not path.startswith("/"):
         path = "/" + path
-    if authority.startswith("["):  # IPv6 literal
+    if authority.startswith("["):       # IPv6 literal
         end = authority.find("]")
         if end < 0:
             raise ValueError("unclosed IPv6 literal in %r" % uri)
-        host, port_text = authority[1:end], authority[end + 1 :]
+        host, port_text = authority[1:end], authority[end + 1:]
         if port_text and not port_text.startswith(":"):
             raise ValueError("bad authority in %r" % uri)
         port_text = port_text[1:]
@@ -86,8 +85,8 @@ def _unquote(text):
     i = 0
     while i < len(raw):
         c = raw[i]
-        if c == 0x25:  # '%'
-            pair = raw[i + 1 : i + 3]
+        if c == 0x25:   # '%'
+            pair = raw[i + 1:i + 3]
             if len(pair) != 2 or any(h not in _HEX for h in pair):
                 raise ValueError("bad percent-encoding in %r" % text)
             out.append(int(str(pair, "ascii"), 16))

@@ -14,7 +14,6 @@ arguments, definite lengths, map keys sorted bytewise by their encoding. It take
 bytes keys), bool, None and Tag. Floats are not encoded (the protocol never sends one):
 TypeError, as for any other type.
 """
-
 import struct
 
 from meldbox.core import errors
@@ -22,12 +21,10 @@ from meldbox.core import errors
 try:
     import micropython  # noqa: F401 (on MicroPython `@micropython.native` is compiler syntax)
 except ImportError:  # CPython: the decorator does nothing
-
     class micropython:
         @staticmethod
         def native(fn):
             return fn
-
 
 _U64 = 1 << 64
 
@@ -36,7 +33,6 @@ class Text:
     """A long text string left where it was decoded (loads(long_text=N)): its UTF-8 is
     checked but no str is made, so a notice's 2 KiB URLs need no 2 KiB heap blocks;
     str(t) makes one. len(t) counts bytes. `buf` must stay unchanged meanwhile."""
-
     __slots__ = ("view",)
 
     def __init__(self, view):
@@ -67,7 +63,6 @@ class Tag:
 
 
 # --- decoding ---------------------------------------------------------------------
-
 
 @micropython.native
 def _utf8_error(buf, i, end):
@@ -127,15 +122,14 @@ class _Decoder:
         i = self.i
         size = 1 << (ai - 24)
         if i + size > self.n:
-            raise errors.CBORTruncated(
-                "head at offset %d needs %d more bytes, %d left" % (start, size, self.n - i)
-            )
+            raise errors.CBORTruncated("head at offset %d needs %d more bytes, %d left"
+                                       % (start, size, self.n - i))
         if size == 1:
             arg = buf[i]
         elif size == 2:
             arg = buf[i] << 8 | buf[i + 1]
         else:
-            arg = int.from_bytes(buf[i : i + size], "big")
+            arg = int.from_bytes(buf[i:i + size], "big")
         self.i = i + size
         return arg
 
@@ -156,20 +150,15 @@ class _Decoder:
             arg = self._arg(ai, start)
         elif ai == 31:
             if mt == 7:
-                raise errors.CBORNotWellFormed(
-                    "break (0xff) outside an indefinite item at offset %d" % start
-                )
+                raise errors.CBORNotWellFormed("break (0xff) outside an indefinite item at offset %d"  # noqa: E501
+                                               % start)
             if 2 <= mt <= 5:
-                raise errors.CBORIndefiniteLength(
-                    "indefinite length (0x%02x) at offset %d" % (ib, start)
-                )
-            raise errors.CBORNotWellFormed(
-                "additional info 31 for major type %d at offset %d" % (mt, start)
-            )
+                raise errors.CBORIndefiniteLength("indefinite length (0x%02x) at offset %d"
+                                                  % (ib, start))
+            raise errors.CBORNotWellFormed("additional info 31 for major type %d at offset %d"
+                                           % (mt, start))
         else:
-            raise errors.CBORNotWellFormed(
-                "reserved additional info %d at offset %d" % (ai, start)
-            )
+            raise errors.CBORNotWellFormed("reserved additional info %d at offset %d" % (ai, start))  # noqa: E501
 
         if mt == 0:
             return arg
@@ -178,9 +167,8 @@ class _Decoder:
         if mt == 2 or mt == 3:
             i = self.i
             if arg > self.n - i:
-                raise errors.CBORTruncated(
-                    "string at offset %d declares %d bytes, %d left" % (start, arg, self.n - i)
-                )
+                raise errors.CBORTruncated("string at offset %d declares %d bytes, %d left"
+                                           % (start, arg, self.n - i))
             end = i + arg
             self.i = end
             if mt == 2:
@@ -189,31 +177,22 @@ class _Decoder:
             if arg and max(buf[i:end]) > 0x7F:
                 bad = _utf8_error(buf, i, end)
                 if bad >= 0:
-                    raise errors.CBORInvalidUTF8(
-                        "invalid UTF-8 at offset %d in text at offset %d" % (bad, start)
-                    )
+                    raise errors.CBORInvalidUTF8("invalid UTF-8 at offset %d in text at offset %d"
+                                                 % (bad, start))
             if self.long_text and arg > self.long_text:
                 return Text(buf[i:end])
             return str(buf[i:end], "utf-8")
         if mt == 4 or mt == 5:
             if depth >= self.max_depth:
-                raise errors.CBORTooDeep(
-                    "container at offset %d nests deeper than %d" % (start, self.max_depth)
-                )
+                raise errors.CBORTooDeep("container at offset %d nests deeper than %d"
+                                         % (start, self.max_depth))
             left = self.n - self.i
             # Every item takes at least one byte: refuse counts the input cannot hold
             # before allocating anything for them.
             if (arg if mt == 4 else 2 * arg) > left:
-                raise errors.CBORTruncated(
-                    "%s at offset %d declares %d %s, %d bytes left"
-                    % (
-                        "array" if mt == 4 else "map",
-                        start,
-                        arg,
-                        "items" if mt == 4 else "pairs",
-                        left,
-                    )
-                )
+                raise errors.CBORTruncated("%s at offset %d declares %d %s, %d bytes left"
+                                           % ("array" if mt == 4 else "map", start, arg,
+                                              "items" if mt == 4 else "pairs", left))
             depth += 1
             if mt == 4:
                 out = [None] * arg
@@ -228,30 +207,26 @@ class _Decoder:
                 # major type 7 items are one head, decoded first so that a break or a
                 # reserved encoding is reported as such.
                 if at < self.n and 0x80 <= buf[at] < 0xE0:
-                    raise errors.CBORUnsupported(
-                        "map key at offset %d is not an int, text or bytes" % at
-                    )
+                    raise errors.CBORUnsupported("map key at offset %d is not an int, text or bytes"  # noqa: E501
+                                                 % at)
                 key = self.item(depth, tags)
-                if type(key) is memoryview:  # views=True: keys must stay hashable
+                if type(key) is memoryview:     # views=True: keys must stay hashable
                     key = bytes(key)
                 elif type(key) is Text:
                     key = str(key)
                 if buf[at] >= 0xE0:
-                    raise errors.CBORUnsupported(
-                        "map key at offset %d is not an int, text or bytes" % at
-                    )
+                    raise errors.CBORUnsupported("map key at offset %d is not an int, text or bytes"  # noqa: E501
+                                                 % at)
                 if key in out:
-                    raise errors.CBORDuplicateKey(
-                        "duplicate map key %s at offset %d" % (repr(key)[:40], at)
-                    )
+                    raise errors.CBORDuplicateKey("duplicate map key %s at offset %d"
+                                                  % (repr(key)[:40], at))
                 out[key] = self.item(depth, tags)
             return out
         if mt == 6:
             # Tags are not containers, but a chain of them must not recurse without bound.
             if tags >= self.max_depth:
-                raise errors.CBORTooDeep(
-                    "tag at offset %d nests more than %d tags" % (start, self.max_depth)
-                )
+                raise errors.CBORTooDeep("tag at offset %d nests more than %d tags"
+                                         % (start, self.max_depth))
             return Tag(arg, self.item(depth, tags + 1))
         # Major type 7: simple values and floats.
         if ai < 24:
@@ -264,14 +239,12 @@ class _Decoder:
             raise errors.CBORUnsupported("simple value %d at offset %d" % (ai, start))
         if ai == 24:
             if arg < 32:
-                raise errors.CBORNotWellFormed(
-                    "simple value %d in two bytes at offset %d" % (arg, start)
-                )
+                raise errors.CBORNotWellFormed("simple value %d in two bytes at offset %d"
+                                               % (arg, start))
             raise errors.CBORUnsupported("simple value %d at offset %d" % (arg, start))
         # The float's bits were read as the argument; reinterpret them.
-        return struct.unpack_from(
-            ">e" if ai == 25 else ">f" if ai == 26 else ">d", buf, start + 1
-        )[0]
+        return struct.unpack_from(">e" if ai == 25 else ">f" if ai == 26 else ">d",
+                                  buf, start + 1)[0]
 
 
 def loads(buf, max_depth=8, views=False, long_text=0):
@@ -282,14 +255,12 @@ def loads(buf, max_depth=8, views=False, long_text=0):
     d = _Decoder(memoryview(buf), max_depth, views, long_text)
     value = d.item(0, 0)
     if d.i != d.n:
-        raise errors.CBORTrailingBytes(
-            "%d bytes after the item, from offset %d" % (d.n - d.i, d.i)
-        )
+        raise errors.CBORTrailingBytes("%d bytes after the item, from offset %d"
+                                       % (d.n - d.i, d.i))
     return value
 
 
 # --- encoding ---------------------------------------------------------------------
-
 
 def _head(out, mt, arg):
     """Append the shortest head for major type mt with argument arg (0 <= arg < 2**64)."""

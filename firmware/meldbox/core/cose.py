@@ -3,7 +3,6 @@
 Only what the protocol needs: one signer, EdDSA (Ed25519), empty external_aad, attached
 payload. Every malformed object raises a core/errors.py error; nothing else escapes.
 """
-
 import hashlib
 
 from meldbox.core import cbor, ed25519, errors
@@ -25,7 +24,6 @@ KID_MAX = 16
 class Sign1:
     """A decoded COSE_Sign1; `protected_bytes` is kept as received because the
     signature covers those exact bytes, not a re-encoding."""
-
     __slots__ = ("protected_bytes", "protected", "unprotected", "payload", "signature", "kid")
 
     def __init__(self, protected_bytes, protected, unprotected, payload, signature, kid):
@@ -52,7 +50,7 @@ def _plain(header):
 def decode_sign1(buf):
     """Decode a COSE_Sign1 (tag 18 or untagged). Raises CBORError subclasses for bad
     CBOR and COSEStructureError for anything that is not a usable COSE_Sign1."""
-    obj = cbor.loads(buf, views=True)  # the payload stays a view of buf: no 8 KiB copy
+    obj = cbor.loads(buf, views=True)     # the payload stays a view of buf: no 8 KiB copy
     if isinstance(obj, cbor.Tag):
         if obj.tag != TAG_SIGN1:
             raise errors.COSEStructureError("tag %d, expected 18 (COSE_Sign1) or none" % obj.tag)
@@ -63,42 +61,35 @@ def decode_sign1(buf):
         raise errors.COSEStructureError("COSE_Sign1 array of %d, expected 4" % len(obj))
     protected_bytes, unprotected, payload, signature = obj
     if not _is_bytes(protected_bytes):
-        raise errors.COSEStructureError(
-            "protected header must be a byte string, got %s" % _kind(protected_bytes)
-        )
+        raise errors.COSEStructureError("protected header must be a byte string, got %s"
+                                        % _kind(protected_bytes))
     # An empty bstr stands for an empty map (RFC 9052 section 3).
     protected = cbor.loads(protected_bytes) if protected_bytes else {}
     if not isinstance(protected, dict):
-        raise errors.COSEStructureError(
-            "protected header must encode a map, got %s" % _kind(protected)
-        )
+        raise errors.COSEStructureError("protected header must encode a map, got %s"
+                                        % _kind(protected))
     if not isinstance(unprotected, dict):
-        raise errors.COSEStructureError(
-            "unprotected header must be a map, got %s" % _kind(unprotected)
-        )
+        raise errors.COSEStructureError("unprotected header must be a map, got %s"
+                                        % _kind(unprotected))
     if payload is None:
         raise errors.COSEStructureError("detached payload (nil) is not supported")
     if not _is_bytes(payload):
         raise errors.COSEStructureError("payload must be a byte string, got %s" % _kind(payload))
     if not _is_bytes(signature):
-        raise errors.COSEStructureError(
-            "signature must be a byte string, got %s" % _kind(signature)
-        )
+        raise errors.COSEStructureError("signature must be a byte string, got %s"
+                                        % _kind(signature))
     # We understand no critical extension, so a message naming any must be refused.
     if LABEL_CRIT in protected:
         raise errors.COSEStructureError("critical header parameters (crit) are not supported")
     for label in unprotected:
         # alg is refused by check_alg, with the 4.01 PROTOCOL.md gives it.
         if label != LABEL_KID and label != LABEL_ALG:
-            raise errors.COSEStructureError(
-                "unprotected header label %s: only 4 (kid) is allowed" % _short(label)
-            )
-    if LABEL_KID in unprotected and not (
-        _is_bytes(unprotected[LABEL_KID]) and 1 <= len(unprotected[LABEL_KID]) <= KID_MAX
-    ):
-        raise errors.COSEStructureError(
-            "unprotected kid must be a byte string of 1 to %d bytes" % KID_MAX
-        )
+            raise errors.COSEStructureError("unprotected header label %s: only 4 (kid) is allowed"
+                                            % _short(label))
+    if LABEL_KID in unprotected and not (_is_bytes(unprotected[LABEL_KID])
+                                         and 1 <= len(unprotected[LABEL_KID]) <= KID_MAX):
+        raise errors.COSEStructureError("unprotected kid must be a byte string of 1 to %d bytes"
+                                        % KID_MAX)
     if LABEL_KID in unprotected and LABEL_KID in protected:
         raise errors.COSEStructureError("kid in both protected and unprotected header")
     kid = unprotected.get(LABEL_KID, protected.get(LABEL_KID))
@@ -106,14 +97,8 @@ def decode_sign1(buf):
         raise errors.COSEStructureError("kid (label 4) missing")
     if not _is_bytes(kid):
         raise errors.COSEStructureError("kid must be a byte string, got %s" % _kind(kid))
-    return Sign1(
-        bytes(protected_bytes),
-        protected,
-        _plain(unprotected),
-        payload,
-        bytes(signature),
-        bytes(kid),
-    )
+    return Sign1(bytes(protected_bytes), protected, _plain(unprotected), payload,
+                 bytes(signature), bytes(kid))
 
 
 def check_alg(sign1):
@@ -125,10 +110,8 @@ def check_alg(sign1):
     alg = sign1.protected[LABEL_ALG]
     if type(alg) is not int or alg != ALG_EDDSA:
         text = repr(alg)
-        raise errors.BadAlgorithm(
-            "alg %s, only -8 (EdDSA) is accepted"
-            % (text if len(text) <= 40 else text[:37] + "...")
-        )
+        raise errors.BadAlgorithm("alg %s, only -8 (EdDSA) is accepted"
+                                  % (text if len(text) <= 40 else text[:37] + "..."))
 
 
 def _bstr_head(n):
@@ -146,14 +129,8 @@ def sig_structure_parts(protected_bytes, payload):
     """["Signature1", protected, h'', payload] (RFC 9052 4.4) as the tuple of its encoded
     parts: Ed25519 hashes them in order, so the payload (a view of the received message)
     is never copied."""
-    return (
-        _SIG1_HEAD,
-        _bstr_head(len(protected_bytes)),
-        protected_bytes,
-        b"\x40",
-        _bstr_head(len(payload)),
-        payload,
-    )
+    return (_SIG1_HEAD, _bstr_head(len(protected_bytes)), protected_bytes, b"\x40",
+            _bstr_head(len(payload)), payload)
 
 
 def sig_structure(protected_bytes, payload):
@@ -163,9 +140,8 @@ def sig_structure(protected_bytes, payload):
 
 def verify(sign1, public_key):
     """True when the signature verifies with this 32-byte Ed25519 public key."""
-    return ed25519.verify(
-        public_key, sig_structure_parts(sign1.protected_bytes, sign1.payload), sign1.signature
-    )
+    return ed25519.verify(public_key, sig_structure_parts(sign1.protected_bytes, sign1.payload),
+                          sign1.signature)
 
 
 def sign1(payload, signing_key, kid):

@@ -1,6 +1,5 @@
 """Ed25519 signatures (RFC 8032) on MicroPython integers: verify(), SigningKey,
 public_key(). How it is made fast, and why the fast check is exact: bench/crypto-notes.md."""
-
 # Compactness matters here: a module imported from source is parsed whole into the heap
 # (about 100 bytes a line on a 64-bit build), and verification must fit a 64K heap. So
 # the explanations are comments (free), and small helpers are merged into their callers.
@@ -114,7 +113,6 @@ def _decode(s):
 # kept as the factors E*H, since only an addition needs T. The functions update P in
 # place (returning a tuple would cost more than the call).
 
-
 @micropython.native
 def _finish(P, E, F, G, H):
     # The last step of both formulas: X = E*F, Y = G*H, Z = F*G (T = E*H stays as E, H).
@@ -203,7 +201,7 @@ def _table(x, y, count, affine=True):
                 inv = _mul(inv, e[3])
                 o = 96 * (start + len(batch))
                 for n in range(3):
-                    out[o + 32 * n : o + 32 * n + 32] = (_mul(e[n], w) % _P).to_bytes(32, "little")
+                    out[o + 32 * n:o + 32 * n + 32] = (_mul(e[n], w) % _P).to_bytes(32, "little")
             prods = [1]
     return out
 
@@ -270,12 +268,8 @@ def _run(steps, tables):
                     e = t[j]
                 else:
                     j *= 96
-                    e = (
-                        int.from_bytes(t[j : j + 32], "little"),
-                        int.from_bytes(t[j + 32 : j + 64], "little"),
-                        int.from_bytes(t[j + 64 : j + 96], "little"),
-                        None,
-                    )
+                    e = (int.from_bytes(t[j:j + 32], "little"), int.from_bytes(t[j + 32:j + 64], "little"),  # noqa: E501
+                         int.from_bytes(t[j + 64:j + 96], "little"), None)
                 f &= 1  # 0 for a negative digit: -Q swaps y+x and y-x, negates T
                 _add(P, e[1 - f], e[f], e[2] if f else -e[2], e[3])
             c >>= 7
@@ -404,6 +398,4 @@ class SigningKey:
     def sign(self, message):
         r = _hash_scalar(self._prefix, message)
         R = _base_point(r)
-        return R + ((r + _hash_scalar(R, self.public, message) * self._a) % _L).to_bytes(
-            32, "little"
-        )
+        return R + ((r + _hash_scalar(R, self.public, message) * self._a) % _L).to_bytes(32, "little")  # noqa: E501

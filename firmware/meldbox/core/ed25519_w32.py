@@ -1,7 +1,6 @@
 """Ed25519's hot loops on 32-bit boards: the scalar multiplication loop (ed25519._run) and
 the square root's power (in ed25519._decode) on fe25519's viper field elements instead
 of big integers. Imported by ed25519.py on 32-bit builds; same formulas, same results."""
-
 from meldbox.compat import micropython
 from meldbox.core import fe25519
 
@@ -41,7 +40,7 @@ def _entries(table):
     out = bytearray(128 * len(table))
     for i, e in enumerate(table):
         for n in range(4):
-            out[128 * i + 32 * n : 128 * i + 32 * n + 32] = (e[n] % _P).to_bytes(32, "little")
+            out[128 * i + 32 * n:128 * i + 32 * n + 32] = (e[n] % _P).to_bytes(32, "little")
     return out
 
 

@@ -7,21 +7,21 @@ problem details); the exception's text is the human detail.
 """
 
 # CoAP response codes as on the wire: class << 5 | detail.
-BAD_REQUEST = 0x80  # 4.00
-UNAUTHORIZED = 0x81  # 4.01
-BAD_OPTION = 0x82  # 4.02
-FORBIDDEN = 0x83  # 4.03
-NOT_FOUND = 0x84  # 4.04
-METHOD_NOT_ALLOWED = 0x85  # 4.05
-NOT_ACCEPTABLE = 0x86  # 4.06
-CONFLICT = 0x89  # 4.09
+BAD_REQUEST = 0x80            # 4.00
+UNAUTHORIZED = 0x81           # 4.01
+BAD_OPTION = 0x82             # 4.02
+FORBIDDEN = 0x83              # 4.03
+NOT_FOUND = 0x84              # 4.04
+METHOD_NOT_ALLOWED = 0x85     # 4.05
+NOT_ACCEPTABLE = 0x86         # 4.06
+CONFLICT = 0x89               # 4.09
 REQUEST_ENTITY_INCOMPLETE = 0x88  # 4.08
-PRECONDITION_FAILED = 0x8C  # 4.12
-REQUEST_ENTITY_TOO_LARGE = 0x8D  # 4.13
+PRECONDITION_FAILED = 0x8C    # 4.12
+REQUEST_ENTITY_TOO_LARGE = 0x8D   # 4.13
 UNSUPPORTED_CONTENT_FORMAT = 0x8F  # 4.15
-TOO_MANY_REQUESTS = 0x9D  # 4.29
+TOO_MANY_REQUESTS = 0x9D      # 4.29
 INTERNAL_SERVER_ERROR = 0xA0  # 5.00
-SERVICE_UNAVAILABLE = 0xA3  # 5.03
+SERVICE_UNAVAILABLE = 0xA3    # 5.03
 PROXYING_NOT_SUPPORTED = 0xA5  # 5.05
 
 
@@ -75,13 +75,11 @@ class CBORInvalidUTF8(CBORError):
 
 class CBORNotWellFormed(CBORError):
     """Reserved additional information (28-30), a bad simple value, a break out of place."""
-
     reason = "cbor-not-well-formed"
 
 
 class CBORUnsupported(CBORError):
     """Well-formed CBOR this protocol does not use (e.g. an unknown tag, a non-text/int key)."""
-
     reason = "cbor-unsupported"
 
 
@@ -91,7 +89,6 @@ class COSEStructureError(MalformedError):
 
 class ClaimsError(MalformedError):
     """Payload decodes but breaks PROTOCOL.md section 3 (missing, mistyped, out of range)."""
-
     reason = "claims"
 
 
@@ -140,7 +137,7 @@ class TooLarge(ProtocolError):
     code = REQUEST_ENTITY_TOO_LARGE
     reason = "too-large"
     title = "Request Entity Too Large"
-    size1 = 8192  # the Size1 option the 4.13 carries
+    size1 = 8192      # the Size1 option the 4.13 carries
 
 
 class IdReused(ProtocolError):
@@ -152,7 +149,6 @@ class IdReused(ProtocolError):
 class StaleMessage(ProtocolError):
     """A message not seen before whose iat is older than its issuer's retention horizon:
     the device may have taken it in and pruned it since (PROTOCOL.md 4, retention)."""
-
     code = CONFLICT
     reason = "stale"
     title = "Conflict"
@@ -162,7 +158,7 @@ class StoreFull(ProtocolError):
     code = SERVICE_UNAVAILABLE
     reason = "store-full"
     title = "Service Unavailable"
-    max_age = 600  # Max-Age of the 5.03: staff need time to close notices
+    max_age = 600     # Max-Age of the 5.03: staff need time to close notices
 
 
 # --- refusals of the CoAP layers themselves (coap/) ----------------------------------
@@ -170,7 +166,6 @@ class Refusal(ProtocolError):
     """4.02, 4.04, 4.05, 4.12, 4.29, 5.03, 5.05 from the message and request layers: one
     class with the code, reason and title per instance (each class costs heap on the
     device). `max_age`, when given, becomes the response's Max-Age."""
-
     reason = "refused"
 
     def __init__(self, code, reason, title, detail, max_age=None):

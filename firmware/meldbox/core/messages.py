@@ -11,16 +11,16 @@ known to be well formed.
 from meldbox.core import cbor, cose, ed25519, errors
 
 MAX_COSE_BYTES = 8192
-MAX_FUTURE_IAT = 300  # seconds an iat may lead the device's trusted time
+MAX_FUTURE_IAT = 300          # seconds an iat may lead the device's trusted time
 # Every time field is a POSIX time in this range (2020-01-01 to 2100-01-01): a claim in
 # milliseconds, or near 2^64, is refused before it can reach the clock or a deadline.
 TIME_MIN = 1577836800
 TIME_MAX = 4102444800
 WITHIN_MIN = 60
-WITHIN_MAX = 2592000  # 30 days
+WITHIN_MAX = 2592000          # 30 days
 MAX_ITEMS = 64
 MAX_URL_BYTES = 2048
-LONG_TEXT = 256  # bytes; longer text claims are decoded as cbor.Text views
+LONG_TEXT = 256               # bytes; longer text claims are decoded as cbor.Text views
 MAX_NOTE_CHARS = 280
 ID_MIN, ID_MAX = 8, 32
 CATEGORIES = ("csam", "terror", "other")
@@ -30,7 +30,6 @@ ITEM_KEYS = ("url", "ip", "sha256")
 class Message:
     """Fields every message has. `raw` is the exact bytes received, `nh` the hash of what
     their signature covers (cose.notice_hash)."""
-
     __slots__ = ("t", "id", "iss", "aud", "iat", "kid", "raw", "nh")
 
 
@@ -52,31 +51,16 @@ class Item:
 
 
 class Notice(Message):
-    __slots__ = (
-        "due",
-        "within",
-        "cat",
-        "basis",
-        "ref",
-        "items",
-        "lang",
-        "note",
-        "contact",
-        "redress",
-        "replaces",
-        "nodisclose",
-        "preserve",
-        "test",
-    )
+    __slots__ = ("due", "within", "cat", "basis", "ref", "items", "lang", "note", "contact",
+                 "redress", "replaces", "nodisclose", "preserve", "test")
 
 
 def verify_message(cose_bytes, trust, device_id, now, clock_trusted=True):
     """Verify and validate one message; returns a Notice, Withdraw or Ping, or raises the
     errors.ProtocolError of the first failed check."""
     if len(cose_bytes) > MAX_COSE_BYTES:
-        raise errors.TooLarge(
-            "COSE object of %d bytes, at most %d" % (len(cose_bytes), MAX_COSE_BYTES)
-        )
+        raise errors.TooLarge("COSE object of %d bytes, at most %d"
+                              % (len(cose_bytes), MAX_COSE_BYTES))
     # No copy: the payload is decoded as a view of the received buffer, which the store
     # writes as it is (an 8 KiB notice must not need three 8 KiB blocks of heap).
     raw = cose_bytes
@@ -89,16 +73,13 @@ def verify_message(cose_bytes, trust, device_id, now, clock_trusted=True):
         claims = cbor.loads(sign1.payload, long_text=LONG_TEXT)
         msg = parse_claims(claims, now, clock_trusted)
         if not _issued_by(msg.iss, signers):
-            raise errors.WrongIssuer(
-                "iss %s is not the issuer of key %s (%s)"
-                % (short(msg.iss), sign1.kid.hex(), signers[0].iss)
-            )
+            raise errors.WrongIssuer("iss %s is not the issuer of key %s (%s)"
+                                     % (short(msg.iss), sign1.kid.hex(), signers[0].iss))
         if msg.aud != device_id:
-            raise errors.WrongAudience(
-                "aud %s is not this device (%r)" % (short(msg.aud), device_id)
-            )
+            raise errors.WrongAudience("aud %s is not this device (%r)"
+                                       % (short(msg.aud), device_id))
     except errors.ProtocolError as e:
-        e.authenticated = True  # signed by a trusted key: its claims may be shown
+        e.authenticated = True      # signed by a trusted key: its claims may be shown
         raise
     msg.kid = sign1.kid
     msg.raw = raw
@@ -116,9 +97,8 @@ def _signers(sign1, trust, now):
         if all(k.revoked for k in keys):
             raise errors.RevokedKey("key %s of %s is revoked" % (sign1.kid.hex(), keys[0].iss))
         key = [k for k in keys if not k.revoked][0]
-        raise errors.ExpiredKey(
-            "key %s of %s expired at %d, now %d" % (sign1.kid.hex(), key.iss, key.not_after, now)
-        )
+        raise errors.ExpiredKey("key %s of %s expired at %d, now %d"
+                                % (sign1.kid.hex(), key.iss, key.not_after, now))
     # The Sig_structure as parts: the payload stays in the received buffer, uncopied.
     tbs = cose.sig_structure_parts(sign1.protected_bytes, sign1.payload)
     signers = [k for k in live if ed25519.verify(k.public, tbs, sign1.signature)]
@@ -135,7 +115,6 @@ def _issued_by(iss, signers):
 
 
 # --- claims (PROTOCOL.md section 3) ---------------------------------------------
-
 
 def parse_claims(claims, now, clock_trusted=True):
     """Validate a decoded payload against section 3; returns the message object without
@@ -160,10 +139,8 @@ def parse_claims(claims, now, clock_trusted=True):
     msg.aud = _required(claims, "aud", str)
     msg.iat = _time(claims, "iat")
     if clock_trusted and msg.iat > now + MAX_FUTURE_IAT:
-        raise errors.ClaimsError(
-            "iat %d is %d s ahead of device time %d, at most %d"
-            % (msg.iat, msg.iat - now, now, MAX_FUTURE_IAT)
-        )
+        raise errors.ClaimsError("iat %d is %d s ahead of device time %d, at most %d"
+                                 % (msg.iat, msg.iat - now, now, MAX_FUTURE_IAT))
     if t == "notice":
         _notice(claims, msg)
     elif t == "withdraw":
@@ -174,10 +151,8 @@ def parse_claims(claims, now, clock_trusted=True):
 def _notice(claims, msg):
     has_due, has_within = "due" in claims, "within" in claims
     if has_due == has_within:
-        raise errors.ClaimsError(
-            "exactly one of due and within is required, got %s"
-            % ("both" if has_due else "neither")
-        )
+        raise errors.ClaimsError("exactly one of due and within is required, got %s"
+                                 % ("both" if has_due else "neither"))
     msg.due = msg.within = None
     if has_due:
         msg.due = _time(claims, "due")
@@ -186,9 +161,8 @@ def _notice(claims, msg):
     else:
         msg.within = _uint(claims, "within")
         if not WITHIN_MIN <= msg.within <= WITHIN_MAX:
-            raise errors.ClaimsError(
-                "within %d s outside %d..%d" % (msg.within, WITHIN_MIN, WITHIN_MAX)
-            )
+            raise errors.ClaimsError("within %d s outside %d..%d"
+                                     % (msg.within, WITHIN_MIN, WITHIN_MAX))
     msg.cat = _required(claims, "cat", str)
     if msg.cat not in CATEGORIES:
         raise errors.ClaimsError("cat %s is not csam, terror or other" % short(msg.cat))
@@ -198,9 +172,8 @@ def _notice(claims, msg):
     msg.lang = _optional(claims, "lang", str)
     msg.note = _optional(claims, "note", str)
     if msg.note is not None and len(msg.note) > MAX_NOTE_CHARS:
-        raise errors.ClaimsError(
-            "note: %d characters, at most %d" % (len(msg.note), MAX_NOTE_CHARS)
-        )
+        raise errors.ClaimsError("note: %d characters, at most %d"
+                                 % (len(msg.note), MAX_NOTE_CHARS))
     msg.contact = _optional(claims, "contact", str)
     msg.redress = _optional(claims, "redress", str)
     msg.replaces = _optional(claims, "replaces", bytes)
@@ -212,9 +185,8 @@ def _notice(claims, msg):
 def _items(claims):
     items = _required(claims, "items", list)
     if not 1 <= len(items) <= MAX_ITEMS:
-        raise errors.ClaimsError(
-            "items: %d entries, at least 1 and at most %d" % (len(items), MAX_ITEMS)
-        )
+        raise errors.ClaimsError("items: %d entries, at least 1 and at most %d"
+                                 % (len(items), MAX_ITEMS))
     out = []
     for i, item in enumerate(items):
         where = "items[%d]" % i
@@ -224,11 +196,10 @@ def _items(claims):
             if key not in ITEM_KEYS:
                 raise errors.ClaimsError("%s: unknown key %s" % (where, short(key)))
         url = item.get("url")
-        if type(url) is cbor.Text:  # a long URL, left in the buffer (its bytes)
+        if type(url) is cbor.Text:          # a long URL, left in the buffer (its bytes)
             if len(url) > MAX_URL_BYTES:
-                raise errors.ClaimsError(
-                    "%s.url: %d bytes, at most %d" % (where, len(url), MAX_URL_BYTES)
-                )
+                raise errors.ClaimsError("%s.url: %d bytes, at most %d"
+                                         % (where, len(url), MAX_URL_BYTES))
         else:
             url = _required(item, "url", str, where)
         # The limit is on the encoded form, what the URL costs on the wire and on flash;
@@ -236,9 +207,8 @@ def _items(claims):
         if type(url) is str and len(url) * 4 > MAX_URL_BYTES:
             size = len(url.encode())
             if size > MAX_URL_BYTES:
-                raise errors.ClaimsError(
-                    "%s.url: %d bytes, at most %d" % (where, size, MAX_URL_BYTES)
-                )
+                raise errors.ClaimsError("%s.url: %d bytes, at most %d"
+                                         % (where, size, MAX_URL_BYTES))
         ip = _optional(item, "ip", str, None, where)
         sha = _optional(item, "sha256", bytes, None, where)
         if sha is not None and len(sha) != 32:
@@ -265,9 +235,8 @@ def _typed(value, key, typ, where):
     if typ is str and type(value) is cbor.Text:
         return str(value)
     if type(value) is not typ:
-        raise errors.ClaimsError(
-            "%s%s must be %s, got %s" % (_prefix(where), key, _TYPE_NAMES[typ], _type_name(value))
-        )
+        raise errors.ClaimsError("%s%s must be %s, got %s"
+                                 % (_prefix(where), key, _TYPE_NAMES[typ], _type_name(value)))
     return value
 
 
@@ -281,9 +250,8 @@ def _uint(claims, key):
 def _time(claims, key):
     value = _uint(claims, key)
     if not TIME_MIN <= value <= TIME_MAX:
-        raise errors.ClaimsError(
-            "%s %d is not a POSIX time in seconds from %d to %d" % (key, value, TIME_MIN, TIME_MAX)
-        )
+        raise errors.ClaimsError("%s %d is not a POSIX time in seconds from %d to %d"
+                                 % (key, value, TIME_MIN, TIME_MAX))
     return value
 
 
@@ -294,14 +262,8 @@ def _bstr_sized(claims, key, lo, hi):
     return value
 
 
-_TYPE_NAMES = {
-    int: "an integer",
-    str: "a text string",
-    bytes: "a byte string",
-    list: "an array",
-    bool: "a bool",
-    dict: "a map",
-}
+_TYPE_NAMES = {int: "an integer", str: "a text string", bytes: "a byte string",
+               list: "an array", bool: "a bool", dict: "a map"}
 
 
 def _type_name(value):
@@ -313,7 +275,7 @@ def _type_name(value):
 def short(value, limit=40):
     """repr of a peer's value for a detail text, cut so that an error stays small."""
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _prefix(where):

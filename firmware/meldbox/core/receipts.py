@@ -4,23 +4,13 @@ build() makes the receipt COSE_Sign1 with a deterministic payload, so the same f
 always give the same bytes (idempotent answers, reproducible test vectors). It checks
 its arguments and raises ValueError: a wrong argument here is a bug of ours, not a peer's.
 """
-
 import hashlib
 
 from meldbox.core import cbor, cose, errors
 
 ZERO_HASH = bytes(32)
-KINDS = (
-    "delivered",
-    "seen",
-    "removed",
-    "not-ours",
-    "disputed",
-    "cannot-comply",
-    "withdrawn",
-    "status",
-    "checkpoint",
-)
+KINDS = ("delivered", "seen", "removed", "not-ours", "disputed", "cannot-comply",
+         "withdrawn", "status", "checkpoint")
 CLOCKS = ("rtc", "ntp", "hotline", "untrusted")
 REASONS = ("force-majeure", "manifest-error", "missing-info", "other")
 KINDS_WITH_NOTE = ("not-ours", "disputed", "cannot-comply")
@@ -31,24 +21,8 @@ def chain_hash(cose_bytes):
     return hashlib.sha256(cose_bytes).digest()
 
 
-def build(
-    signing_key,
-    kid,
-    dev,
-    seq,
-    prev,
-    kind,
-    at,
-    clock,
-    iss=None,
-    nid=None,
-    nh=None,
-    reason=None,
-    note=None,
-    state=None,
-    pseq=None,
-    ph=None,
-):
+def build(signing_key, kid, dev, seq, prev, kind, at, clock, iss=None, nid=None, nh=None,
+          reason=None, note=None, state=None, pseq=None, ph=None):
     """The receipt COSE_Sign1 (bytes). seq 0 is the unchained answer to GET /status;
     it and a checkpoint (pseq, ph: the newest receipt pruned from the log) go without
     iss/nid/nh."""
@@ -94,16 +68,8 @@ def build(
             if not isinstance(key, str):
                 raise ValueError("state keys must be text, got %r" % (key,))
 
-    payload = {
-        "v": 1,
-        "t": "receipt",
-        "dev": dev,
-        "seq": seq,
-        "prev": bytes(prev),
-        "kind": kind,
-        "at": at,
-        "clock": clock,
-    }
+    payload = {"v": 1, "t": "receipt", "dev": dev, "seq": seq, "prev": bytes(prev),
+               "kind": kind, "at": at, "clock": clock}
     if kind == "checkpoint":
         payload["pseq"] = pseq
         payload["ph"] = bytes(ph)

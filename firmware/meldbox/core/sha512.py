@@ -1,6 +1,5 @@
 """SHA-512 (FIPS 180-4), which MicroPython's hashlib lacks: sha512(data) with update(),
 digest(), copy(); digest(data) in one call. Accepts bytes, bytearray and memoryview."""
-
 # Three compression functions give the same results. Where a machine word has 64 bits (the
 # unix port of the simulator, 64-bit boards) a @micropython.viper one does the rounds on
 # native words, in about 80 times fewer instructions than the portable one on Python
@@ -50,34 +49,24 @@ def _compress_ints(state, data, off, nblocks):
     # rotation one shift, the three of a sum sharing one mask.
     global _k_ints
     if _k_ints is None:
-        _k_ints = [int.from_bytes(_K[i : i + 8], "big") for i in range(0, 640, 8)]
+        _k_ints = [int.from_bytes(_K[i:i + 8], "big") for i in range(0, 640, 8)]
     K = _k_ints
     M = _MASK
     w = [0] * 80
     while nblocks:
         for t in range(16):
-            w[t] = int.from_bytes(data[off + 8 * t : off + 8 * t + 8], "big")
+            w[t] = int.from_bytes(data[off + 8 * t:off + 8 * t + 8], "big")
         for t in range(16, 80):
             x = w[t - 15]
             xx = x | (x << 64)
             y = w[t - 2]
             yy = y | (y << 64)
-            w[t] = (
-                (((xx >> 1) ^ (xx >> 8)) & M ^ (x >> 7))
-                + (((yy >> 19) ^ (yy >> 61)) & M ^ (y >> 6))
-                + w[t - 7]
-                + w[t - 16]
-            ) & M
+            w[t] = ((((xx >> 1) ^ (xx >> 8)) & M ^ (x >> 7))
+                    + (((yy >> 19) ^ (yy >> 61)) & M ^ (y >> 6)) + w[t - 7] + w[t - 16]) & M
         a, b, c, d, e, f, g, h = state
         for t in range(80):
             ee = e | (e << 64)
-            t1 = (
-                h
-                + (((ee >> 14) ^ (ee >> 18) ^ (ee >> 41)) & M)
-                + (g ^ (e & (f ^ g)))
-                + K[t]
-                + w[t]
-            )
+            t1 = h + (((ee >> 14) ^ (ee >> 18) ^ (ee >> 41)) & M) + (g ^ (e & (f ^ g))) + K[t] + w[t]  # noqa: E501
             aa = a | (a << 64)
             t2 = (((aa >> 28) ^ (aa >> 34) ^ (aa >> 39)) & M) + ((a & b) | (c & (a | b)))
             h = g
@@ -101,7 +90,6 @@ _VIPER = sys.implementation.name == "micropython" and sys.byteorder == "little"
 _FAST = None  # the compression function of the viper path this build uses, if any
 
 if _VIPER and sys.maxsize > 0xFFFFFFFF:
-
     @micropython.viper
     def _compress_viper(st, data, off: int, nblocks: int, wk, kk):
         S = ptr32(st)
@@ -116,9 +104,7 @@ if _VIPER and sys.maxsize > 0xFFFFFFFF:
             for t in range(32, 160, 2):
                 x = uint(W[t - 30]) | (uint(W[t - 29]) << 32)
                 y = uint(W[t - 4]) | (uint(W[t - 3]) << 32)
-                v = (uint(W[t - 14]) | (uint(W[t - 13]) << 32)) + (
-                    uint(W[t - 32]) | (uint(W[t - 31]) << 32)
-                )
+                v = (uint(W[t - 14]) | (uint(W[t - 13]) << 32)) + (uint(W[t - 32]) | (uint(W[t - 31]) << 32))  # noqa: E501
                 v += ((x >> 1) | (x << 63)) ^ ((x >> 8) | (x << 56)) ^ (x >> 7)
                 v += ((y >> 19) | (y << 45)) ^ ((y >> 61) | (y << 3)) ^ (y >> 6)
                 W[t] = v
@@ -132,16 +118,11 @@ if _VIPER and sys.maxsize > 0xFFFFFFFF:
             g = uint(S[12]) | (uint(S[13]) << 32)
             h = uint(S[14]) | (uint(S[15]) << 32)
             for t in range(0, 160, 2):
-                t1 = (
-                    h
-                    + (((e >> 14) | (e << 50)) ^ ((e >> 18) | (e << 46)) ^ ((e >> 41) | (e << 23)))
-                    + (g ^ (e & (f ^ g)))
-                    + (uint(K[t]) | (uint(K[t + 1]) << 32))
-                    + (uint(W[t]) | (uint(W[t + 1]) << 32))
-                )
-                t2 = (
-                    ((a >> 28) | (a << 36)) ^ ((a >> 34) | (a << 30)) ^ ((a >> 39) | (a << 25))
-                ) + ((a & b) | (c & (a | b)))
+                t1 = (h + (((e >> 14) | (e << 50)) ^ ((e >> 18) | (e << 46)) ^ ((e >> 41) | (e << 23)))  # noqa: E501
+                      + (g ^ (e & (f ^ g))) + (uint(K[t]) | (uint(K[t + 1]) << 32))
+                      + (uint(W[t]) | (uint(W[t + 1]) << 32)))
+                t2 = ((((a >> 28) | (a << 36)) ^ ((a >> 34) | (a << 30)) ^ ((a >> 39) | (a << 25)))
+                      + ((a & b) | (c & (a | b))))
                 h = g
                 g = f
                 f = e
@@ -182,12 +163,11 @@ elif _VIPER:
         pass
 
 if _VIPER:
-
     def _native(words):
         # big-endian words -> native little-endian words
         out = bytearray(len(words))
         for i in range(0, len(words), 8):
-            out[i : i + 8] = int.from_bytes(words[i : i + 8], "big").to_bytes(8, "little")
+            out[i:i + 8] = int.from_bytes(words[i:i + 8], "big").to_bytes(8, "little")
         return out
 
     _K_NATIVE = _native(_K)
@@ -207,7 +187,7 @@ class sha512:
         if _fast:
             self._state = bytearray(_IV_NATIVE)
         else:
-            self._state = [int.from_bytes(_IV[i : i + 8], "big") for i in range(0, 64, 8)]
+            self._state = [int.from_bytes(_IV[i:i + 8], "big") for i in range(0, 64, 8)]
         self._buf = bytearray(_BLOCK)
         self._used = 0  # bytes waiting in _buf
         self._length = 0  # bytes taken in so far
@@ -228,7 +208,7 @@ class sha512:
         used = self._used
         if used:
             pos = min(_BLOCK - used, n)
-            self._buf[used : used + pos] = data[:pos]
+            self._buf[used:used + pos] = data[:pos]
             used += pos
             if used < _BLOCK:
                 self._used = used
@@ -239,7 +219,7 @@ class sha512:
             self._compress(data, pos, whole)
             pos += whole * _BLOCK
         self._used = n - pos
-        self._buf[: n - pos] = data[pos:]
+        self._buf[:n - pos] = data[pos:]
 
     def copy(self):
         other = sha512(_fast=self._fast)
@@ -257,12 +237,12 @@ class sha512:
         tail[:used] = done._buf[:used]
         tail[used] = 0x80
         end = _BLOCK if used < _BLOCK - 16 else 2 * _BLOCK
-        tail[end - 16 : end] = (done._length * 8).to_bytes(16, "big")
+        tail[end - 16:end] = (done._length * 8).to_bytes(16, "big")
         done._compress(tail, 0, end // _BLOCK)
         out = b""
         for i in range(8):
             if self._fast:
-                out += int.from_bytes(done._state[8 * i : 8 * i + 8], "little").to_bytes(8, "big")
+                out += int.from_bytes(done._state[8 * i:8 * i + 8], "little").to_bytes(8, "big")
             else:
                 out += done._state[i].to_bytes(8, "big")
         return out

@@ -26,15 +26,13 @@ def compress(st, data, off: int, nblocks: int, wk, kk):
             # W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16]
             xl = uint(W[t - 30])
             xh = uint(W[t - 29])
-            s0l = (
-                ((xl >> 1) | (xh << 31)) ^ ((xl >> 8) | (xh << 24)) ^ ((xl >> 7) | (xh << 25))
-            ) & M
+            s0l = (((xl >> 1) | (xh << 31)) ^ ((xl >> 8) | (xh << 24))
+                   ^ ((xl >> 7) | (xh << 25))) & M
             s0h = ((xh >> 1) | (xl << 31)) ^ ((xh >> 8) | (xl << 24)) ^ (xh >> 7)
             xl = uint(W[t - 4])
             xh = uint(W[t - 3])
-            s1l = (
-                ((xl >> 19) | (xh << 13)) ^ ((xh >> 29) | (xl << 3)) ^ ((xl >> 6) | (xh << 26))
-            ) & M
+            s1l = (((xl >> 19) | (xh << 13)) ^ ((xh >> 29) | (xl << 3))
+                   ^ ((xl >> 6) | (xh << 26))) & M
             s1h = ((xh >> 19) | (xl << 13)) ^ ((xl >> 29) | (xh << 3)) ^ (xh >> 6)
             hi = s0h + s1h + uint(W[t - 13]) + uint(W[t - 31])
             lo = (s0l + s1l) & M
@@ -64,9 +62,8 @@ def compress(st, data, off: int, nblocks: int, wk, kk):
         hh = uint(S[15])
         for t in range(0, 160, 2):
             # t1 = h + S1(e) + Ch(e, f, g) + K[t] + W[t]; rotations by 14, 18 and 41
-            xl = (
-                ((el >> 14) | (eh << 18)) ^ ((el >> 18) | (eh << 14)) ^ ((eh >> 9) | (el << 23))
-            ) & M
+            xl = (((el >> 14) | (eh << 18)) ^ ((el >> 18) | (eh << 14))
+                  ^ ((eh >> 9) | (el << 23))) & M
             xh = ((eh >> 14) | (el << 18)) ^ ((eh >> 18) | (el << 14)) ^ ((el >> 9) | (eh << 23))
             yl = gl ^ (el & (fl ^ gl))
             th = hh + xh + (gh ^ (eh & (fh ^ gh))) + uint(K[t + 1]) + uint(W[t + 1])
@@ -95,9 +92,8 @@ def compress(st, data, off: int, nblocks: int, wk, kk):
             bl = al
             bh = ah
             # a = t1 + S0(a) + Maj(a, b, c); rotations by 28, 34 and 39
-            xl = (
-                ((bl >> 28) | (bh << 4)) ^ ((bh >> 2) | (bl << 30)) ^ ((bh >> 7) | (bl << 25))
-            ) & M
+            xl = (((bl >> 28) | (bh << 4)) ^ ((bh >> 2) | (bl << 30))
+                  ^ ((bh >> 7) | (bl << 25))) & M
             xh = ((bh >> 28) | (bl << 4)) ^ ((bl >> 2) | (bh << 30)) ^ ((bl >> 7) | (bh << 25))
             yl = (bl & cl) | (dl & (bl | cl))
             th += xh + ((bh & ch) | (dh & (bh | ch)))

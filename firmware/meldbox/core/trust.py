@@ -4,7 +4,6 @@ Ed25519 public keys, each with an optional not-after time and a revoked flag.
 The store persists a TrustStore as a plain list of dicts
 {"iss": str, "key": bytes, "not_after": int or None, "revoked": bool} (CBOR on flash).
 """
-
 from meldbox.core.cose import kid_of
 
 
@@ -22,8 +21,7 @@ _SMALL_ORDER_Y = (
     b"\x26\xe8\x95\x8f\xc2\xb2\x27\xb0\x45\xc3\xf4\x89\xf2\xef\x98\xf0"
     b"\xd5\xdf\xac\x05\xd3\xc6\x33\x39\xb1\x38\x02\x88\x6d\x53\xfc\x05"
     b"\xc7\x17\x6a\x70\x3d\x4d\xd8\x4f\xba\x3c\x0b\x76\x0d\x10\x67\x0f"
-    b"\x2a\x20\x53\xfa\x2c\x39\xcc\xc6\x4e\xc7\xfd\x77\x92\xac\x03\x7a"
-)
+    b"\x2a\x20\x53\xfa\x2c\x39\xcc\xc6\x4e\xc7\xfd\x77\x92\xac\x03\x7a")
 
 
 def small_order(public):
@@ -31,7 +29,7 @@ def small_order(public):
     y = int.from_bytes(bytes(public), "little") & ((1 << 255) - 1)
     y = (y % ((1 << 255) - 19)).to_bytes(32, "little")
     for i in range(0, len(_SMALL_ORDER_Y), 32):
-        if _SMALL_ORDER_Y[i : i + 32] == y:
+        if _SMALL_ORDER_Y[i:i + 32] == y:
             return True
     return False
 
@@ -62,19 +60,12 @@ class TrustedKey:
         return self.not_after is not None and self.not_after < now
 
     def to_dict(self):
-        return {
-            "iss": self.iss,
-            "key": self.public,
-            "not_after": self.not_after,
-            "revoked": self.revoked,
-        }
+        return {"iss": self.iss, "key": self.public, "not_after": self.not_after,
+                "revoked": self.revoked}
 
     def __repr__(self):
-        return "TrustedKey(%r, kid=%s%s)" % (
-            self.iss,
-            self.kid.hex(),
-            ", revoked" if self.revoked else "",
-        )
+        return "TrustedKey(%r, kid=%s%s)" % (self.iss, self.kid.hex(),
+                                              ", revoked" if self.revoked else "")
 
 
 class TrustStore:
@@ -108,13 +99,10 @@ class TrustStore:
         """Inverse of to_list; a missing not_after/revoked means none/false."""
         keys = []
         for entry in entries:
-            if small_order(entry["key"]):  # provisioning refuses these; never trust one
+            if small_order(entry["key"]):   # provisioning refuses these; never trust one
                 continue
-            keys.append(
-                TrustedKey(
-                    entry["iss"], entry["key"], entry.get("not_after"), entry.get("revoked", False)
-                )
-            )
+            keys.append(TrustedKey(entry["iss"], entry["key"], entry.get("not_after"),
+                                   entry.get("revoked", False)))
         return cls(keys)
 
 
@@ -123,6 +111,5 @@ def fingerprint(public_key):
     in groups of four hex digits ('7f3a 91c2 ...'); the first 16 digits are its kid."""
     from binascii import hexlify
     from hashlib import sha256
-
     h = hexlify(sha256(bytes(public_key)).digest()[:16]).decode()
-    return " ".join(h[i : i + 4] for i in range(0, 32, 4))
+    return " ".join(h[i:i + 4] for i in range(0, 32, 4))

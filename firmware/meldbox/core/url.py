@@ -15,7 +15,7 @@ def host_of(url):
         if j >= 0:
             end = j
     at = url.rfind("@", start, end)
-    return url[(at + 1 if at >= 0 else start) : end]
+    return url[(at + 1 if at >= 0 else start):end]
 
 
 def _host_of_utf8(b):
@@ -23,14 +23,14 @@ def _host_of_utf8(b):
     n = len(b)
     start = 0
     for i in range(n - 2):
-        if b[i] == 0x3A and b[i + 1] == 0x2F and b[i + 2] == 0x2F:  # "://"
+        if b[i] == 0x3A and b[i + 1] == 0x2F and b[i + 2] == 0x2F:     # "://"
             start = i + 3
             break
     end = start
-    while end < n and b[end] not in (0x2F, 0x3F, 0x23):  # "/", "?", "#"
+    while end < n and b[end] not in (0x2F, 0x3F, 0x23):               # "/", "?", "#"
         end += 1
     for i in range(end - 1, start - 1, -1):
-        if b[i] == 0x40:  # "@"
+        if b[i] == 0x40:                                                # "@"
             start = i + 1
             break
     return str(b[start:end], "utf-8")

@@ -1,7 +1,6 @@
 """Which parts of a checked provisioning request, besides new keys (request.new_anchors),
 need a press on the panel, as rows the panel and the host show. Its own module, imported
 at the first provisioning request: the boot heap has no bytes to spare (256K)."""
-
 from meldbox.core.trust import fingerprint
 
 
@@ -28,15 +27,8 @@ def _narrowed(current, entries):
             change = "not_after"
         else:
             continue
-        out.append(
-            {
-                "field": "trust",
-                "iss": c["iss"],
-                "fingerprint": fingerprint(key),
-                "change": change,
-                "not_after": new and new["not_after"],
-            }
-        )
+        out.append({"field": "trust", "iss": c["iss"], "fingerprint": fingerprint(key),
+                    "change": change, "not_after": new and new["not_after"]})
     return out
 
 
@@ -62,7 +54,7 @@ def guarded(cfg, prov, when):
             if k in net:
                 shown += " %s %s" % (k, net[k])
         if "wifi" in net:
-            shown += " wifi %s" % net["wifi"]["ssid"]  # the passphrase stays off the panel
+            shown += " wifi %s" % net["wifi"]["ssid"]     # the passphrase stays off the panel
         out.append({"field": "net", "new": shown})
     if when is not None:
         out.append({"field": "time", "new": when})

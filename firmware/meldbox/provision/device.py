@@ -1,6 +1,5 @@
 """The provisioning service's view of the running appliance: the narrow interface
 (AppDevice) the app hands to it, so provisioning never reaches into App internals."""
-
 import gc
 from binascii import hexlify
 
@@ -12,10 +11,7 @@ def public_net(net):
     """Network settings as `info` shows them: the Wi-Fi passphrase never leaves the device."""
     out = dict(net or {})
     if "wifi" in out:
-        out["wifi"] = {
-            "ssid": out["wifi"].get("ssid"),
-            "psk": "***" if out["wifi"].get("psk") else "",
-        }
+        out["wifi"] = {"ssid": out["wifi"].get("ssid"), "psk": "***" if out["wifi"].get("psk") else ""}  # noqa: E501
     return out
 
 
@@ -27,9 +23,8 @@ class AppDevice:
     `cancel_confirm`), `state()` (the status summary), `clock` (`now()`, `source()`),
     `public_key`, `board_name`, `heap_budget`."""
 
-    def __init__(
-        self, *, config, apply, set_time, panel, state, clock, public_key, board_name, heap_budget
-    ):
+    def __init__(self, *, config, apply, set_time, panel, state, clock, public_key,
+                 board_name, heap_budget):
         self.config = config
         self.apply = apply
         self.set_time = set_time
@@ -57,31 +52,16 @@ class AppDevice:
         state = self._state()
         public = self._public
         return {
-            "dev": cfg["dev"],
-            "fw": state["fw"],
-            "board": self._board_name,
-            "device_key": hexlify(public).decode(),
-            "fingerprint": fingerprint(public),
+            "dev": cfg["dev"], "fw": state["fw"], "board": self._board_name,
+            "device_key": hexlify(public).decode(), "fingerprint": fingerprint(public),
             "clock": {"now": self._clock.now(), "source": self._clock.source()},
-            "storage": {
-                "used": state["flash_used"],
-                "total": state["flash_total"],
-                "active": state["active"],
-                "outbox": state["outbox"],
-            },
+            "storage": {"used": state["flash_used"], "total": state["flash_total"],
+                        "active": state["active"], "outbox": state["outbox"]},
             "heap": {"free": gc.mem_free(), "used": gc.mem_alloc(), "budget": self._heap_budget},
-            "trust": [
-                {
-                    "iss": e["iss"],
-                    "fingerprint": fingerprint(e["key"]),
-                    "not_after": e.get("not_after"),
-                    "revoked": bool(e.get("revoked")),
-                }
-                for e in cfg["trust"]
-            ],
-            "receipts": dict(cfg["receipts"]),
-            "lang": cfg.get("lang"),
-            "tz": cfg.get("tz"),
+            "trust": [{"iss": e["iss"], "fingerprint": fingerprint(e["key"]),
+                       "not_after": e.get("not_after"), "revoked": bool(e.get("revoked"))}
+                      for e in cfg["trust"]],
+            "receipts": dict(cfg["receipts"]), "lang": cfg.get("lang"), "tz": cfg.get("tz"),
             "net": public_net(cfg.get("net")),
         }
 

@@ -8,17 +8,16 @@ for mpremote, and lines that do not start with '#' (log output, a stray REPL ban
 are skipped. The length and the CRC catch truncated and corrupted frames. The decoder
 works in one buffer allocated up front, so no input makes it allocate more than that.
 """
-
 from binascii import crc32, hexlify, unhexlify
 
 from meldbox import heap
 from meldbox.core.errors import MalformedError, TooLarge
 
-MAX_BODY = 2048  # a provisioning request or answer; the line buffer is reserved at boot
-START = 0x23  # '#'
-END = 0x0A  # '\n'
-CR = 0x0D  # ignored, so that a terminal's '\r\n' does no harm
-OVERHEAD = 6  # length + CRC
+MAX_BODY = 2048     # a provisioning request or answer; the line buffer is reserved at boot
+START = 0x23    # '#'
+END = 0x0A      # '\n'
+CR = 0x0D       # ignored, so that a terminal's '\r\n' does no harm
+OVERHEAD = 6    # length + CRC
 
 
 class FrameError(MalformedError):
@@ -61,7 +60,7 @@ def write_frame(write, body, max_body=MAX_BODY):
     write(hexlify(head))
     view = memoryview(body)
     for i in range(0, n, WRITE_CHUNK):
-        write(hexlify(view[i : i + WRITE_CHUNK]))
+        write(hexlify(view[i:i + WRITE_CHUNK]))
     write(hexlify(bytes((crc >> 24, (crc >> 16) & 0xFF, (crc >> 8) & 0xFF, crc & 0xFF))))
     write(b"\n")
 
@@ -89,14 +88,14 @@ def decode_line(line, max_body=MAX_BODY):
         raise FrameTooLarge("frame announces %d bytes, at most %d" % (n, max_body))
     if len(raw) != n + OVERHEAD:
         raise FrameTruncated("frame announces %d bytes, carries %d" % (n, len(raw) - OVERHEAD))
-    if _crc_bytes(memoryview(raw)[: n + 2]) != raw[n + 2 :]:
+    if _crc_bytes(memoryview(raw)[:n + 2]) != raw[n + 2:]:
         raise FrameCorrupt("frame CRC does not match")
-    return raw[2 : n + 2]
+    return raw[2:n + 2]
 
 
-IDLE = 0  # at the start of a line
-FRAME = 1  # inside a '#' line
-SKIP = 2  # inside a noise line or the rest of an oversized one
+IDLE = 0        # at the start of a line
+FRAME = 1       # inside a '#' line
+SKIP = 2        # inside a noise line or the rest of an oversized one
 
 
 class Decoder:
@@ -119,7 +118,7 @@ class Decoder:
             if b == END:
                 if self.state == FRAME:
                     try:
-                        out.append(decode_line(memoryview(buf)[: self.n], self.max_body))
+                        out.append(decode_line(memoryview(buf)[:self.n], self.max_body))
                     except (FrameError, TooLarge) as e:
                         out.append(e)
                 self.state = IDLE

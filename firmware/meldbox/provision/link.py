@@ -1,6 +1,5 @@
 """A non-blocking byte link over a stream that select.poll can watch: a board's USB
 console (sys.stdin/sys.stdout) or the simulator's pseudo-terminal."""
-
 import select
 
 
@@ -16,7 +15,7 @@ class PolledLink:
         self._one = bytearray(1)
 
     def _readable(self):
-        for _, events in self.poller.ipoll(0):  # ipoll: no list allocated per call
+        for _, events in self.poller.ipoll(0):     # ipoll: no list allocated per call
             if events & select.POLLIN:
                 return True
         return False

@@ -7,7 +7,6 @@ request changes nothing. Trusted keys arrive as 64 hex digits.
 Which parts need a press: new_anchors (keys that widen trust) here, and
 changes.guarded (everything else that changes trust, receipts, network or the clock).
 """
-
 from binascii import unhexlify
 
 from meldbox.core.errors import MalformedError
@@ -42,10 +41,7 @@ def _text(value, what, maximum, chars=None):
     if chars is not None:
         for c in value:
             if c not in chars:
-                raise RequestError(
-                    "%s %r has a character other than %s"
-                    % (what, value, " ".join(_classes(chars)))
-                )
+                raise RequestError("%s %r has a character other than %s" % (what, value, " ".join(_classes(chars))))  # noqa: E501
     return value
 
 
@@ -71,10 +67,8 @@ def _key(entry, i):
     except ValueError:
         raise RequestError("trust[%d].key is not hex" % i)
     if small_order(key):
-        raise RequestError(
-            "trust[%d].key is a small-order point (such as the identity): "
-            "anyone could sign for it" % i
-        )
+        raise RequestError("trust[%d].key is a small-order point (such as the identity): "
+                           "anyone could sign for it" % i)
     not_after = entry.get("not_after")
     if not_after is not None:
         _int(not_after, "trust[%d].not_after" % i, 0, MAX_TIME)
@@ -82,7 +76,7 @@ def _key(entry, i):
     if not isinstance(revoked, bool):
         raise RequestError("trust[%d].revoked must be true or false" % i)
     out = {"iss": iss, "key": key, "not_after": not_after, "revoked": revoked}
-    days = entry.get("retention_days")  # store/retention.py: default 90
+    days = entry.get("retention_days")          # store/retention.py: default 90
     if days is not None:
         out["retention_days"] = _int(days, "trust[%d].retention_days" % i, 1, 36500)
     return out
@@ -126,7 +120,7 @@ def _net(net):
     if "wifi" in net:
         wifi = net["wifi"]
         if not isinstance(wifi, dict) or set(wifi) - {"ssid", "psk"}:
-            raise RequestError('net.wifi must be {"ssid": ..., "psk": ...}')
+            raise RequestError("net.wifi must be {\"ssid\": ..., \"psk\": ...}")
         ssid = _text(wifi.get("ssid"), "net.wifi.ssid", 32)
         psk = wifi.get("psk", "")
         if not isinstance(psk, str) or not (psk == "" or 8 <= len(psk) <= 63):
@@ -199,10 +193,8 @@ def new_anchors(current, entries):
             if c["iss"] == e["iss"] and bytes(c["key"]) == e["key"]:
                 old = c
                 break
-        if (
-            old is None
-            or (old.get("revoked") and not e["revoked"])
-            or (not e["revoked"] and _later(e["not_after"], old.get("not_after")))
-        ):
+        if old is None or (old.get("revoked") and not e["revoked"]) \
+                or (not e["revoked"] and _later(e["not_after"], old.get("not_after"))):
             out.append(e)
     return out
+

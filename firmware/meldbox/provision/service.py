@@ -15,21 +15,14 @@ changes nothing at all. Only lang and tz (how the panel shows things) apply at o
 `device` is the service's view of the appliance (device.py on the app; tests use their
 own): config(), apply(prov), set_time(t), info(), confirm(rows, on_done), cancel_confirm().
 """
-
 import asyncio
 import gc
 import json
 import sys
 import time
 
-from meldbox.core.errors import (
-    FORBIDDEN,
-    INTERNAL_SERVER_ERROR,
-    SERVICE_UNAVAILABLE,
-    MalformedError,
-    ProtocolError,
-    code_text,
-)
+from meldbox.core.errors import (FORBIDDEN, INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE,
+                                 MalformedError, ProtocolError, code_text)
 from meldbox.provision import framing, request
 
 CONFIRM_TIMEOUT_MS = 120000
@@ -66,38 +59,27 @@ class NotConfirmed(ProtocolError):
 
 
 def _problem(rid, err):
-    return {
-        "id": rid,
-        "ok": False,
-        "error": err.reason,
-        "code": code_text(err.code),
-        "detail": err.detail,
-    }
+    return {"id": rid, "ok": False, "error": err.reason, "code": code_text(err.code),
+            "detail": err.detail}
 
 
 class ProvisionService:
-    def __init__(
-        self, link, device, confirm_timeout_ms=CONFIRM_TIMEOUT_MS, max_body=framing.MAX_BODY
-    ):
+    def __init__(self, link, device, confirm_timeout_ms=CONFIRM_TIMEOUT_MS, max_body=framing.MAX_BODY):  # noqa: E501
         self.link = link
         self.device = device
         self.confirm_timeout_ms = confirm_timeout_ms
         self.max_body = max_body
         self.decoder = framing.Decoder(max_body)
         self.rx = bytearray(READ_CHUNK)
-        self.pending = None  # (id, prov, time, deadline ticks) while the panel asks
-        self.decision = None  # True/False once the panel has answered
+        self.pending = None     # (id, prov, time, deadline ticks) while the panel asks
+        self.decision = None    # True/False once the panel has answered
 
     # --- output -----------------------------------------------------------------------
     def send(self, obj):
         body = json.dumps(obj).encode()
         if len(body) > self.max_body:
-            body = json.dumps(
-                _problem(
-                    obj.get("id"),
-                    framing.FrameTooLarge("answer of %d bytes does not fit a frame" % len(body)),
-                )
-            ).encode()
+            body = json.dumps(_problem(obj.get("id"), framing.FrameTooLarge(
+                "answer of %d bytes does not fit a frame" % len(body)))).encode()
         framing.write_frame(self.link.write, body, self.max_body)
 
     # --- input ------------------------------------------------------------------------
@@ -119,9 +101,8 @@ class ProvisionService:
             if not isinstance(req, dict):
                 raise request.RequestError("a request is a JSON object")
             rid = req.get("id")
-            if rid is not None and (
-                not isinstance(rid, int) or isinstance(rid, bool) or not 0 <= rid < 1 << 31
-            ):
+            if rid is not None and (not isinstance(rid, int) or isinstance(rid, bool)
+                                    or not 0 <= rid < 1 << 31):
                 rid = None
                 raise request.RequestError("id must be a whole number below 2**31")
             op = req.get("op")
@@ -147,29 +128,18 @@ class ProvisionService:
         fresh = request.new_anchors(cfg["trust"], prov.get("trust", ()))
         # not imported at boot: see changes.py
         from meldbox.provision.changes import guarded
-
         changes = guarded(cfg, prov, when)
         if not fresh and not changes:
             self.send(self.apply(rid, prov, when))
             return
-        keys = [
-            {
-                "iss": e["iss"],
-                "fingerprint": request.fingerprint(e["key"]),
-                "not_after": e["not_after"],
-            }
-            for e in fresh
-        ]
+        keys = [{"iss": e["iss"], "fingerprint": request.fingerprint(e["key"]),
+                 "not_after": e["not_after"]} for e in fresh]
         self.decision = None
         # the panel shows the new keys, then the other changes; raises NoPanel when it cannot ask
         self.device.confirm(keys + changes, self._decided)
         self.pending = (rid, prov, when, time.ticks_add(time.ticks_ms(), self.confirm_timeout_ms))
-        answer = {
-            "id": rid,
-            "pending": "confirm",
-            "keys": keys,
-            "timeout_s": self.confirm_timeout_ms // 1000,
-        }
+        answer = {"id": rid, "pending": "confirm", "keys": keys,
+                  "timeout_s": self.confirm_timeout_ms // 1000}
         if changes:
             answer["changes"] = changes
         self.send(answer)
@@ -192,18 +162,9 @@ class ProvisionService:
             try:
                 self.device.set_time(when)
             except (OSError, ValueError) as e:
-                return _problem(
-                    rid,
-                    DeviceFault(
-                        "%s saved, but the clock could not be set: %s"
-                        % (", ".join(sorted(prov)) or "nothing", e)
-                    ),
-                )
-        return {
-            "id": rid,
-            "ok": True,
-            "applied": sorted(prov) + (["time"] if when is not None else []),
-        }
+                return _problem(rid, DeviceFault("%s saved, but the clock could not be set: %s"
+                                                 % (", ".join(sorted(prov)) or "nothing", e)))
+        return {"id": rid, "ok": True, "applied": sorted(prov) + (["time"] if when is not None else [])}  # noqa: E501
 
     def tick(self):
         """Finish a pending request once the panel answered or the time ran out."""
@@ -233,19 +194,12 @@ class ProvisionService:
                 if n:
                     self.feed(memoryview(self.rx)[:n])
                 self.tick()
-            except Exception as e:  # out of memory, a link error: answer, never die
+            except Exception as e:      # out of memory, a link error: answer, never die
                 sys.print_exception(e, sys.stderr)
                 gc.collect()
                 try:
-                    self.send(
-                        _problem(
-                            None,
-                            DeviceFault(
-                                "the device could not answer now (%s); retry"
-                                % e.__class__.__name__
-                            ),
-                        )
-                    )
+                    self.send(_problem(None, DeviceFault("the device could not answer now (%s); retry"  # noqa: E501
+                                                        % e.__class__.__name__)))
                 except Exception:
                     pass
             await asyncio.sleep_ms(0 if n else POLL_MS)

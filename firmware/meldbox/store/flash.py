@@ -4,7 +4,6 @@ A factory-new (blank) device is formatted; a device whose filesystem does not mo
 NEVER formatted automatically, since that would destroy acknowledged notices: the error
 goes up and the device stays down until someone looks at it.
 """
-
 import os
 import vfs
 

@@ -16,7 +16,6 @@ a power cut anywhere in between is finished by the next `compact` (the checkpoin
 itself is replayed like any other). Nothing depends on the pruned records: a re-sent
 message of a pruned notice is older than the horizon and refused (`StaleMessage`).
 """
-
 import gc
 import os
 
@@ -28,13 +27,13 @@ DAY = 86400
 DEFAULT_DAYS = 90
 # A message's iat may lead the receipt's "at" by this much (core/messages.py).
 IAT_LEAD = MAX_FUTURE_IAT
-SEGMENTS_PER_PASS = 8  # bounds the time one compaction holds the event loop
-DELETE_BATCH = 32  # names collected before deleting (a directory is not
-# iterated while entries are removed from it)
+SEGMENTS_PER_PASS = 8       # bounds the time one compaction holds the event loop
+DELETE_BATCH = 32           # names collected before deleting (a directory is not
+                            # iterated while entries are removed from it)
 # Below this much free flash the device says so (panel, /status) before it must refuse
 # new notices at store.RESERVE_BYTES.
 LOW_BYTES = 192 * 1024
-INTERVAL_S = 3600  # device time between compactions
+INTERVAL_S = 3600           # device time between compactions
 
 
 def periods(config):
@@ -60,8 +59,7 @@ def check_fresh(table, iss, iat, now):
     if iat < horizon:
         raise errors.StaleMessage(
             "iat %d is older than the retention horizon %d of %s (%d days): resend it as a "
-            "new message with a new id and iat" % (iat, horizon, iss, period(table, iss) // DAY)
-        )
+            "new message with a new id and iat" % (iat, horizon, iss, period(table, iss) // DAY))
 
 
 def flash_free(store):
@@ -92,13 +90,13 @@ def _in_any_outbox(store, seq):
 
 def _notice_prunable(store, key, now, limit):
     if _exists("%s/n/%s" % (store.root, key_hex(key))):
-        return False  # active: never pruned
+        return False                        # active: never pruned
     closed = store.read_cbor("%s/c/%s" % (store.root, key_hex(key)))
     if closed is None:
         return True
     if closed.get("preserve", 0) >= now or closed["iat"] >= limit:
         return False
-    last = store.receipt(closed["last"])  # when it was closed
+    last = store.receipt(closed["last"])    # when it was closed
     return last is None or receipts.decode(last)["at"] < limit
 
 
@@ -111,11 +109,11 @@ def record_prunable(store, seq, now, table):
     if kind == "checkpoint":
         return not _in_any_outbox(store, seq)
     if _exists("%s/%d" % (store.outbox_folder(iss), seq)):
-        return False  # the issuer has not acknowledged it yet
+        return False                        # the issuer has not acknowledged it yet
     limit = now - period(table, iss) - IAT_LEAD
     if fields["at"] >= limit:
         return False
-    if kind in ("withdrawn", "status"):  # answers a withdraw or a ping, not a notice
+    if kind in ("withdrawn", "status"):     # answers a withdraw or a ping, not a notice
         return True
     return _notice_prunable(store, message_key(iss, fields["nid"]), now, limit)
 
@@ -194,7 +192,7 @@ class Retention:
         self.table = periods(config)
 
     def check_fresh(self, msg):
-        if self.clock.trusted():  # an untrusted clock cannot date anything as old
+        if self.clock.trusted():        # an untrusted clock cannot date anything as old
             check_fresh(self.table, msg.iss, msg.iat, self.clock.now())
 
     def compact(self):
@@ -217,16 +215,14 @@ class Retention:
             return
         try:
             self.compact()
-        except Exception as e:  # out of memory, flash error: try next time
+        except Exception as e:      # out of memory, flash error: try next time
             self.last_run = self.clock.now()
             from meldbox.app.intake import log_exception
-
             log_exception("compacting the store", e)
         gc.collect()
 
     async def run(self):
         import asyncio
-
         while True:
             await asyncio.sleep(1)
             self.step()

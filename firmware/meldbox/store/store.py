@@ -27,7 +27,6 @@ Boot never stops on one bad record: a record whose apply raises is quarantined (
 still queued for its issuer), and bytes after the last whole record of the current segment
 (an append that failed half-way) are cut off (`torn_tail`) before anything is appended.
 """
-
 import os
 import struct
 from hashlib import sha256
@@ -55,10 +54,10 @@ INDEX_FORMAT = "<8sIi"
 INDEX_RECORD = 16
 INDEX_BYTES = MAX_ACTIVE * INDEX_RECORD
 NOT_PAUSED = -0x80000000
-PAUSED_MAX = 0x7FFFFFFF  # 68 years either way: any real countdown
+PAUSED_MAX = 0x7FFFFFFF     # 68 years either way: any real countdown
 DEADLINE_MAX = 0xFFFFFFFF
 SEGMENT_RECORDS = 32
-QUARANTINE_KEPT = 16  # seqs of quarantined records remembered (the count goes on)
+QUARANTINE_KEPT = 16        # seqs of quarantined records remembered (the count goes on)
 
 
 def applied_claims(msg):
@@ -68,13 +67,8 @@ def applied_claims(msg):
         return {"ref": msg.ref}
     if msg.t != "notice":
         return None
-    claims = {
-        "iat": msg.iat,
-        "cat": msg.cat,
-        "ref": msg.ref,
-        "host": host_of(msg.items[0].url),
-        "items": [None] * len(msg.items),
-    }
+    claims = {"iat": msg.iat, "cat": msg.cat, "ref": msg.ref,
+              "host": host_of(msg.items[0].url), "items": [None] * len(msg.items)}
     for name in ("due", "within", "replaces", "preserve"):
         value = getattr(msg, name)
         if value is not None:
@@ -125,9 +119,9 @@ class Store:
         self.seq, self.head_hash = self._load_head()
         self.unapplied = False
         self.index = take_buffer("store.index", INDEX_BYTES)
-        self.active = 0  # records in use in self.index
+        self.active = 0             # records in use in self.index
         self._outbox_n = 0
-        self.torn_tail = 0  # bytes of a failed append dropped at boot
+        self.torn_tail = 0          # bytes of a failed append dropped at boot
         # records that could not be applied (see replay): [count, [newest seqs]]
         self.quarantined = self.read_cbor(root + "/quarantine", [0, []])[0]
         self.replay()
@@ -221,7 +215,7 @@ class Store:
         with open(path, "rb") as src, open(self._tmp, "wb") as dst:
             left = end
             while left:
-                n = src.readinto(memoryview(buf)[: min(left, len(buf))])
+                n = src.readinto(memoryview(buf)[:min(left, len(buf))])
                 dst.write(memoryview(buf)[:n])
                 left -= n
         os.rename(self._tmp, path)
@@ -254,9 +248,9 @@ class Store:
         if f is None:
             return None
         with f:
-            entries = f.read(1)[0] - 0xA0  # the record map written by _append_record
+            entries = f.read(1)[0] - 0xA0          # the record map written by _append_record
             for _ in range(entries):
-                key = f.read(2)[1:]  # one-letter text key
+                key = f.read(2)[1:]                 # one-letter text key
                 first = f.read(1)[0]
                 extra = first & 0x1F
                 n = extra if extra < 24 else int.from_bytes(f.read(1 << (extra - 24)), "big")
@@ -294,11 +288,8 @@ class Store:
         # needs, kept here (the receipt and a few claims; the message is not needed once
         # its claims are), else from the log (a read of up to 8.5 KiB in one piece).
         if message is None or claims is not None:
-            self.unapplied = (
-                seq,
-                {"r": receipt, "m": b""} if message is not None else {"r": receipt},
-                claims,
-            )
+            self.unapplied = (seq, {"r": receipt, "m": b""} if message is not None
+                              else {"r": receipt}, claims)
         else:
             self.unapplied = True
         self.apply(seq, rec, claims)
@@ -333,18 +324,15 @@ class Store:
 
     def _quarantine(self, seq, rec, err):
         import sys
-
         print("meldbox: record %d quarantined:" % seq, file=sys.stderr)
         sys.print_exception(err, sys.stderr)
         from meldbox.core import receipts
-
         seqs = self.read_cbor(self.root + "/quarantine", [0, []])[1]
         seqs.append(seq)
         self.quarantined += 1
-        self.write_atomic(
-            self.root + "/quarantine", cbor.dumps([self.quarantined, seqs[-QUARANTINE_KEPT:]])
-        )
-        try:  # still deliver its receipt to its issuer
+        self.write_atomic(self.root + "/quarantine",
+                          cbor.dumps([self.quarantined, seqs[-QUARANTINE_KEPT:]]))
+        try:                            # still deliver its receipt to its issuer
             iss = receipts.decode(rec["r"]).get("iss")
             if iss is not None:
                 folder = self._outbox_folder(iss)
@@ -360,7 +348,6 @@ class Store:
     # --- derived state ------------------------------------------------------------------
     def apply(self, seq, rec, claims=None):
         from meldbox.core import receipts, cose
-
         receipt = rec["r"]
         fields = receipts.decode(receipt)
         kind = fields["kind"]
@@ -383,7 +370,7 @@ class Store:
                     self._close_notice(ref, "withdrawn", seq)
         elif nid is not None:
             self._panel_event(message_key(iss, nid), kind, seq, fields)
-        if kind == "checkpoint":  # before pruning (store/retention.py)
+        if kind == "checkpoint":            # before pruning (store/retention.py)
             self._apply_checkpoint(seq, fields)
         if iss is not None:
             self.outbox_add(iss, seq)
@@ -418,20 +405,10 @@ class Store:
         at = fields["at"]
         deadline = claims["due"] if "due" in claims else at + claims["within"]
         notice = {
-            "key": key,
-            "iss": fields["iss"],
-            "id": fields["nid"],
-            "seq": seq,
-            "last": seq,
-            "at": at,
-            "clock": fields["clock"],
-            "iat": claims["iat"],
-            "dl": deadline,
-            "cat": claims["cat"],
-            "ref": claims["ref"],
-            "host": host,
-            "n": len(items),
-            "state": "new",
+            "key": key, "iss": fields["iss"], "id": fields["nid"], "seq": seq, "last": seq,
+            "at": at, "clock": fields["clock"], "iat": claims["iat"], "dl": deadline,
+            "cat": claims["cat"], "ref": claims["ref"], "host": host,
+            "n": len(items), "state": "new",
         }
         for flag in ("test", "nodisclose"):
             if claims.get(flag):
@@ -443,12 +420,12 @@ class Store:
             self.write_atomic(self._notice_path(key), cbor.dumps(notice))
             self._index_put(key, deadline)
             withdrawn = self._early_withdraw(key)
-            if withdrawn is not None:  # its withdraw came first: closed at once
+            if withdrawn is not None:           # its withdraw came first: closed at once
                 self._close_notice(key, "withdrawn", withdrawn)
 
     def _remember_early_withdraw(self, key, seq):
         early = self.read_cbor(self.root + "/early", [])
-        if [key, seq] not in early:  # apply runs again after a power cut
+        if [key, seq] not in early:             # apply runs again after a power cut
             early.append([key, seq])
             self.write_atomic(self.root + "/early", cbor.dumps(early[-EARLY_WITHDRAWS:]))
 
@@ -469,12 +446,11 @@ class Store:
     def notice_message(self, key):
         """The notice's claims as received (for the detail screen)."""
         from meldbox.core import cose
-
         n = self.notice(key)
         if n is None:
             return None
         rec = self.record(n["seq"])
-        if rec is None:  # pruned (store/retention.py); the summary remains
+        if rec is None:                 # pruned (store/retention.py); the summary remains
             return None
         return cbor.loads(cose.decode_sign1(rec["m"]).payload)
 
@@ -502,7 +478,7 @@ class Store:
             n["state"] = "cannot-comply"
             n["paused_left"] = n["dl"] - fields["at"]
             n["reason"] = fields.get("reason")
-            self._index_remove(key)  # moves to the paused end of the list
+            self._index_remove(key)         # moves to the paused end of the list
             self._index_put(key, n["dl"], n["paused_left"])
         else:  # removed, not-ours, disputed: resolved, leaves the active list
             n["state"] = kind
@@ -523,11 +499,7 @@ class Store:
         for entry in os.ilistdir(self.root + "/n"):
             n = self.read_cbor("%s/n/%s" % (self.root, entry[0]))
             if n is not None:
-                self._index_put(
-                    n["key"],
-                    n["dl"],
-                    n.get("paused_left") if n["state"] == "cannot-comply" else None,
-                )
+                self._index_put(n["key"], n["dl"], n.get("paused_left") if n["state"] == "cannot-comply" else None)  # noqa: E501
 
     def index_position(self, key):
         """Position of an active notice in list order, or -1."""
@@ -552,7 +524,7 @@ class Store:
     def _index_put(self, key, deadline, paused_left=None):
         if self.index_position(key) >= 0:
             return
-        if self.active >= MAX_ACTIVE:  # check_space refuses such a notice before commit
+        if self.active >= MAX_ACTIVE:   # check_space refuses such a notice before commit
             return
         deadline = min(deadline, DEADLINE_MAX)
         if paused_left is None:
@@ -561,7 +533,7 @@ class Store:
             paused_left = max(-PAUSED_MAX, min(paused_left, PAUSED_MAX))
             order = (1, paused_left)
         lo, hi = 0, self.active
-        while lo < hi:  # first record that sorts after the new one
+        while lo < hi:                  # first record that sorts after the new one
             mid = (lo + hi) // 2
             if self._order(mid) <= order:
                 lo = mid + 1
@@ -569,7 +541,7 @@ class Store:
                 hi = mid
         view = memoryview(self.index)
         off, end = lo * INDEX_RECORD, self.active * INDEX_RECORD
-        view[off + INDEX_RECORD : end + INDEX_RECORD] = view[off:end]  # memmove
+        view[off + INDEX_RECORD:end + INDEX_RECORD] = view[off:end]     # memmove
         struct.pack_into(INDEX_FORMAT, self.index, off, key, deadline, paused_left)
         self.active += 1
 
@@ -578,7 +550,7 @@ class Store:
         if i >= 0:
             view = memoryview(self.index)
             off, end = i * INDEX_RECORD, self.active * INDEX_RECORD
-            view[off : end - INDEX_RECORD] = view[off + INDEX_RECORD : end]
+            view[off:end - INDEX_RECORD] = view[off + INDEX_RECORD:end]
             self.active -= 1
 
     def active_count(self):
@@ -595,7 +567,7 @@ class Store:
     def outbox_add(self, iss, seq):
         folder = self._outbox_folder(iss)
         path = "%s/%d" % (folder, seq)
-        if not _exists(path):  # apply runs again after a power cut
+        if not _exists(path):           # apply runs again after a power cut
             _mkdir(folder)
             self.write_atomic(path, b"")
             self._outbox_n += 1
@@ -641,7 +613,6 @@ class Store:
             if rec is None:
                 return
             from meldbox.core import receipts
-
             iss = receipts.decode(rec["r"]).get("iss")
             if iss is None:
                 return
@@ -662,3 +633,4 @@ class Store:
             raise StoreFull("flash nearly full: %d bytes free" % free)
         if notice and self.active_count() >= MAX_ACTIVE:
             raise StoreFull("%d active notices, at most %d" % (self.active_count(), MAX_ACTIVE))
+

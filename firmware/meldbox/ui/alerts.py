@@ -6,7 +6,6 @@ often the more urgent) on every tick until any button is pressed. Without an ale
 LED shows, steadily and dimmed, the most urgent state of the list (off when empty).
 Paused notices (cannot comply) never alert.
 """
-
 from meldbox.ui import urgency
 
 NONE = 0
@@ -41,10 +40,10 @@ class Alerts:
         self.led = led
         self.buzzer = buzzer
         self.active = NONE
-        self.last = None  # device time of the last update (None: not yet, e.g. boot)
+        self.last = None        # device time of the last update (None: not yet, e.g. boot)
         self.phase = 0
-        self.worst = None  # most urgent level in the list (None: empty)
-        self.overdue = 0  # how many notices are overdue
+        self.worst = None       # most urgent level in the list (None: empty)
+        self.overdue = 0        # how many notices are overdue
         self._led = None
 
     def new_notice(self, view=None, now=None):
@@ -80,14 +79,14 @@ class Alerts:
         n = len(notices)
         for i in range(n):
             v = notices[i]
-            if v.paused:  # paused ones come last and never alert
+            if v.paused:                # paused ones come last and never alert
                 if worst is None:
                     worst = urgency.PAUSED
                 break
             deadline = v.deadline
             lvl = urgency.level(deadline - now)
             if worst is None:
-                worst = lvl  # the first running notice is the most urgent
+                worst = lvl             # the first running notice is the most urgent
             if lvl == urgency.OVERDUE:
                 overdue += 1
                 if last is None or deadline > last:
@@ -96,7 +95,7 @@ class Alerts:
                 if (last is None or deadline - hour > last) and crossed < HOUR:
                     crossed = HOUR
             else:
-                break  # the rest are further away
+                break                   # the rest are further away
         if crossed != NONE:
             self._raise(crossed)
         self.worst = worst

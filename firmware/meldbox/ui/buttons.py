@@ -9,14 +9,11 @@ and returns a list of events (name, "short" | "long"):
   feedback without letting go; that press then gives no "short" on release;
 - "short" is emitted on release of a press that never became long.
 """
-
 try:
     from time import ticks_diff
-except ImportError:  # CPython
-
+except ImportError:     # CPython
     def ticks_diff(a, b):
         return a - b
-
 
 NAMES = "ABXY"
 DEBOUNCE_MS = 20
@@ -29,11 +26,11 @@ class Buttons:
         self.read = read
         self.debounce_ms = debounce_ms
         self.long_ms = long_ms
-        self.raw = 0  # last raw mask read
-        self.raw_since = None  # when the raw mask last changed
-        self.stable = 0  # debounced mask
+        self.raw = 0            # last raw mask read
+        self.raw_since = None   # when the raw mask last changed
+        self.stable = 0         # debounced mask
         self.down_at = [0, 0, 0, 0]
-        self.long_sent = 0  # mask of held buttons whose "long" was already sent
+        self.long_sent = 0      # mask of held buttons whose "long" was already sent
 
     def poll(self, now_ms):
         raw = self.read() & 15
@@ -48,7 +45,7 @@ class Buttons:
                 if not changed & bit:
                     continue
                 if raw & bit:
-                    self.down_at[i] = self.raw_since  # pressed since the bounce began
+                    self.down_at[i] = self.raw_since    # pressed since the bounce began
                 else:
                     if not self.long_sent & bit:
                         events = self._add(events, NAMES[i], "short")

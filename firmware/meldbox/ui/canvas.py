@@ -11,14 +11,13 @@ Text is drawn without allocating: the glyphs are ORed into a one-line MONO_HLSB 
 (Font.render), which is blitted onto the band through a two-entry palette
 (0 -> transparent, 1 -> the text colour).
 """
-
 import framebuf
 
 from meldbox import heap
 from meldbox.ui import font as fonts
 
-BAND_BYTES = heap.SIZES["ui.band"]  # 24 full-width rows, reserved at boot
-LINE_ROWS = 24  # tallest font cell
+BAND_BYTES = heap.SIZES["ui.band"]     # 24 full-width rows, reserved at boot
+LINE_ROWS = 24          # tallest font cell
 
 
 class Canvas:
@@ -29,7 +28,7 @@ class Canvas:
         self.fb = None
         self.ox = self.oy = self.w = self.h = 0
         self._line = heap.take("ui.line", width * LINE_ROWS // 8)
-        self._lines = {}  # font height -> MONO_HLSB view of _line
+        self._lines = {}       # font height -> MONO_HLSB view of _line
         self._pal = framebuf.FrameBuffer(bytearray(1), 2, 1, framebuf.GS4_HMSB)
 
     def rows_for(self, w):
@@ -49,9 +48,8 @@ class Canvas:
     def font(self, name):
         f = fonts.get(name)
         if f.height not in self._lines:
-            self._lines[f.height] = framebuf.FrameBuffer(
-                self._line, self.width, f.height, framebuf.MONO_HLSB
-            )
+            self._lines[f.height] = framebuf.FrameBuffer(self._line, self.width, f.height,
+                                                         framebuf.MONO_HLSB)
         return f
 
     # --- drawing, in screen coordinates ----------------------------------------------

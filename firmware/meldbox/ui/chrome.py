@@ -7,25 +7,24 @@ Screen geometry (320 x 240):
     y  38..219  the screen's content
     y 220..239  hint B (left) | footer / toast | hint Y (right)
 """
-
 from meldbox.core.url import host_of
 from meldbox.ui import palette as P
 from meldbox.ui import timefmt
 from meldbox.ui.i18n import text
 from meldbox.ui.layout import ellipsize
 
-W = 320  # the panel's size: every layout here is drawn for it, and the
-H = 240  # application asks the board for a display of this size
+W = 320             # the panel's size: every layout here is drawn for it, and the
+H = 240             # application asks the board for a display of this size
 STATUS_H = 18
 TOP_Y = 18
 ROW_H = 20
 CONTENT_Y = 38
 CONTENT_H = 182
 BOTTOM_Y = 220
-CLOCK_W = 64  # the clock digits' cell, redrawn every second
+CLOCK_W = 64         # the clock digits' cell, redrawn every second
 BANNER_H = 17
 BOX_W = 14
-TOAST_X0 = 2 + BOX_W + 3  # a toast spans the bottom row between the B and Y boxes
+TOAST_X0 = 2 + BOX_W + 3    # a toast spans the bottom row between the B and Y boxes
 
 TRUSTED = ("rtc", "ntp")
 
@@ -55,11 +54,9 @@ def draw_status(c, now, tz, src, status, lang):
     c.rect(0, 0, W, STATUS_H, P.BAR)
     right = W - 3
     outbox = status.outbox if status is not None else 0
-    right = (
-        c.text_right(small, text("outbox", lang) % outbox, right, 1, P.AMBER if outbox else P.DIM)
-        - 8
-    )
-    if getattr(status, "flash_low", False):  # said before notices must be refused
+    right = c.text_right(small, text("outbox", lang) % outbox, right, 1,
+                         P.AMBER if outbox else P.DIM) - 8
+    if getattr(status, "flash_low", False):    # said before notices must be refused
         right = c.text_right(small, text("flash.low", lang), right, 1, P.RED) - 8
     hotline = status.hotline if status is not None else None
     if hotline is None:
@@ -70,41 +67,21 @@ def draw_status(c, now, tz, src, status, lang):
         mark, colour = "\u2717", P.RED
     right = c.text_right(small, text("hotline.name", lang) + " " + mark, right, 1, colour) - 8
     net = status.net if status is not None else False
-    right = (
-        c.text_right(
-            small,
-            text("net.up", lang) + (" \u2713" if net else " \u2717"),
-            right,
-            1,
-            P.GREEN if net else P.RED,
-        )
-        - 8
-    )
+    right = c.text_right(small, text("net.up", lang) + (" \u2713" if net else " \u2717"),
+                         right, 1, P.GREEN if net else P.RED) - 8
     draw_clock(c, now, tz, src)
     x = c.text(small, timefmt.zone(now, tz)[1], CLOCK_W, 1, P.DIM) + 6
     key = "clock." + src if src in ("rtc", "ntp", "hotline") else "clock.untrusted"
-    c.text(
-        small,
-        ellipsize(small, text(key, lang), right - x),
-        x,
-        1,
-        P.GREEN if src in TRUSTED else clock_colour(src),
-    )
+    c.text(small, ellipsize(small, text(key, lang), right - x), x, 1,
+           P.GREEN if src in TRUSTED else clock_colour(src))
 
 
 def status_signature(now, tz, src, status, lang):
     """What the status bar shows apart from the running clock digits."""
     if status is None:
         return (timefmt.zone(now, tz)[1], src, lang)
-    return (
-        timefmt.zone(now, tz)[1],
-        src,
-        lang,
-        status.net,
-        status.hotline,
-        status.outbox,
-        getattr(status, "flash_low", False),
-    )
+    return (timefmt.zone(now, tz)[1], src, lang, status.net, status.hotline, status.outbox,
+            getattr(status, "flash_low", False))
 
 
 # --- hint rows -------------------------------------------------------------------------
@@ -146,9 +123,7 @@ def banners(view, lang, tz):
     if view.test:
         out.append((text("banner.test", lang), P.PURPLE))
     if view.preserve is not None:
-        out.append(
-            (text("banner.preserve", lang) % timefmt.date_time(view.preserve, tz)[:10], P.NAVY)
-        )
+        out.append((text("banner.preserve", lang) % timefmt.date_time(view.preserve, tz)[:10], P.NAVY))  # noqa: E501
     return out
 
 

@@ -1,12 +1,11 @@
 """The countdown cell shared by the list and the detail screen: the time left (or past
 the deadline) in the big font in its urgency colour, and a word saying which it is.
 Digits have equal widths, so a tick usually repaints only the digits (redraw_time)."""
-
 from meldbox.ui import palette as P
 from meldbox.ui import timefmt, urgency
 from meldbox.ui.i18n import text
 
-PAUSE_W = 19  # the pause sign drawn before a paused countdown
+PAUSE_W = 19     # the pause sign drawn before a paused countdown
 CELL_H = 22
 
 
@@ -21,7 +20,7 @@ def describe(view, now, approx, lang):
     else:
         word = text("word.left", lang)
     if approx and lvl != urgency.PAUSED:
-        s = "~" + s  # the detail screen spells out why
+        s = "~" + s     # the detail screen spells out why
     return lvl, s, word
 
 
@@ -34,13 +33,7 @@ def draw(c, x, y, w, bg, lvl, big_text, word):
     """Paint the whole cell (x, y, w, CELL_H) on background bg."""
     c.rect(x, y, w, CELL_H, bg)
     end = redraw_time(c, x, y, bg, lvl, big_text)
-    c.text(
-        c.font("small"),
-        word,
-        end + 6,
-        y + 5,
-        urgency.colour(lvl) if lvl >= urgency.HOUR else P.DIM,
-    )
+    c.text(c.font("small"), word, end + 6, y + 5, urgency.colour(lvl) if lvl >= urgency.HOUR else P.DIM)  # noqa: E501
 
 
 def redraw_time(c, x, y, bg, lvl, big_text):

@@ -6,7 +6,6 @@ on the board, the ROMFS image in the simulator) and cost no heap; drawing and me
 allocate nothing.
 Characters the font lacks are drawn as U+FFFD (or '?').
 """
-
 import framebuf
 
 NO_INK = 255
@@ -21,7 +20,7 @@ class Font:
         self.xoff = data.XOFF
         self.loc = data.LOC
         # Text fonts start with all of ASCII and Latin-1, so look-ups are arithmetic.
-        self.latin1 = self.chars.startswith(' !"#') and len(self.chars) >= 191
+        self.latin1 = self.chars.startswith(" !\"#") and len(self.chars) >= 191
         strips = []
         for i, width in enumerate(data.STRIP_WIDTHS):
             raw = getattr(data, "STRIP%d" % i)

@@ -6,7 +6,6 @@ a heap block (32 bytes on the 64-bit simulator): this way the table is one objec
 `text(key, lang)` finds the line; `%` placeholders take arguments as shown. Refusal
 reasons are core/errors.py tokens under `why.`.
 """
-
 LANGS = ("en", "nl")
 
 TABLE = """

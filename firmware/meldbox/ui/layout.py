@@ -1,13 +1,12 @@
 """Text layout: shortening to a width, and paragraphs wrapped into a scrollable list of
 lines (Doc). Lines are kept as character offsets in a compact array, never as copies of
 the text: a notice's items can hold up to 8 KiB of URLs."""
-
 from array import array
 
 from meldbox.ui import palette
 
 ELLIPSIS = "\u2026"
-HANG = -1  # Doc.add indent: wrapped lines start under the first line's text
+HANG = -1       # Doc.add indent: wrapped lines start under the first line's text
 # A line may break after a space or after one of these (long URLs have no spaces).
 BREAK_AFTER = "/?&.,;=:#"
 
@@ -26,9 +25,9 @@ def wrap(f, s, first_w, next_w, out, tag):
     punctuation, inside a word only when nothing else fits; honours newlines."""
     adv = f.advance
     start = 0
-    brk = 0  # where the next line would start if we broke at the last chance
-    w = 0  # width of s[start:pos]
-    wb = 0  # width of s[brk:pos]
+    brk = 0         # where the next line would start if we broke at the last chance
+    w = 0           # width of s[start:pos]
+    wb = 0          # width of s[brk:pos]
     avail = first_w
     pos = 0
     for ch in s:
@@ -75,7 +74,7 @@ class Doc:
     def __init__(self, f, width):
         self.f = f
         self.width = width
-        self.paras = []  # (label, text, colour, indent)
+        self.paras = []        # (label, text, colour, indent)
         self.lines = array("H")
 
     def add(self, text, colour=palette.FG, label=None, indent=0):

@@ -25,7 +25,6 @@ after notify/seen/act. The panel holds no per-notice objects of its own, so that
 Screens open each other by name through the panel (show("detail", view); the table is
 navigation.py), so no screen imports another.
 """
-
 from meldbox.ui import chrome
 from meldbox.ui import palette as P
 from meldbox.ui.alerts import Alerts
@@ -47,13 +46,13 @@ class Panel:
         self.notices = []
         self._src = None
         self._src_len = -1
-        self._toast = None  # (text, background)
+        self._toast = None          # (text, background)
         self._toast_left = 0
         self._status = None
         self._status_sig = None
         self._clock = None
-        self._frame = ("", ("", None))  # (title, (footer, toast background or None))
-        self.pushed = 0  # pixels pushed since the last event began (tests, benchmarks)
+        self._frame = ("", ("", None))   # (title, (footer, toast background or None))
+        self.pushed = 0             # pixels pushed since the last event began (tests, benchmarks)
         self.now = model.now()
         self._settings()
         self.reload(True)
@@ -141,9 +140,8 @@ class Panel:
     def redraw(self):
         """Repaint and push the whole screen (a screen change)."""
         self._status = self.model.status()
-        self._status_sig = chrome.status_signature(
-            self.now, self.tz, self.src, self._status, self.lang
-        )
+        self._status_sig = chrome.status_signature(self.now, self.tz, self.src, self._status,
+                                                   self.lang)
         self._clock = self.now
         self._frame = (self.screen.title(), self._footer())
         self.paint(0, 0, chrome.W, chrome.H, self._paint_all)
@@ -180,11 +178,10 @@ class Panel:
         s, bg = self._frame[1]
         if bg is None:
             chrome.draw_centre(c, chrome.BOTTOM_Y, b0, b1, s, P.DIM)
-        else:  # a toast takes the row between the B and Y letter boxes
+        else:       # a toast takes the row between the B and Y letter boxes
             fg = P.BLACK if bg in (P.AMBER, P.BLUE, P.KEY, P.GREEN) else P.FG
-            chrome.draw_centre(
-                c, chrome.BOTTOM_Y, chrome.TOAST_X0, chrome.W - chrome.TOAST_X0, s, fg, bg
-            )
+            chrome.draw_centre(c, chrome.BOTTOM_Y, chrome.TOAST_X0, chrome.W - chrome.TOAST_X0,
+                               s, fg, bg)
 
     def redraw_content(self):
         """The screen's content changed (selection, scrolling): repaint and push it."""
@@ -284,11 +281,11 @@ class Panel:
             self._set_toast(text("toast.replaced", self.lang) % ref, P.BLUE)
         self.alerts.update(self.notices, self.now)
         if not self._after_reload(quiet=True):
-            self.redraw()  # titles, rows and counts changed under every screen
+            self.redraw()       # titles, rows and counts changed under every screen
 
     def on_button(self, name, kind):
         self.pushed = 0
-        self.alerts.silence()  # any press silences, and still does its job
+        self.alerts.silence()   # any press silences, and still does its job
         self.now = self.model.now()
         self.screen.button(name, kind)
 
@@ -297,7 +294,7 @@ class Panel:
         """Show a notice; the first opening records a `seen` receipt."""
         try:
             seq = self.model.seen(view.key)
-        except Exception:  # the receipt could not be stored: still show the notice
+        except Exception:       # the receipt could not be stored: still show the notice
             seq = None
         self.reload(True)
         view = self.find(view.key) or view
@@ -308,7 +305,7 @@ class Panel:
     def record(self, view, kind, reason):
         """Staff confirmed: record the answer, then show the durable receipt's seq."""
         self.reload()
-        if self.find(view.key) is None:  # closed meanwhile: nothing to answer
+        if self.find(view.key) is None:     # closed meanwhile: nothing to answer
             self.show("list")
             return
         try:
@@ -328,7 +325,7 @@ class Panel:
         """Show the issuer keys provisioning wants to add; on_done(True) after A,
         on_done(False) after B (exactly once)."""
         self.pushed = 0
-        self.alerts.new_notice()  # draw attention: someone is changing the trust
+        self.alerts.new_notice()        # draw attention: someone is changing the trust
         self.show("trust", keys, on_done, self.screen)
 
     def cancel_confirm(self):
@@ -340,7 +337,6 @@ class Panel:
     async def run(self, buttons, ticks_ms, poll_ms=20):
         """Poll the buttons every poll_ms and tick whenever the device second changes."""
         import asyncio
-
         last = self.now
         while True:
             try:
@@ -349,9 +345,8 @@ class Panel:
                 if self.model.now() != last:
                     last = self.model.now()
                     self.tick()
-            except Exception as e:  # out of memory mid-draw: the next tick repaints
+            except Exception as e:      # out of memory mid-draw: the next tick repaints
                 import sys
-
                 sys.print_exception(e, sys.stderr)
                 self._status = None
             await asyncio.sleep_ms(poll_ms)

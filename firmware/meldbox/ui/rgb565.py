@@ -15,12 +15,11 @@ blit per strip through a 16-entry RGB565 palette (C speed, no per-pixel Python).
 framebuf stores RGB565 little-endian, so the palette holds byte-swapped colours and the
 bytes come out big-endian. The strip buffer is allocated once.
 """
-
 import framebuf
 
 from meldbox import heap
 
-STRIP_BYTES = heap.SIZES["ui.strip"]  # four full-width rows, reserved at boot
+STRIP_BYTES = heap.SIZES["ui.strip"]     # four full-width rows, reserved at boot
 
 
 def rgb565(r, g, b):
@@ -44,7 +43,7 @@ class Converter:
         """Send the w x h GS4 FrameBuffer `src` to display.write as the screen rectangle
         at (x, y), in strips; returns the number of pixels sent."""
         rows = len(self.strip) // (2 * w)
-        if self._fb_w != w:  # a strip view per width; the buffer itself is shared
+        if self._fb_w != w:     # a strip view per width; the buffer itself is shared
             self._fb = framebuf.FrameBuffer(self.strip, w, rows, framebuf.RGB565)
             self._fb_w = w
         fb = self._fb
@@ -52,6 +51,7 @@ class Converter:
         while done < h:
             n = rows if rows < h - done else h - done
             fb.blit(src, 0, -done, -1, self.palette)
-            display.write(x, y + done, w, n, self.view[: w * n * 2])
+            display.write(x, y + done, w, n, self.view[:w * n * 2])
             done += n
         return w * h
+

@@ -6,7 +6,6 @@ Time zones: "UTC", or "CET" = Central European Time with EU summer time (CEST, U
 from the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC.
 Countdowns round toward less time left: they never show more time than there is.
 """
-
 from meldbox.core.civil import civil_from_days, days_from_civil
 
 DAY = 86400
@@ -22,7 +21,7 @@ def civil(t):
 def _last_sunday_1utc(y, m):
     """POSIX time of 01:00 UTC on the last Sunday of month m (March or October: 31 days)."""
     last = days_from_civil(y, m, 31)
-    weekday = (last + 4) % 7  # 0 = Sunday (1970-01-01 was a Thursday)
+    weekday = (last + 4) % 7      # 0 = Sunday (1970-01-01 was a Thursday)
     return (last - weekday) * DAY + 3600
 
 

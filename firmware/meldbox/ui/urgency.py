@@ -4,7 +4,6 @@ Thresholds: overdue at 0 s left or less (red); under 1 hour (orange: EU 2021/784
 run one hour from receipt, so such a notice is urgent from the start); under 4 hours
 (amber: a working half-day); otherwise green. A paused countdown (cannot comply) is blue.
 """
-
 from meldbox.ui import palette
 
 PAUSED = -1
@@ -16,13 +15,8 @@ OVERDUE = 3
 HOUR_S = 3600
 SOON_S = 4 * 3600
 
-_COLOUR = {
-    PAUSED: palette.BLUE,
-    CALM: palette.GREEN,
-    SOON: palette.AMBER,
-    HOUR: palette.ORANGE,
-    OVERDUE: palette.RED,
-}
+_COLOUR = {PAUSED: palette.BLUE, CALM: palette.GREEN, SOON: palette.AMBER,
+           HOUR: palette.ORANGE, OVERDUE: palette.RED}
 
 
 def level(left, paused=False):

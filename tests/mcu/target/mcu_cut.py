@@ -2,7 +2,6 @@
 K-th flash write while notice B is taken in is torn (half written) and the device stops
 dead; the host saves the RAM flash at that moment (QMP pmemsave) and boots it again
 (mcu_recover.py). Data: /rom/cut.json (provisioning, K), /rom/a.bin, /rom/b.bin."""
-
 import json
 from binascii import hexlify
 
@@ -17,7 +16,7 @@ def _read(name):
 
 def _dead():
     print("@@CUT")
-    while True:  # power gone: nothing more happens until the host saves the flash
+    while True:         # power gone: nothing more happens until the host saves the flash
         pass
 
 
@@ -30,10 +29,9 @@ async def scenario(report):
         code, payload = await dev.request(_read("a.bin"))
         eq(code, "2.01", "code of A")
         print("@@RECEIPT_A", hexlify(payload).decode())
-
     await report.check("notice A acknowledged before the cut", take_a)
     bdev = dev.board.block_device
     bdev.cut_after = bdev.writes + C["cut_after"]
     bdev.on_cut = _dead
     code, payload = await dev.request(_read("b.bin"))
-    print("@@NO_CUT", code, bdev.writes)  # the cut came too late: the host fails the test
+    print("@@NO_CUT", code, bdev.writes)     # the cut came too late: the host fails the test

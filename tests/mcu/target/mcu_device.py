@@ -2,12 +2,11 @@
 is: boots the App on boards.qemu (firmware/main.py's order: reserve buffers, preload
 fonts, then the app), runs it as an asyncio task, and plays a hotline through the
 board's in-memory socket with a small CoAP client of its own (CON requests, Block1)."""
-
 import asyncio
 
 HOTLINE = ("10.0.0.9", 40000)
-BLOCK = 1024  # Block1 SZX 6
-REPLY_MS = 60000  # guest time for one answer (an Ed25519 verify is well under)
+BLOCK = 1024            # Block1 SZX 6
+REPLY_MS = 60000        # guest time for one answer (an Ed25519 verify is well under)
 _started = False
 
 
@@ -15,10 +14,8 @@ def _boot_prelude():
     global _started
     if not _started:
         from meldbox import heap
-
-        heap.reserve(serial=False)  # the QEMU board has no provisioning link
+        heap.reserve(serial=False)      # the QEMU board has no provisioning link
         from meldbox.ui import font
-
         font.preload()
         _started = True
 
@@ -28,7 +25,6 @@ class Device:
         _boot_prelude()
         from boards.qemu.board import QemuBoard
         from meldbox.app.main import App
-
         self.board = QemuBoard(**board_kw)
         self.app = App(self.board)
         self.sock = self.board.socket
@@ -71,7 +67,7 @@ class Device:
                 payload.seek(i * block)
                 part = payload.read(block)
             else:
-                part = payload[i * block : (i + 1) * block] if n > 1 else payload
+                part = payload[i * block:(i + 1) * block] if n > 1 else payload
             opts = [(11, p.encode()) for p in path.split("/")] + [(12, b"\x12")]
             if n > 1:
                 more = 1 if i < n - 1 else 0
@@ -80,7 +76,7 @@ class Device:
             use_mid = self.mid if mid is None else mid
             reply = decode(await self.exchange(encode(0, method, use_mid, b"\x42", opts, part)))
             code, mtype, rmid, rpayload = reply[:4]
-            if code == "0.00" and mtype == 2:  # empty ACK: a separate response follows
+            if code == "0.00" and mtype == 2:       # empty ACK: a separate response follows
                 sep = await self._separate()
                 code, rpayload = sep[0], sep[3]
             if n > 1 and i < n - 1 and code != "2.31":
@@ -93,7 +89,7 @@ class Device:
             got = self.sock.take(peer)
             if got is not None:
                 msg = decode(got[0])
-                if msg[1] == 0:  # CON: acknowledge it
+                if msg[1] == 0:                     # CON: acknowledge it
                     self.sock.deliver(encode(2, 0, msg[2], b"", [], b""), got[1])
                 return msg
             await asyncio.sleep_ms(1)
@@ -164,7 +160,7 @@ def decode(data):
     while i < len(data) and data[i] != 0xFF:
         b = data[i]
         i += 1
-        for nib in (b >> 4, b & 0x0F):  # delta first, then length
+        for nib in (b >> 4, b & 0x0F):      # delta first, then length
             if nib == 13:
                 value = data[i] + 13
                 i += 1
@@ -173,6 +169,6 @@ def decode(data):
                 i += 2
             else:
                 value = nib
-        i += value  # the last value read is the length
-    payload = data[i + 1 :] if i < len(data) else b""
-    return code, mtype, mid, payload, data[4 : 4 + tkl]
+        i += value                          # the last value read is the length
+    payload = data[i + 1:] if i < len(data) else b""
+    return code, mtype, mid, payload, data[4:4 + tkl]

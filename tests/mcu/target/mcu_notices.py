@@ -2,7 +2,6 @@
 for large ones) -> verify, decode -> store on littlefs -> receipt; the receipt vectors
 byte for byte. Data from the host (tests/mcu/test_mcu.py): /rom/vectors.json, the COSE
 bytes of notice case i in /rom/nI.bin and of receipt case i in /rom/rI.bin."""
-
 import gc
 import hashlib
 import json
@@ -19,16 +18,12 @@ def _read(name):
 
 async def scenario(report):
     V = json.loads(_read("vectors.json"))
-    dev = Device(
-        provisioning={"dev": V["device_id"], "trust": V["trust"]},
-        clock_at=V["now"],
-        rtc_trusted=False,
-        device_seed=unhexlify(V["device_private_seed"]),
-    )
+    dev = Device(provisioning={"dev": V["device_id"], "trust": V["trust"]},
+                 clock_at=V["now"], rtc_trusted=False,
+                 device_seed=unhexlify(V["device_private_seed"]))
     await dev.start()
     app = dev.app
     from meldbox.core import cose, receipts
-
     state = {"seq": 0, "head": receipts.ZERO_HASH}
 
     def device_key():
@@ -45,7 +40,6 @@ async def scenario(report):
     # The receipt vectors: seq 1 is the minimal notice taken in over CoAP at NTP time
     # `at`; seq 2-4 are the panel's records (Ledger.record, as the panel calls it).
     for i, case in enumerate(V["receipts"]):
-
         async def one(i=i, case=case):
             f = case["fields"]
             dev.board.sync_ntp(f["at"])
@@ -56,16 +50,13 @@ async def scenario(report):
                 fields = dict(f)
                 for name in case["bytes_fields"]:
                     fields[name] = unhexlify(fields[name])
-                payload = app.ledger.record(
-                    f["kind"], iss=f["iss"], nid=fields["nid"], nh=fields["nh"], note=f.get("note")
-                )[1]
+                payload = app.ledger.record(f["kind"], iss=f["iss"], nid=fields["nid"],
+                                            nh=fields["nh"], note=f.get("note"))[1]
             eq(hexlify(payload).decode(), hexlify(_read("r%d.bin" % i)).decode(), "receipt")
             state["seq"] = f["seq"]
             state["head"] = receipts.chain_hash(payload)
-
-        await report.check(
-            "receipt seq %d %s (byte-exact)" % (case["fields"]["seq"], case["fields"]["kind"]), one
-        )
+        await report.check("receipt seq %d %s (byte-exact)" % (case["fields"]["seq"],
+                                                                case["fields"]["kind"]), one)
 
     # SHA-256 of the receipts by the nh (PROTOCOL.md §2) of the message they answered
     # (digests, not the receipts: the 8192-byte notice needs the heap); the minimal notice
@@ -73,16 +64,14 @@ async def scenario(report):
     minimal_nh = unhexlify(V["notices"][V["minimal"]]["nh"])
     answered = {minimal_nh: hashlib.sha256(_read("r0.bin")).digest()}
     for i, case in enumerate(V["notices"]):
-
         async def one(i=i, case=case):
-            dev.board.sync_ntp(V["now"])  # each case is checked at `now`
+            dev.board.sync_ntp(V["now"])        # each case is checked at `now`
             with open("/rom/n%d.bin" % i, "rb") as raw:
                 code, payload = await dev.request(raw)
             want = case["intake_code"] if case["verdict"] == "accept" else case["code"]
             if code != want:
-                raise AssertionError(
-                    "%s != %s, problem details %s" % (code, want, hexlify(payload))
-                )
+                raise AssertionError("%s != %s, problem details %s"
+                                     % (code, want, hexlify(payload)))
             if case["verdict"] == "accept":
                 nh = unhexlify(case["nh"])
                 if nh in answered:
@@ -104,15 +93,12 @@ async def scenario(report):
             else:
                 eq(app.store.seq, state["seq"], "seq after a refusal")
             gc.collect()
-
         await report.check("notice: %s (%s)" % (case["name"], case.get("code") or "accept"), one)
 
     def stored():
         # every accepted message is on littlefs, findable by issuer and id
         eq(app.store.seq, state["seq"], "seq")
         import os
-
         assert os.statvfs("/flash")[3] < os.statvfs("/flash")[2]
-
     await report.check("store holds the chain after all vectors", stored)
     dev.stop()

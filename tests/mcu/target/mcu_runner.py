@@ -5,7 +5,6 @@ cases() -> [(name, callable)]; main(module, names) runs the named ones (all if n
 A module with `async def scenario(report)` instead runs one asyncio scenario (a device
 running alongside its tests) and reports each check with `await report.check(name, fn)`
 (fn a function or a coroutine function)."""
-
 import sys
 import time
 
@@ -36,7 +35,7 @@ class Report:
         t0 = time.ticks_ms()
         try:
             result = fn()
-            if hasattr(result, "send"):  # a coroutine
+            if hasattr(result, "send"):       # a coroutine
                 await result
         except Exception as e:
             self.failed += 1
@@ -51,7 +50,6 @@ def main(module, names=()):
     mod = __import__(module)
     if hasattr(mod, "scenario"):
         import asyncio
-
         asyncio.run(mod.scenario(Report(names)))
         return
     for name, fn in collect(mod):

@@ -2,7 +2,6 @@
 in that order, removed selected first), for cannot comply the reason, then confirm by
 holding X for a second. Only then is model.act called; the receipt's seq is the proof.
 A short X on the confirm screen, Y anywhere, or the notice leaving records nothing."""
-
 from meldbox.ui import chrome
 from meldbox.ui import palette as P
 from meldbox.ui.chrome import first_host
@@ -25,7 +24,6 @@ def context_line(c, y, view):
 
 class ChoiceScreen(Screen):
     """A vertical menu under the notice's banners and context line."""
-
     hints = ("hint.up", "hint.down", "hint.choose", "hint.back")
     options = ()
 
@@ -65,13 +63,8 @@ class ChoiceScreen(Screen):
                 if desc:
                     right = chrome.W - 8
                     if small.width(desc) < right - end - 8:
-                        c.text_right(
-                            small,
-                            desc,
-                            right,
-                            ry + (row - 2 - 16) // 2,
-                            P.DIM if not selected else P.KEY,
-                        )
+                        c.text_right(small, desc, right, ry + (row - 2 - 16) // 2,
+                                     P.DIM if not selected else P.KEY)
 
     def button(self, name, kind):
         if name == "A" or name == "B":
@@ -186,7 +179,6 @@ class ConfirmScreen(Screen):
 
 class DoneScreen(Screen):
     """The answer is durable: show the receipt number as proof. X or Y: the list."""
-
     title_key = "title.done"
     hints = (None, None, "hint.ok", "hint.list")
 
@@ -230,7 +222,6 @@ class DoneScreen(Screen):
 
 class FailedScreen(Screen):
     """model.act raised: nothing is recorded, and the screen says so. X: try again."""
-
     title_key = "title.failed"
     hints = (None, None, "hint.retry", "hint.list")
 

@@ -1,19 +1,18 @@
 """What every screen has: a title, four button hints, a footer, and scrollable text."""
-
 from meldbox.ui import chrome
 from meldbox.ui import palette as P
 from meldbox.ui.i18n import text
 from meldbox.ui.layout import Doc
 
-LINE_H = 19  # body font line pitch
+LINE_H = 19        # body font line pitch
 TEXT_X = 6
-TEXT_W = 300  # leaves room for the scroll bar
+TEXT_W = 300       # leaves room for the scroll bar
 
 
 class Screen:
     title_key = None
-    hints = (None, None, None, None)  # i18n keys of what A, B, X, Y do here
-    watch = None  # key of the notice this screen is about
+    hints = (None, None, None, None)     # i18n keys of what A, B, X, Y do here
+    watch = None                          # key of the notice this screen is about
 
     def __init__(self, panel):
         self.p = panel
@@ -45,7 +44,6 @@ class Screen:
 class DocScreen(Screen):
     """A screen whose content (or its lower part, from area_y) is text scrolled with A/B.
     The A and B hints show only while there is more text that way."""
-
     area_y = chrome.CONTENT_Y
     x_hint = None
     y_hint = "hint.back"
@@ -53,12 +51,9 @@ class DocScreen(Screen):
     @property
     def hints(self):
         d = self.doc()
-        return (
-            "hint.up" if self.first > 0 else None,
-            "hint.down" if len(d) > self.first + self.visible() else None,
-            self.x_hint,
-            self.y_hint,
-        )
+        return ("hint.up" if self.first > 0 else None,
+                "hint.down" if len(d) > self.first + self.visible() else None,
+                self.x_hint, self.y_hint)
 
     def build(self):
         """Return the Doc to show."""
@@ -90,7 +85,7 @@ class DocScreen(Screen):
         n = self.visible()
         d.draw(c, TEXT_X, y0 + 1, self.first, n, LINE_H)
         total = len(d)
-        if total > n:  # scroll bar on the right edge
+        if total > n:                   # scroll bar on the right edge
             c.rect(chrome.W - 6, y0, 4, h, P.BAR)
             bar = max(8, h * n // total)
             top = y0 + (h - bar) * self.first // max(1, total - n)
@@ -111,11 +106,6 @@ class DocScreen(Screen):
         return True
 
     def redraw_doc(self):
-        self.p.paint(
-            0,
-            self.area_y,
-            chrome.W,
-            chrome.CONTENT_Y + chrome.CONTENT_H - self.area_y,
-            self.draw_doc,
-        )
+        self.p.paint(0, self.area_y, chrome.W, chrome.CONTENT_Y + chrome.CONTENT_H - self.area_y,
+                     self.draw_doc)
         self.p.redraw_hints()

@@ -1,6 +1,5 @@
 """One notice: countdown and due time on top, its banners, then every field and every
 item's full URL, scrolled with A/B. X opens the actions, Y goes back to the list."""
-
 from binascii import hexlify
 
 from meldbox.ui import chrome, countdown, timefmt
@@ -32,7 +31,7 @@ class DetailScreen(DocScreen):
         v = self.p.find(self.watch)
         if v is not None and v is not self.view:
             self.view = v
-            self._doc = None  # fields may have changed (state)
+            self._doc = None        # fields may have changed (state)
             self._layout()
             return True
         return False
@@ -56,20 +55,14 @@ class DetailScreen(DocScreen):
             if item.ip:
                 d.add(item.ip, P.FG, label="   " + t("label.ip"), indent=22)
             if item.sha256:
-                d.add(
-                    hexlify(item.sha256).decode(),
-                    P.DIM,
-                    label="   " + t("label.sha256"),
-                    indent=22,
-                )
+                d.add(hexlify(item.sha256).decode(), P.DIM, label="   " + t("label.sha256"),
+                      indent=22)
         if v.note:
             d.add(v.note, label=t("label.note"))
         d.add(v.iss, label=t("label.issuer"))
         d.add(v.ref, label=t("label.ref"))
-        d.add(
-            t("catlong." + v.cat) if v.cat in ("csam", "terror", "other") else v.cat,
-            label=t("label.cat"),
-        )
+        d.add(t("catlong." + v.cat) if v.cat in ("csam", "terror", "other") else v.cat,
+              label=t("label.cat"))
         d.add(v.basis, label=t("label.basis"))
         d.add(timefmt.date_time(v.iat, tz), label=t("label.issued"))
         d.add(timefmt.date_time(v.received_at, tz, True), label=t("label.received"))
@@ -91,13 +84,8 @@ class DetailScreen(DocScreen):
         y = chrome.CONTENT_Y
         c.rect(0, y, chrome.W, HEAD_H, P.BAR)
         self._draw_cell(c, p.now)
-        chrome.badge(
-            c,
-            self.t("cat." + v.cat) if v.cat in ("csam", "terror", "other") else v.cat,
-            chrome.W - 4,
-            y + 4,
-            P.MID,
-        )
+        chrome.badge(c, self.t("cat." + v.cat) if v.cat in ("csam", "terror", "other") else v.cat,
+                     chrome.W - 4, y + 4, P.MID)
         body = c.font("body")
         if v.state == "cannot-comply":
             c.text(body, self.t("detail.paused_head"), 10, y + 23, P.BLUE)
@@ -121,13 +109,8 @@ class DetailScreen(DocScreen):
         y = chrome.CONTENT_Y + 1
         w = countdown.time_width(p.canvas, lvl, big)
         if lvl == old[0] and w == countdown.time_width(p.canvas, lvl, old[1]):
-            p.paint(
-                4,
-                y,
-                w,
-                countdown.CELL_H,
-                lambda c: countdown.redraw_time(c, 4, y, P.BAR, lvl, big),
-            )
+            p.paint(4, y, w, countdown.CELL_H,
+                    lambda c: countdown.redraw_time(c, 4, y, P.BAR, lvl, big))
             self.cell = (lvl, big)
         else:
             p.paint(4, y, 236, countdown.CELL_H, lambda c: self._draw_cell(c, now))

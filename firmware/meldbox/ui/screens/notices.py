@@ -1,7 +1,6 @@
 """The list: active notices by deadline (overdue first, paused last), each row with its
 urgency colour, countdown, category, the issuer's reference and the first item's host.
 A up, B down, X opens the selected notice, Y the device screen."""
-
 from meldbox.ui import chrome, countdown, urgency
 from meldbox.ui import palette as P
 from meldbox.ui.chrome import first_host
@@ -11,7 +10,7 @@ from meldbox.ui.screens.base import Screen
 ROW_H = 45
 ROWS = 4
 CELL_X = 8
-CELL_W = 236  # countdown cell; the category badge sits right of it
+CELL_W = 236     # countdown cell; the category badge sits right of it
 
 
 class ListScreen(Screen):
@@ -19,11 +18,11 @@ class ListScreen(Screen):
         Screen.__init__(self, panel)
         self.sel = 0
         self.top = 0
-        self.key = None  # the selected notice's key: selection follows it
+        self.key = None                 # the selected notice's key: selection follows it
         # Until staff move the selection away from the top, it stays on the most urgent
         # notice, also when a more urgent one arrives (X, X, X, hold X answers that one).
         self.moved = select_key is not None
-        self.cells = [None] * ROWS  # (level, text) drawn in each visible row
+        self.cells = [None] * ROWS      # (level, text) drawn in each visible row
         if select_key is not None:
             self._select_key(select_key)
         self._remember()
@@ -51,12 +50,8 @@ class ListScreen(Screen):
     @property
     def hints(self):
         n = len(self.p.notices)
-        return (
-            "hint.up" if n > 1 else None,
-            "hint.down" if n > 1 else None,
-            "hint.open" if n else None,
-            "hint.device",
-        )
+        return ("hint.up" if n > 1 else None, "hint.down" if n > 1 else None,
+                "hint.open" if n else None, "hint.device")
 
     def title(self):
         n = len(self.p.notices)
@@ -106,7 +101,7 @@ class ListScreen(Screen):
     def _draw_empty(self, c):
         cx, cy = chrome.W // 2, chrome.CONTENT_Y + 58
         c.disc(cx, cy, 34, P.GREEN)
-        for d in range(-3, 4):  # a thick check mark
+        for d in range(-3, 4):        # a thick check mark
             c.line(cx - 17, cy + d, cx - 5, cy + 12 + d, P.BG)
             c.line(cx - 5, cy + 12 + d, cx + 18, cy - 13 + d, P.BG)
         body = c.font("body")
@@ -126,13 +121,8 @@ class ListScreen(Screen):
         c.rect(0, y, 6, ROW_H - 1, urgency.colour(lvl))
         countdown.draw(c, CELL_X, y + 1, CELL_W, bg, lvl, big, word)
         self.cells[r] = (lvl, big)
-        chrome.badge(
-            c,
-            self.t("cat." + v.cat) if ("cat." + v.cat) in _CATS else v.cat.upper(),
-            chrome.W - 4,
-            y + 4,
-            P.MID,
-        )
+        chrome.badge(c, self.t("cat." + v.cat) if ("cat." + v.cat) in _CATS else v.cat.upper(),
+                     chrome.W - 4, y + 4, P.MID)
         if selected:
             c.frame(0, y, chrome.W, ROW_H - 1, P.FG)
         x = 10
@@ -164,27 +154,17 @@ class ListScreen(Screen):
         if old is not None and old[0] == lvl and old[1] == big:
             return
         y = self._row_y(r)
-        if old is None or old[0] != lvl:  # urgency changed: the whole row
+        if old is None or old[0] != lvl:        # urgency changed: the whole row
             p.paint(0, y, chrome.W, ROW_H, lambda c: self._draw_row(c, r, v, sel))
             return
         bg = P.SEL if sel else P.BG
         w = countdown.time_width(p.canvas, lvl, big)
-        if w == countdown.time_width(p.canvas, lvl, old[1]):  # same width: the digits
-            p.paint(
-                CELL_X,
-                y + 1,
-                w,
-                countdown.CELL_H,
-                lambda c: countdown.redraw_time(c, CELL_X, y + 1, bg, lvl, big),
-            )
+        if w == countdown.time_width(p.canvas, lvl, old[1]):    # same width: the digits
+            p.paint(CELL_X, y + 1, w, countdown.CELL_H,
+                    lambda c: countdown.redraw_time(c, CELL_X, y + 1, bg, lvl, big))
         else:
-            p.paint(
-                CELL_X,
-                y + 1,
-                CELL_W,
-                countdown.CELL_H,
-                lambda c: countdown.draw(c, CELL_X, y + 1, CELL_W, bg, lvl, big, word),
-            )
+            p.paint(CELL_X, y + 1, CELL_W, countdown.CELL_H,
+                    lambda c: countdown.draw(c, CELL_X, y + 1, CELL_W, bg, lvl, big, word))
         self.cells[r] = (lvl, big)
 
     # --- buttons ------------------------------------------------------------------------

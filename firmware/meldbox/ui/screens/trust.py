@@ -4,7 +4,6 @@ clock (device id, revoked or removed keys, receipt URIs, network, time); A appli
 refuses it (meldbox/provision waits for this). A longer list scrolls: A goes down until
 every row has been on screen, Y goes back up. A change made over the serial port takes
 effect only after a person looked at it here."""
-
 from meldbox.ui import palette as P
 from meldbox.ui import timefmt
 from meldbox.ui.screens.base import DocScreen
@@ -13,9 +12,9 @@ from meldbox.ui.screens.base import DocScreen
 class TrustScreen(DocScreen):
     def __init__(self, panel, rows, on_done, back):
         super().__init__(panel)
-        self.rows = rows  # new keys ({"fingerprint"...}) and changes ({"field"...})
+        self.rows = rows            # new keys ({"fingerprint"...}) and changes ({"field"...})
         self.on_done = on_done
-        self.back = back  # the screen to return to
+        self.back = back            # the screen to return to
         self.only_keys = all("field" not in r for r in rows)
 
     @property
@@ -25,12 +24,8 @@ class TrustScreen(DocScreen):
     @property
     def hints(self):
         # A applies only once every row has been on screen: until then it scrolls down
-        return (
-            "hint.down" if self.more() else "hint.trust" if self.only_keys else "hint.apply",
-            "hint.refuse",
-            None,
-            "hint.up" if self.first > 0 else None,
-        )
+        return ("hint.down" if self.more() else "hint.trust" if self.only_keys else "hint.apply",
+                "hint.refuse", None, "hint.up" if self.first > 0 else None)
 
     def more(self):
         return len(self.doc()) > self.first + self.visible()
@@ -67,12 +62,8 @@ class TrustScreen(DocScreen):
         elif field == "time":
             now, new = self.p.now, r["new"]
             tz = self.p.tz
-            d.add(
-                "%s -> %s" % (timefmt.date_time(now, tz), timefmt.date_time(new, tz)),
-                P.FG,
-                label=t("change.time"),
-                indent=12,
-            )
+            d.add("%s -> %s" % (timefmt.date_time(now, tz), timefmt.date_time(new, tz)),
+                  P.FG, label=t("change.time"), indent=12)
             if new < now:
                 d.add(t("change.time.back"), P.RED, indent=12)
         elif field == "receipts":
@@ -80,7 +71,7 @@ class TrustScreen(DocScreen):
             d.add(t("change.was") % (r["old"] or "-"), P.DIM, label="   ", indent=12)
         elif field == "dev":
             d.add("%s -> %s" % (r["old"], r["new"]), P.FG, label=t("change.dev"), indent=12)
-        else:  # net
+        else:                                   # net
             d.add(r["new"], P.FG, label=t("change.net"), indent=12)
 
     def draw(self, c):
