@@ -13,6 +13,7 @@ the report (bench/soak_report.py).
 `python bench/soak.py` (make soak) runs the full year and writes the report;
 tests/host/test_soak.py runs a shorter one through the same code.
 """
+
 import asyncio
 import contextlib
 import dataclasses
@@ -24,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -46,8 +48,8 @@ DEV = "nl.hoster-a.desk-1"
 ISSUERS = ("nl.eokm", "nl.meldpunt", "eu.iru")
 DAY = 86400
 YEAR = 365 * DAY
-START = 1_800_000_000                  # the frozen clock's first moment (2027-01-15)
-BIGGEST_MESSAGE = 8192                 # PROTOCOL.md 5: the largest notice
+START = 1_800_000_000  # the frozen clock's first moment (2027-01-15)
+BIGGEST_MESSAGE = 8192  # PROTOCOL.md 5: the largest notice
 # The largest free block the heap must keep. The firmware reserves the 8192-byte Block1
 # body at boot (meldbox/heap.py SIZES["coap.body"]), so what a biggest notice still needs
 # in one piece is its largest transient object: a littlefs file object (about 430 bytes,
@@ -55,11 +57,11 @@ BIGGEST_MESSAGE = 8192                 # PROTOCOL.md 5: the largest notice
 # is shown directly: a notice of about 8192 bytes is sent after every power cut and at the
 # end, and must be taken.
 LARGEST_BLOCK_BOUND = 512
-BOARD_FLASH = "1408K"                  # the reference board's littlefs partition
+BOARD_FLASH = "1408K"  # the reference board's littlefs partition
 SEND_TIMEOUT_S = 30
 BUSY_RETRIES = 20
 SILENT_RETRIES = 2
-BOOTS = 3                              # boots timed, fresh and at the end
+BOOTS = 3  # boots timed, fresh and at the end
 
 
 @dataclasses.dataclass
@@ -67,22 +69,22 @@ class SoakConfig:
     notices: int = 20000
     power_cuts: int = 20
     seed: int = 1
-    in_flight: int = 3                 # concurrent CoAP requests (the device serves
-                                       # 3 at once per source address)
-    batches: int = 200                 # clock steps over the year (one sample each)
-    staff_actions: int = 20            # notices removed on the panel (X X X hold-X)
-    drill_share: float = 0.02          # notices sent as drills (`test`: true)
-    replace_share: float = 0.7         # of the closed ones: by `replaces` (no extra message)
-    open_days: float = 3.0             # how long a notice stays open before it is closed
-    offline_days: int = 7              # one hotline's receipt server is down this long
+    in_flight: int = 3  # concurrent CoAP requests (the device serves
+    # 3 at once per source address)
+    batches: int = 200  # clock steps over the year (one sample each)
+    staff_actions: int = 20  # notices removed on the panel (X X X hold-X)
+    drill_share: float = 0.02  # notices sent as drills (`test`: true)
+    replace_share: float = 0.7  # of the closed ones: by `replaces` (no extra message)
+    open_days: float = 3.0  # how long a notice stays open before it is closed
+    offline_days: int = 7  # one hotline's receipt server is down this long
     heap: str = "256K"
-    flash: str = BOARD_FLASH           # passed when sim-device has --flash
+    flash: str = BOARD_FLASH  # passed when sim-device has --flash
     retention_days: int | None = None  # per issuer, sent at provisioning when set
     max_flash_share: float = 0.80
     min_largest_block: int = LARGEST_BLOCK_BOUND
     drain_timeout_s: float = 120.0
     state_dir: Path | None = None
-    log: object = None                 # a callable taking a progress line, or None
+    log: object = None  # a callable taking a progress line, or None
 
 
 @dataclasses.dataclass
@@ -92,7 +94,7 @@ class Sample:
     flash_used: int
     flash_total: int
     heap_free: int
-    largest: int | None                # None: the device does not report it
+    largest: int | None  # None: the device does not report it
     latency_ms_median: float
     latency_ms_max: float
     outbox: int
@@ -103,8 +105,8 @@ class SoakResult:
     config: SoakConfig
     samples: list
     failures: list
-    figures: dict                      # name -> (value, unit, note)
-    events: list = dataclasses.field(default_factory=list)   # (sim day, what)
+    figures: dict  # name -> (value, unit, note)
+    events: list = dataclasses.field(default_factory=list)  # (sim day, what)
 
     @property
     def passed(self):
@@ -116,8 +118,9 @@ class SoakFailure(Exception):
 
 
 def sim_device_has(flag):
-    out = subprocess.run([str(MELDBOX), "sim-device", "--help"], capture_output=True,
-                         text=True, timeout=60).stdout
+    out = subprocess.run(
+        [str(MELDBOX), "sim-device", "--help"], capture_output=True, text=True, timeout=60
+    ).stdout
     return flag in out
 
 
@@ -134,8 +137,7 @@ class Issuer:
     def trust_entries(self, retention_days):
         entries = [{"iss": self.name, "key": self.key.public.hex()}]
         if self.old_key is not None:
-            entries.append({"iss": self.name, "key": self.old_key.public.hex(),
-                            "revoked": True})
+            entries.append({"iss": self.name, "key": self.old_key.public.hex(), "revoked": True})
         if retention_days is not None:
             for e in entries:
                 e["retention_days"] = retention_days
@@ -149,18 +151,18 @@ class Soak:
         self.issuers = [Issuer(n, self.rng) for n in ISSUERS]
         self.failures = []
         self.samples = []
-        self.acked = {}                # seq -> receipt bytes answered to us
-        self.open = {}                 # notice id -> (issuer index, sim time, fate)
+        self.acked = {}  # seq -> receipt bytes answered to us
+        self.open = {}  # notice id -> (issuer index, sim time, fate)
         self.replace_queue = {i: [] for i in range(len(ISSUERS))}
         self.sent = 0
-        self.latencies = []            # this batch's intake latencies, ms
+        self.latencies = []  # this batch's intake latencies, ms
         self.all_latencies = []
         self.figures = {}
         self.cut_replays = 0
-        self.busy = []                 # 5.03 answers (retried)
-        self.throttled = 0             # 4.29 answers (retried after Max-Age)
-        self.biggest_sent = []         # sizes of the near-8192-byte notices taken
-        self.events = []               # (sim day, "cut" / "offline" / "online" / "rotation")
+        self.busy = []  # 5.03 answers (retried)
+        self.throttled = 0  # 4.29 answers (retried after Max-Age)
+        self.biggest_sent = []  # sizes of the near-8192-byte notices taken
+        self.events = []  # (sim day, "cut" / "offline" / "online" / "rotation")
         self.staff_done = 0
         self.now = START
 
@@ -178,9 +180,19 @@ class Soak:
 
     # --- the device ---------------------------------------------------------------------
     def make_device(self, state, receipt_ports):
-        flags = ["--device-id", DEV, "--frozen-clock", "--clock-at", str(START),
-                 "--rng-seed", str(self.cfg.seed), "--serial-link", str(state) + ".tty",
-                 "--coap-ack-timeout-ms", "300"]
+        flags = [
+            "--device-id",
+            DEV,
+            "--frozen-clock",
+            "--clock-at",
+            str(START),
+            "--rng-seed",
+            str(self.cfg.seed),
+            "--serial-link",
+            str(state) + ".tty",
+            "--coap-ack-timeout-ms",
+            "300",
+        ]
         if sim_device_has("--flash"):
             flags += ["--flash", self.cfg.flash]
         for name, port in zip(ISSUERS, receipt_ports):
@@ -196,12 +208,25 @@ class Soak:
         """Trust entries over the serial link; the device asks for A on the panel."""
         trust = [e for i in issuers for e in i.trust_entries(self.cfg.retention_days)]
 
+        done = threading.Event()
+
         def press_a(_answer):
-            ctl.press(self.dev.state, "A")
+            # A scrolls the confirmation until every change has been on screen, and only
+            # then applies (ui/screens/trust.py): press until the request is answered.
+            def presses():
+                while not done.wait(0.5):
+                    with contextlib.suppress(Exception):
+                        ctl.press(self.dev.state, "A")
+
+            threading.Thread(target=presses, daemon=True).start()
 
         def go():
-            with DeviceClient(str(self.dev.state) + ".tty", timeout=60) as link:
-                return link.provision(on_pending=press_a, trust=trust)
+            try:
+                with DeviceClient(str(self.dev.state) + ".tty", timeout=60) as link:
+                    return link.provision(on_pending=press_a, trust=trust)
+            finally:
+                done.set()
+
         try:
             await asyncio.to_thread(go)
         except Exception as e:
@@ -211,8 +236,12 @@ class Soak:
     def new_notice(self, now):
         i = self.rng.randrange(len(self.issuers))
         iss = self.issuers[i]
-        kw = {"iat": now, "urls": ["https://files.example.net/%d/%s.jpg"
-                                   % (self.sent, self.rng.getrandbits(32))]}
+        kw = {
+            "iat": now,
+            "urls": [
+                "https://files.example.net/%d/%s.jpg" % (self.sent, self.rng.getrandbits(32))
+            ],
+        }
         if self.rng.random() < 0.5:
             kw["due"] = now + self.rng.randrange(DAY, 10 * DAY)
         else:
@@ -235,8 +264,13 @@ class Soak:
         cose = None
         while True:
             url = "https://files.example.net/big/%d/%s" % (len(items), "x" * 100)
-            claims = protocol.build_notice(iss.name, DEV, items=items + [protocol.make_item(
-                url, sha256=bytes(32))], iat=now, due=now + DAY)
+            claims = protocol.build_notice(
+                iss.name,
+                DEV,
+                items=items + [protocol.make_item(url, sha256=bytes(32))],
+                iat=now,
+                due=now + DAY,
+            )
             if len(items) >= 64:
                 break
             trial = protocol.sign(claims, iss.key.private_key)
@@ -266,14 +300,17 @@ class Soak:
             cuts = self.cuts_done
             t0 = time.monotonic()
             try:
-                reply = await post_notice(self.dev.addr, cose, timeout=SEND_TIMEOUT_S,
-                                          context=self.ctx)
+                reply = await post_notice(
+                    self.dev.addr, cose, timeout=SEND_TIMEOUT_S, context=self.ctx
+                )
             except NoAnswer as e:
-                if self.cuts_done == cuts:      # no power cut swallowed it
+                if self.cuts_done == cuts:  # no power cut swallowed it
                     silent += 1
                     if silent >= SILENT_RETRIES:
-                        raise SoakFailure("the device stopped answering: %s; its log ends: %s"
-                                          % (e, self.device_log_tail())) from None
+                        raise SoakFailure(
+                            "the device stopped answering: %s; its log ends: %s"
+                            % (e, self.device_log_tail())
+                        ) from None
                 await self.device_up.wait()
                 continue
             detail = reply.payload
@@ -294,13 +331,17 @@ class Soak:
                 self.busy.append("%s: %r" % (reply.code, detail))
                 tries += 1
                 if tries > BUSY_RETRIES:
-                    raise SoakFailure("answered 5.03 %d times in a row: %r (flash %s)"
-                                      % (tries, detail, self.flash_text()))
+                    raise SoakFailure(
+                        "answered 5.03 %d times in a row: %r (flash %s)"
+                        % (tries, detail, self.flash_text())
+                    )
                 await asyncio.sleep(min(reply.max_age or 1, 5) / 10)
                 continue
             if reply.code != want:
-                raise SoakFailure("answered %s, not %s: %r (flash %s)"
-                                  % (reply.code, want, detail, self.flash_text()))
+                raise SoakFailure(
+                    "answered %s, not %s: %r (flash %s)"
+                    % (reply.code, want, detail, self.flash_text())
+                )
             if want == "2.01":
                 ms = (time.monotonic() - t0) * 1000
                 self.latencies.append(ms)
@@ -308,8 +349,7 @@ class Soak:
             claims = protocol.verify_receipt(reply.payload, self.dev.device_key)
             old = self.acked.get(claims["seq"])
             if old is not None and old != reply.payload:
-                raise SoakFailure("seq %d answered with two different receipts"
-                                  % claims["seq"])
+                raise SoakFailure("seq %d answered with two different receipts" % claims["seq"])
             self.acked[claims["seq"]] = reply.payload
             return reply.payload, claims
 
@@ -352,8 +392,10 @@ class Soak:
         self.last_boot_s = await asyncio.to_thread(self.timed_start, "--clock-at", str(self.now))
         self.cuts_done += 1
         self.event("cut")
-        self.say("power cut %d after %d notices; boot %.2f s"
-                 % (self.cuts_done, self.sent, self.last_boot_s))
+        self.say(
+            "power cut %d after %d notices; boot %.2f s"
+            % (self.cuts_done, self.sent, self.last_boot_s)
+        )
         self.device_up.set()
 
     def device_log_tail(self):
@@ -366,27 +408,38 @@ class Soak:
         if not self.samples:
             return "not sampled yet"
         s = self.samples[-1]
-        return "%.1f%% (%d of %d bytes)" % (100 * s.flash_used / s.flash_total, s.flash_used,
-                                           s.flash_total)
+        return "%.1f%% (%d of %d bytes)" % (
+            100 * s.flash_used / s.flash_total,
+            s.flash_used,
+            s.flash_total,
+        )
 
     async def sample(self, now, batch_lat):
         reply = await get_status(self.dev.addr, timeout=SEND_TIMEOUT_S, context=self.ctx)
         state = protocol.verify_receipt(reply.payload, self.dev.device_key)["state"]
         mem = await asyncio.to_thread(self.dev.control, "mem")
-        s = Sample(sim_day=(now - START) / DAY, notices=self.sent,
-                   flash_used=state["flash_used"], flash_total=state["flash_total"],
-                   heap_free=mem["free"], largest=mem.get("largest"),
-                   latency_ms_median=statistics.median(batch_lat) if batch_lat else 0.0,
-                   latency_ms_max=max(batch_lat) if batch_lat else 0.0,
-                   outbox=state["outbox"])
+        s = Sample(
+            sim_day=(now - START) / DAY,
+            notices=self.sent,
+            flash_used=state["flash_used"],
+            flash_total=state["flash_total"],
+            heap_free=mem["free"],
+            largest=mem.get("largest"),
+            latency_ms_median=statistics.median(batch_lat) if batch_lat else 0.0,
+            latency_ms_max=max(batch_lat) if batch_lat else 0.0,
+            outbox=state["outbox"],
+        )
         self.samples.append(s)
         if s.flash_used > self.cfg.max_flash_share * s.flash_total:
-            raise SoakFailure("flash %s used after %d notices (day %.0f): over %d%%"
-                              % (self.flash_text(), self.sent, s.sim_day,
-                                 100 * self.cfg.max_flash_share))
+            raise SoakFailure(
+                "flash %s used after %d notices (day %.0f): over %d%%"
+                % (self.flash_text(), self.sent, s.sim_day, 100 * self.cfg.max_flash_share)
+            )
         if s.largest is not None and s.largest < self.cfg.min_largest_block:
-            raise SoakFailure("largest free heap block %d bytes after %d notices: below %d"
-                              % (s.largest, self.sent, self.cfg.min_largest_block))
+            raise SoakFailure(
+                "largest free heap block %d bytes after %d notices: below %d"
+                % (s.largest, self.sent, self.cfg.min_largest_block)
+            )
         return s
 
     # --- panel --------------------------------------------------------------------------
@@ -438,7 +491,7 @@ class Soak:
         self.cuts_done = 0
         self.device_up = asyncio.Event()
         self.device_up.set()
-        await asyncio.to_thread(self.dev.start)   # builds the firmware image if needed
+        await asyncio.to_thread(self.dev.start)  # builds the firmware image if needed
         self.dev.stop()
         # fresh boots, on a factory-new state folder, once the image is built (the median
         # of a few: a boot is short and the machine is shared)
@@ -454,15 +507,18 @@ class Soak:
         for name, port in zip(ISSUERS, ports):
             await self.checker.start(name, port)
         await self.provision_trust(self.issuers)
-        self.say("device up (fresh boot %.2f s); %d notices, %d cuts"
-                 % (fresh_boot, cfg.notices, cfg.power_cuts))
+        self.say(
+            "device up (fresh boot %.2f s); %d notices, %d cuts"
+            % (fresh_boot, cfg.notices, cfg.power_cuts)
+        )
 
         t_start = time.monotonic()
         per_batch = max(1, cfg.notices // cfg.batches)
         step = YEAR // cfg.notices
         cut_at = [cfg.notices * (k + 1) // (cfg.power_cuts + 1) for k in range(cfg.power_cuts)]
-        staff_at = [cfg.notices * (k + 1) // (cfg.staff_actions + 1)
-                    for k in range(cfg.staff_actions)]
+        staff_at = [
+            cfg.notices * (k + 1) // (cfg.staff_actions + 1) for k in range(cfg.staff_actions)
+        ]
         offline = ISSUERS[0]
         offline_from = START + YEAR // 3
         offline_until = offline_from + cfg.offline_days * DAY
@@ -515,9 +571,17 @@ class Soak:
             await asyncio.to_thread(ctl.advance, self.dev.state, n * step)
             s = await self.sample(now, self.latencies)
             if len(self.samples) % 10 == 0:
-                self.say("day %3.0f: %d notices, flash %s, largest block %s, outbox %d, %.0f s"
-                         % (s.sim_day, s.notices, self.flash_text(), s.largest, s.outbox,
-                            time.monotonic() - t_start))
+                self.say(
+                    "day %3.0f: %d notices, flash %s, largest block %s, outbox %d, %.0f s"
+                    % (
+                        s.sim_day,
+                        s.notices,
+                        self.flash_text(),
+                        s.largest,
+                        s.outbox,
+                        time.monotonic() - t_start,
+                    )
+                )
         if not self.checker.online(offline):
             await self.checker.start(offline, self.checker.ports[offline])
         await self.send_biggest(self.now)
@@ -542,13 +606,20 @@ class Soak:
         self.event("rotation")
         await self.provision_trust([iss])
         claims = protocol.build_notice(iss.name, DEV, ["https://old.example/x"], iat=now)
-        reply = await post_notice(self.dev.addr, protocol.sign(claims, iss.old_key.private_key),
-                                  timeout=SEND_TIMEOUT_S, context=self.ctx)
+        reply = await post_notice(
+            self.dev.addr,
+            protocol.sign(claims, iss.old_key.private_key),
+            timeout=SEND_TIMEOUT_S,
+            context=self.ctx,
+        )
         if not reply.code.startswith("4."):
-            raise SoakFailure("after the rotation the old key of %s still works: %s"
-                              % (iss.name, reply.code))
-        self.say("rotated the key of %s after %d notices (old key now %s)"
-                 % (iss.name, self.sent, reply.code))
+            raise SoakFailure(
+                "after the rotation the old key of %s still works: %s" % (iss.name, reply.code)
+            )
+        self.say(
+            "rotated the key of %s after %d notices (old key now %s)"
+            % (iss.name, self.sent, reply.code)
+        )
 
     async def drain(self):
         """Wait until every acknowledged receipt has reached the checker."""
@@ -564,62 +635,99 @@ class Soak:
         cfg = self.cfg
         missing = [s for s in self.acked if s not in self.checker.held]
         if missing:
-            self.fail("%d acknowledged receipts never reached the hotline (first seq %s)"
-                      % (len(missing), sorted(missing)[:5]))
-        differ = [s for s, b in self.acked.items()
-                  if s in self.checker.held and self.checker.held[s] != b]
+            self.fail(
+                "%d acknowledged receipts never reached the hotline (first seq %s)"
+                % (len(missing), sorted(missing)[:5])
+            )
+        differ = [
+            s
+            for s, b in self.acked.items()
+            if s in self.checker.held and self.checker.held[s] != b
+        ]
         if differ:
             self.fail("%d receipts differ between the answer and the hotline" % len(differ))
         for problem in self.checker.chain_problems()[:10]:
             self.fail("chain: " + problem)
         if self.busy:
-            self.fail("%d requests answered 5.03 before they were taken (first: %s; flash %s)"
-                      % (len(self.busy), self.busy[0], self.flash_text()))
+            self.fail(
+                "%d requests answered 5.03 before they were taken (first: %s; flash %s)"
+                % (len(self.busy), self.busy[0], self.flash_text())
+            )
         if self.cuts_done != cfg.power_cuts:
             self.fail("%d power cuts made, %d planned" % (self.cuts_done, cfg.power_cuts))
         largest = [s.largest for s in self.samples if s.largest is not None]
         if len(largest) < len(self.samples):
-            self.fail("the largest free heap block was not measured: `sim-ctl mem` reports "
-                      "no `largest` (lowest heap free seen: %d bytes)"
-                      % min(s.heap_free for s in self.samples))
+            self.fail(
+                "the largest free heap block was not measured: `sim-ctl mem` reports "
+                "no `largest` (lowest heap free seen: %d bytes)"
+                % min(s.heap_free for s in self.samples)
+            )
         if self.last_boot_s > 2 * fresh_boot:
-            self.fail("boot after the last power cut took %.2f s, over twice a fresh boot "
-                      "(%.2f s)" % (self.last_boot_s, fresh_boot))
+            self.fail(
+                "boot after the last power cut took %.2f s, over twice a fresh boot "
+                "(%.2f s)" % (self.last_boot_s, fresh_boot)
+            )
         flash = max(s.flash_used / s.flash_total for s in self.samples)
         lat = sorted(self.all_latencies) or [0.0]
         f = self.figures
         f["notices accepted"] = (self.sent, "notices", "all 2.01 (or the stored receipt again)")
         f["power cuts"] = (self.cuts_done, "", "SIGKILL mid-batch, restart on the same state")
-        f["rate-limited (4.29), sent again"] = (self.throttled, "requests",
-                                                "after the Max-Age the device asked for")
-        f["biggest notices taken"] = (len(self.biggest_sent), "notices", "%s bytes each, after "
-                                      "every power cut and at the end" % sorted(set(
-                                          self.biggest_sent)))
+        f["rate-limited (4.29), sent again"] = (
+            self.throttled,
+            "requests",
+            "after the Max-Age the device asked for",
+        )
+        f["biggest notices taken"] = (
+            len(self.biggest_sent),
+            "notices",
+            "%s bytes each, after every power cut and at the end" % sorted(set(self.biggest_sent)),
+        )
         f["removed on the panel"] = (self.staff_done, "notices", "X X X hold-X, then Y")
-        f["receipts at the hotline"] = (len(self.checker.held), "receipts",
-                                        "%d checkpoints among them" % self.checker.checkpoints())
-        f["flash use, highest"] = (round(100 * flash, 1), "%", "of %d bytes (limit %d%%)" % (
-            self.samples[-1].flash_total, 100 * cfg.max_flash_share))
+        f["receipts at the hotline"] = (
+            len(self.checker.held),
+            "receipts",
+            "%d checkpoints among them" % self.checker.checkpoints(),
+        )
+        f["flash use, highest"] = (
+            round(100 * flash, 1),
+            "%",
+            "of %d bytes (limit %d%%)" % (self.samples[-1].flash_total, 100 * cfg.max_flash_share),
+        )
         f["largest free heap block, lowest"] = (
-            min(largest) if largest else "not reported", "bytes",
-            "after a collection; bound %d" % cfg.min_largest_block)
-        f["heap free, lowest"] = (min(s.heap_free for s in self.samples), "bytes",
-                                  "after a collection, --heap %s" % cfg.heap)
-        f["intake latency median"] = (round(statistics.median(lat), 1), "ms",
-                                      "%d in flight" % cfg.in_flight)
+            min(largest) if largest else "not reported",
+            "bytes",
+            "after a collection; bound %d" % cfg.min_largest_block,
+        )
+        f["heap free, lowest"] = (
+            min(s.heap_free for s in self.samples),
+            "bytes",
+            "after a collection, --heap %s" % cfg.heap,
+        )
+        f["intake latency median"] = (
+            round(statistics.median(lat), 1),
+            "ms",
+            "%d in flight" % cfg.in_flight,
+        )
         f["intake latency p99"] = (round(lat[int(0.99 * (len(lat) - 1))], 1), "ms", "")
-        f["fresh boot"] = (round(fresh_boot, 2), "s",
-                           "factory-new state, image built; median of %d" % BOOTS)
-        f["boot after the last power cut"] = (round(self.last_boot_s, 2), "s",
-                                              "the year's store; median of %d; limit 2x the "
-                                              "fresh boot" % BOOTS)
+        f["fresh boot"] = (
+            round(fresh_boot, 2),
+            "s",
+            "factory-new state, image built; median of %d" % BOOTS,
+        )
+        f["boot after the last power cut"] = (
+            round(self.last_boot_s, 2),
+            "s",
+            "the year's store; median of %d; limit 2x the fresh boot" % BOOTS,
+        )
         f["wall time"] = (round(seconds), "s", "%d notices over a simulated year" % self.sent)
 
 
 def run(cfg):
     """Run the soak; SIGTERM (a `timeout`, a Ctrl-C'd make) still stops the device."""
+
     def stop(*_):
         raise SystemExit(143)
+
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         return asyncio.run(Soak(cfg).run())
@@ -631,18 +739,28 @@ def main(argv=None):
     import argparse
 
     import soak_report
+
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--notices", type=int, default=20000)
     p.add_argument("--power-cuts", type=int, default=20)
     p.add_argument("--retention-days", type=int)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--heap", default="256K", help="only to try the harness on a device that "
-                   "does not fit 256K yet; the soak's verdict is at 256K")
+    p.add_argument(
+        "--heap",
+        default="256K",
+        help="only to try the harness on a device that "
+        "does not fit 256K yet; the soak's verdict is at 256K",
+    )
     p.add_argument("--no-doc", action="store_true", help="print @@BENCH lines only")
     args = p.parse_args(argv)
-    cfg = SoakConfig(notices=args.notices, power_cuts=args.power_cuts, seed=args.seed,
-                     retention_days=args.retention_days, heap=args.heap,
-                     log=lambda s: print(s, file=sys.stderr, flush=True))
+    cfg = SoakConfig(
+        notices=args.notices,
+        power_cuts=args.power_cuts,
+        seed=args.seed,
+        retention_days=args.retention_days,
+        heap=args.heap,
+        log=lambda s: print(s, file=sys.stderr, flush=True),
+    )
     result = run(cfg)
     soak_report.emit(result, write_doc=not args.no_doc)
     for f in result.failures:
