@@ -3,7 +3,7 @@ driven from CPython by aiocoap 0.4.17 and by raw UDP datagrams for what aiocoap 
 not send (exact message ids, duplicates, malformed datagrams). Replies are decoded
 with aiocoap's codec, independent of the firmware's.
 
-The server is tests/host/coap_test_server.py; its resources are described there.
+The server is tests/mp/coap_test_server.py; its resources are described there.
 """
 
 import asyncio
@@ -24,7 +24,7 @@ from aiocoap.optiontypes import OpaqueOption, UintOption
 
 ROOT = Path(__file__).resolve().parents[2]
 MICROPYTHON = Path(sys.executable).with_name("micropython")
-SERVER = Path(__file__).with_name("coap_test_server.py")
+SERVER = Path(__file__).parents[1] / "mp" / "coap_test_server.py"
 ANNOUNCE = b"meldbox-coap-test-server"
 BURST = 200  # the server's rate limit: 200 requests at once per source address,
 PER_S = 2  # then 2 per second

@@ -1,5 +1,6 @@
 """MicroPython script: the CoAP endpoint on 127.0.0.1 (a free port) with test resources,
-driven by tests/host/test_coap_endpoint.py.
+driven by tests/host/test_coap_endpoint.py. It lives in tests/mp/ with the other
+MicroPython-side helpers, where lint applies MicroPython rules (no CPython-only rewrites).
 
 Usage: micropython coap_test_server.py ANNOUNCE_PORT [--rate BURST,PER_S]
        [--ack-timeout-ms N] [--max-retransmit N]
@@ -123,7 +124,7 @@ class Send:
                 "payload": hexlify(resp.payload).decode(),
                 "cf": resp.uint(CONTENT_FORMAT),
             }
-        except TimeoutError:
+        except asyncio.TimeoutError:  # MicroPython has no builtin TimeoutError
             out = {"error": "timeout"}
         except Reset:
             out = {"error": "reset"}
