@@ -22,6 +22,7 @@ SHARED = ROOT / "tests" / "shared"  # what firmware and host tests share (panel 
 MICROPYTHON = Path(sys.executable).with_name("micropython")
 MARK = "@@MPTEST"
 HEAP_RE = re.compile(rb"^# heapsize: (\w+)", re.M)
+ROM_RE = re.compile(rb"^# firmware: rom$", re.M)
 DEFAULT_HEAP = "256K"
 TIMEOUT_S = 600
 
@@ -49,12 +50,20 @@ def micropython_env(extra_paths=()):
     return env
 
 
-def run_micropython(args, heap=DEFAULT_HEAP, extra_paths=(), timeout=TIMEOUT_S):
+def run_micropython(args, heap=DEFAULT_HEAP, extra_paths=(), timeout=TIMEOUT_S, rom=False):
+    """Run MicroPython on args; with `rom`, the firmware comes from the simulator's ROMFS
+    image (bytecode outside the heap, as on the board) instead of from source."""
+    env = micropython_env(extra_paths)
     cmd = [str(MICROPYTHON), "-X", "heapsize=" + heap] + list(args)
+    if rom:
+        from meldbox_host.sim import romfs
+
+        cmd = [sys.executable, "-m", "meldbox_host.sim.launch", str(romfs.image())] + cmd[1:]
+        env["MICROPYPATH"] = env["MICROPYPATH"].replace(str(FIRMWARE) + os.pathsep, "")
     return subprocess.run(
         cmd,
         cwd=ROOT,
-        env=micropython_env(extra_paths),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -67,7 +76,8 @@ class MicroPythonFile(pytest.File):
         return m.group(1).decode() if m else DEFAULT_HEAP
 
     def collect(self):
-        proc = run_micropython([str(MPTEST), str(self.path)], heap=self.heap())
+        rom = bool(ROM_RE.search(self.path.read_bytes()))
+        proc = run_micropython([str(MPTEST), str(self.path)], heap=self.heap(), rom=rom)
         names = [
             ln.split(" ", 2)[2]
             for ln in proc.stdout.splitlines()

@@ -274,6 +274,29 @@ def test_key_cache_keeps_verdicts():
         eq(ed25519.verify(keys[0].public, message, _flip(signature, 300 + n)), False, "use %d, altered" % n)  # noqa: E501
 
 
+def test_key_cache_reuses_table_buffers():
+    # Keys in rotation (more than the cache holds, each used twice so that it gets its
+    # three tables): once the cache has been full, no new table buffer is allocated; the
+    # tables of a key that left are rewritten for the next one.
+    keys = [ed25519.SigningKey(bytes([40 + i]) * 32) for i in range(5)]
+    signatures = [k.sign(b"rotation") for k in keys]
+
+    def buffers():
+        held = [t for entry in ed25519._cache for t in entry[1]] + ed25519._spare
+        return set(id(t) for t in held)
+
+    for i, k in enumerate(keys):
+        for _ in range(2):
+            eq(ed25519.verify(k.public, b"rotation", signatures[i]), True, "key %d" % i)
+    before = buffers()
+    eq(len(before) <= 9, True, "at most 3 tables for each of 3 keys")
+    for _ in range(2):
+        for i, k in enumerate(keys):
+            eq(ed25519.verify(k.public, b"rotation", signatures[i]), True, "again, key %d" % i)
+            eq(ed25519.verify(k.public, b"rotation", signatures[i - 1]), False, "other, %d" % i)
+    eq(buffers() <= before, True, "no new buffers")
+
+
 def test_message_in_parts():
     # verify() also takes the message as a tuple of parts (cose.py passes COSE's
     # Sig_structure around a payload that stays in the received buffer).

@@ -73,6 +73,7 @@ def test_genuine_8_kib_notice_gets_through_a_block1_flood(tmp_path):
         while flood.sent < 40 and time.monotonic() < deadline:  # the slots are taken
             time.sleep(0.01)
         assert flood.sent >= 40
+        sent_before = flood.sent
 
         async def post():
             ctx = await aiocoap.Context.create_client_context(transports=["udp6"])
@@ -94,7 +95,8 @@ def test_genuine_8_kib_notice_gets_through_a_block1_flood(tmp_path):
                 await ctx.shutdown()
 
         times = asyncio.run(post())
-        assert flood.sent > 60, flood.sent  # the attack went on meanwhile
+        # The attack went on meanwhile (how much depends on how fast the device answered).
+        assert flood.sent > sent_before, (sent_before, flood.sent)
         assert max(times) < 15, times
     finally:
         flood.stop.set()

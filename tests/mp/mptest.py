@@ -9,12 +9,23 @@ test's name (so that one run both lists and runs them), then each result:
   @@MPTEST CASE <name>        (only these with --list)
   @@MPTEST PASS <name> <ms>
   @@MPTEST FAIL <name>        followed by the traceback, then @@MPTEST END
+A file with the line "# firmware: rom" runs with the firmware as the device has it: the
+simulator's ROMFS image (MELDBOX_ROMFS, see host_tools/meldbox_host/sim/launch.py) is
+mounted at /rom and imported from, so that bytecode costs no heap (heap-budget tests).
 """
 import os
 import sys
 import time
 
 MARK = "@@MPTEST"
+
+if os.getenv("MELDBOX_ROMFS") and "/rom" not in sys.path:  # once, not again on import
+    import uctypes
+    import vfs
+
+    _addr, _size = os.getenv("MELDBOX_ROMFS").split(":")
+    vfs.mount(vfs.VfsRom(uctypes.bytearray_at(int(_addr), int(_size))), "/rom")
+    sys.path.insert(0, "/rom")
 
 
 def raises(exc_type, fn, *args, **kwargs):

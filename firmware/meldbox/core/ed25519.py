@@ -23,7 +23,7 @@ _BY = const(0x6666666666666666666666666666666666666666666666666666666666666658)
 _M64 = const(0xFFFFFFFFFFFFFFFF)
 _B_WIDTH = const(6)  # wNAF width for B's tables: 16 odd multiples each
 _V_WIDTH = const(5)  # wNAF width for A's and R's: 8 odd multiples each
-_CACHE_KEYS = const(2)  # public keys whose tables are kept
+_CACHE_KEYS = const(3)  # public keys whose tables are kept (an issuer's keys in rotation)
 
 # On 32-bit builds big ints are slow and viper's words are 32 bits: ed25519_w32 runs the
 # scalar multiplication loop and the square root on viper field elements (same results).
@@ -171,16 +171,17 @@ def _add(P, ypx, ymx, t2d, z2=None):
     _finish(P, b - a, d - c, d + c, b + a)
 
 
-def _table(x, y, count, affine=True):
+def _table(x, y, count, affine=True, out=None):
     # The odd multiples P, 3P, 5P, ... (count of them) of P = (x, y): a list of
     # (Y+X, Y-X, 2d*T, 2Z), or with `affine` a bytearray of 96-byte affine entries (y+x,
-    # y-x, 2d*x*y, little-endian), made affine 8 at a time with one inversion for the 8
-    # (Montgomery's trick; batches keep the heap needed small).
+    # y-x, 2d*x*y, little-endian; written into `out` if given), made affine 8 at a time
+    # with one inversion for the 8 (Montgomery's trick; batches keep the heap needed small).
     P = [x, y, 1, x, y]
     Q = list(P)
     _double(Q)
     twice = (Q[1] + Q[0], Q[1] - Q[0], _mul(_mul(Q[3], Q[4]), _D2), Q[2] << 1)
-    out = bytearray(96 * count) if affine else []
+    if out is None:
+        out = bytearray(96 * count) if affine else []
     batch = []
     prods = [1]
     for i in range(count):
@@ -206,11 +207,12 @@ def _table(x, y, count, affine=True):
     return out
 
 
-def _tables(x, y, n, width):
-    # The tables of P, [2^64]P, ... [2^(64 (n - 1))]P for the affine point P = (x, y).
+def _tables(x, y, n, width, spare=None):
+    # The tables of P, [2^64]P, ... [2^(64 (n - 1))]P for the affine point P = (x, y),
+    # written into buffers taken from `spare` while it has any.
     tables = []
     while True:
-        tables.append(_table(x, y, 1 << (width - 2)))
+        tables.append(_table(x, y, 1 << (width - 2), True, spare.pop() if spare else None))
         if len(tables) == n:
             return tables
         if _W32:  # [2^64]P: P added at bit 64, then 64 doublings
@@ -279,7 +281,11 @@ def _run(steps, tables):
 
 
 _base = []  # the tables of [2^(64 i)]B for i = 0 to 3, 1.5 KB each, made at first use
-_cache = []  # [public key, its tables, its point], newest last
+_cache = []  # [public key, its tables, its point], most recently used last
+# Table buffers of keys that left the cache, reused for the next key: a verify with a key
+# not in the cache then allocates no long-lived memory (at most 3 tables a key are ever
+# allocated, for _CACHE_KEYS keys), so rotating issuers cannot fragment the heap.
+_spare = []
 
 
 def _base_steps(k):
@@ -308,14 +314,17 @@ def _key_tables(key):
     # its checks run on 64-bit pieces too.
     for entry in _cache:
         if entry[0] == key:
+            _cache.remove(entry)
+            _cache.append(entry)
             if len(entry[1]) == 1:
-                entry[1] = _tables(entry[2][0], entry[2][1], 3, _V_WIDTH)
+                _spare.extend(entry[1])
+                entry[1] = _tables(entry[2][0], entry[2][1], 3, _V_WIDTH, _spare)
             return entry[1]
     point = _decode(key)
     if point:
         if len(_cache) >= _CACHE_KEYS:
-            _cache.pop(0)
-        _cache.append([key, _tables(point[0], point[1], 1, _V_WIDTH), point])
+            _spare.extend(_cache.pop(0)[1])
+        _cache.append([key, _tables(point[0], point[1], 1, _V_WIDTH, _spare), point])
         return _cache[-1][1]
 
 
