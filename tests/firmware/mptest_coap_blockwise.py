@@ -460,3 +460,30 @@ def test_broken_resources_get_5_00_and_the_endpoint_carries_on():
     eq(ep.stats["internal_errors"], 2)
     ep.datagram(post(1, path="b"), "P")          # its duplicate gets the same 5.00
     eq(ep.transport.sent[-1], ep.transport.sent[0])
+
+
+def test_a_heap_in_pieces_still_reads_a_datagram_with_the_reserve():
+    # recvfrom needs one block of MAX_DATAGRAM + 1 bytes: where the heap has none, the
+    # endpoint lets go of the block it keeps for this, collects and reads; afterwards it
+    # takes the reserve back (a device that can read nothing never hears a retry).
+    ep, counter, _ = endpoint()
+    datagram = post(0x7001, payload=b"in pieces")
+
+    class Fragmented:
+        calls = 0
+
+        def recv(self, limit):
+            self.calls += 1
+            eq(limit, 1281, "scratch size")
+            if ep.rx_reserve is not None:
+                raise MemoryError("no block of %d bytes" % limit)
+            return datagram, ("10.0.0.9", 5683)
+
+    fragmented = Fragmented()
+    eq(ep.rx_reserve is not None and len(ep.rx_reserve), 1281, "reserved at start")
+    got = ep._read(fragmented.recv)
+    eq(got, (datagram, ("10.0.0.9", 5683)), "read after letting go of the reserve")
+    eq(fragmented.calls, 2, "one failed read, one after the release")
+    eq(ep.stats["dropped_no_memory"], 0, "nothing dropped")
+    ep._retake_reserve()
+    eq(len(ep.rx_reserve), 1281, "taken back")

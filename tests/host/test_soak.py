@@ -20,6 +20,7 @@ from meldbox_host import protocol  # noqa: E402
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 def test_a_short_year_at_the_abuse_desk(tmp_path):
     cfg = soak.SoakConfig(
         notices=2000, power_cuts=3, staff_actions=6, batches=100, state_dir=tmp_path, log=print

@@ -28,7 +28,7 @@ MOUNT = "/flash"
 ROOT = MOUNT + "/meldbox"
 SLOW_VERIFY_MS = 700    # above this, answer CON requests with an empty ACK first
 CONTENT_FORMAT_COSE_SIGN1 = 18
-GC_THRESHOLD_MIN = 8192
+GC_THRESHOLD = 4096     # collect after this many bytes allocated, once running
 
 
 class App:
@@ -141,9 +141,9 @@ class App:
         heap.boot_done()
         # Collect often rather than when the heap is full: garbage then never spreads long-
         # lived objects over the whole heap, which keeps free space in large blocks (a
-        # Block1 body, a littlefs file buffer) on a small heap.
+        # datagram's scratch buffer, a littlefs file buffer) on a small heap.
         gc.collect()
-        gc.threshold(max(GC_THRESHOLD_MIN, gc.mem_free() // 4))
+        gc.threshold(GC_THRESHOLD)
         host, port = board.address()
         board.ready({"event": "ready", "host": host, "port": port, "dev": self.config["dev"],
                      "device_key": hexlify(self.signing_key.public).decode()})

@@ -22,8 +22,11 @@ from meldbox.coap import (DEDUP_ENTRIES, EXCHANGE_LIFETIME_MS, NON_LIFETIME_MS, 
 from meldbox.coap.client import SEPARATE_TIMEOUT_MS, Client
 from meldbox.coap.message import (ACK, CON, CONTENT_FORMAT, EMPTY, MAX_AGE, NON, RST, SIZE1,
                                   FormatError, Message, decode)
+from meldbox import heap
 from meldbox.coap.resource import error_response
 from meldbox.core import errors
+
+RX_RESERVE = MAX_DATAGRAM + 1
 
 
 # --- transport: a bound, non-blocking UDP socket -------------------------------------
@@ -203,6 +206,8 @@ class MessageLayer:
                       "rate_limited": 0, "handler_errors": 0, "internal_errors": 0,
                       "separate_lost": 0, "dropped_no_memory": 0, "loop_no_memory": 0}
         self.last_error = None
+        # A block kept for the datagram scratch buffer (see _read), reserved at boot.
+        self.rx_reserve = heap.take("coap.rx_reserve", RX_RESERVE)
 
     def on_request(self, msg, peer, key, oversize):
         """A new request (not a duplicate, within the rate limit): the request layer's."""
@@ -222,9 +227,18 @@ class MessageLayer:
                 got = self._read(recv)
                 if got is not None:
                     self.datagram(got[0], got[1])
+                    got = None
+                if self.rx_reserve is None:
+                    self._retake_reserve()
             except MemoryError:
                 self.stats["loop_no_memory"] += 1
                 gc.collect()
+
+    def _retake_reserve(self):
+        try:
+            self.rx_reserve = bytearray(RX_RESERVE)     # back once the heap has the room
+        except MemoryError:
+            pass
 
     def _read(self, recv):
         """One datagram. Reading needs a scratch block of MAX_DATAGRAM + 1 bytes and the
@@ -236,6 +250,9 @@ class MessageLayer:
             return recv(MAX_DATAGRAM + 1)       # one byte more shows a datagram was cut
         except MemoryError:
             pass
+        # The heap is in pieces smaller than the scratch buffer: let go of the block kept
+        # for this (a device that can read nothing would never hear a retry either).
+        self.rx_reserve = None
         gc.collect()
         try:
             return recv(MAX_DATAGRAM + 1)

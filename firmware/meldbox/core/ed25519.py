@@ -23,7 +23,7 @@ _BY = const(0x6666666666666666666666666666666666666666666666666666666666666658)
 _M64 = const(0xFFFFFFFFFFFFFFFF)
 _B_WIDTH = const(6)  # wNAF width for B's tables: 16 odd multiples each
 _V_WIDTH = const(5)  # wNAF width for A's and R's: 8 odd multiples each
-_CACHE_KEYS = const(3)  # public keys whose tables are kept (an issuer's keys in rotation)
+_CACHE_KEYS = const(2)  # public keys whose tables are kept (2.3 KiB each at most)
 
 # On 32-bit builds big ints are slow and viper's words are 32 bits: ed25519_w32 runs the
 # scalar multiplication loop and the square root on viper field elements (same results).
@@ -284,7 +284,7 @@ _base = []  # the tables of [2^(64 i)]B for i = 0 to 3, 1.5 KB each, made at fir
 _cache = []  # [public key, its tables, its point], most recently used last
 # Table buffers of keys that left the cache, reused for the next key: a verify with a key
 # not in the cache then allocates no long-lived memory (at most 3 tables a key are ever
-# allocated, for _CACHE_KEYS keys), so rotating issuers cannot fragment the heap.
+# allocated, for each of _CACHE_KEYS keys), so rotating issuers cannot fragment the heap.
 _spare = []
 
 
