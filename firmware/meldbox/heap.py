@@ -57,6 +57,20 @@ def largest_free():
     return lo
 
 
+def unload(names):
+    """Forget the modules `names` (their package's attribute too), so that their objects
+    are collected: for code needed rarely, imported again when next needed."""
+    import gc
+    import sys
+    for name in names:
+        if sys.modules.pop(name, None) is not None:
+            dot = name.rfind(".")
+            package = sys.modules.get(name[:dot])
+            if package is not None:
+                package.__dict__.pop(name[dot + 1:], None)
+    gc.collect()
+
+
 _ballast = []
 
 

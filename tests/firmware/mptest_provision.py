@@ -431,14 +431,6 @@ def test_failure_to_save_is_reported_and_the_time_stays():
     eq(dev.times, [])
 
 
-def test_link_is_read_by_the_run_loop_step():
-    svc = service()
-    svc.link.inbox += b"noise\n" + framing.encode(b'{"id": 21, "op": "info"}')
-    n = svc.link.read(svc.rx)
-    svc.feed(memoryview(svc.rx)[:n])
-    eq(answers(svc)[0]["id"], 21)
-
-
 BAD = [
     ("not_json", None, b"{id: 1"),
     ("not_utf8", None, b'{"id": 1, "op": "info", "x": "\xff"}'),

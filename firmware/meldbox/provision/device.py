@@ -3,8 +3,8 @@
 import gc
 from binascii import hexlify
 
-from meldbox.provision.request import fingerprint
-from meldbox.provision.service import NoPanel, ProvisionService
+from meldbox.core.trust import fingerprint
+from meldbox.provision.listener import Listener
 
 
 def public_net(net):
@@ -39,6 +39,7 @@ class AppDevice:
         """Ask on the panel: `rows` are the new keys and the other changes (service.py)."""
         panel = self._panel()
         if panel is None:
+            from meldbox.provision.service import NoPanel  # loaded: a request is being served
             raise NoPanel("this device has no panel to confirm the change on")
         panel.confirm_keys(rows, on_done)
 
@@ -67,5 +68,6 @@ class AppDevice:
 
 
 def run(device, link):
-    """The provisioning task for `device` (an AppDevice) on `link` (a board's serial())."""
-    return ProvisionService(link, device).run()
+    """The provisioning task for `device` (an AppDevice) on `link` (a board's serial()):
+    the listener loads the service for a request and lets it go afterwards."""
+    return Listener(link, device).run()

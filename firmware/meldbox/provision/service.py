@@ -24,10 +24,9 @@ import time
 from meldbox.core.errors import (FORBIDDEN, INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE,
                                  MalformedError, ProtocolError, code_text)
 from meldbox.provision import framing, request
+from meldbox.provision.listener import POLL_MS, READ_CHUNK, fault
 
 CONFIRM_TIMEOUT_MS = 120000
-POLL_MS = 20
-READ_CHUNK = 256
 
 
 class UnknownOp(MalformedError):
@@ -69,8 +68,7 @@ class ProvisionService:
         self.device = device
         self.confirm_timeout_ms = confirm_timeout_ms
         self.max_body = max_body
-        self.decoder = framing.Decoder(max_body)
-        self.rx = bytearray(READ_CHUNK)
+        self.decoder = None     # made by feed() (the app's listener.py cuts frames itself)
         self.pending = None     # (id, prov, time, deadline ticks) while the panel asks
         self.decision = None    # True/False once the panel has answered
 
@@ -85,11 +83,17 @@ class ProvisionService:
     # --- input ------------------------------------------------------------------------
     def feed(self, data):
         """Take bytes from the link; answers every complete frame."""
+        if self.decoder is None:
+            self.decoder = framing.Decoder(self.max_body)
         for item in self.decoder.feed(data):
-            if isinstance(item, ProtocolError):
-                self.send(_problem(None, item))
-            else:
-                self.handle(item)
+            self.answer(item)
+
+    def answer(self, item):
+        """Answer one item of framing.Decoder.feed: a frame's body, or its error."""
+        if isinstance(item, ProtocolError):
+            self.send(_problem(None, item))
+        else:
+            self.handle(item)
 
     def handle(self, body):
         rid = None
@@ -187,19 +191,15 @@ class ProvisionService:
         self.send(_problem(rid, err))
 
     async def run(self):
+        rx = bytearray(READ_CHUNK)
         while True:
             n = 0
             try:
-                n = self.link.read(self.rx)
+                n = self.link.read(rx)
                 if n:
-                    self.feed(memoryview(self.rx)[:n])
+                    self.feed(memoryview(rx)[:n])
                 self.tick()
             except Exception as e:      # out of memory, a link error: answer, never die
-                sys.print_exception(e, sys.stderr)
-                gc.collect()
-                try:
-                    self.send(_problem(None, DeviceFault("the device could not answer now (%s); retry"  # noqa: E501
-                                                        % e.__class__.__name__)))
-                except Exception:
-                    pass
+                fault(self.link, self.max_body, e)
             await asyncio.sleep_ms(0 if n else POLL_MS)
+
