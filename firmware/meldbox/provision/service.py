@@ -16,9 +16,7 @@ changes nothing at all. Only lang and tz (how the panel shows things) apply at o
 own): config(), apply(prov), set_time(t), info(), confirm(rows, on_done), cancel_confirm().
 """
 import asyncio
-import gc
 import json
-import sys
 import time
 
 from meldbox.core.errors import (FORBIDDEN, INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE,
