@@ -141,31 +141,31 @@ def _change_text(c):
 
 def _show_pending(answer, sent, out):
     """Print what the device shows on its panel: the new keys, each checked against what
-    was sent, and the other changes it holds until a press."""
-    print(
+    was sent, and the other changes it holds until a press. One write, so that a reader
+    of the output (a script waiting for "pending") never sees only part of it."""
+    lines = [
         "pending: press A on the device to apply, or B to refuse (%d s)."
-        % answer.get("timeout_s", 0),
-        file=out,
-    )
+        % answer.get("timeout_s", 0)
+    ]
     keys = answer.get("keys", [])
     if keys:
-        print("Check that the panel shows these keys before you press A:", file=out)
+        lines.append("Check that the panel shows these keys before you press A:")
     for k in keys:
         ok = (k.get("iss"), k.get("fingerprint")) in sent
-        print(
+        lines.append(
             "  %-24s %s%s"
             % (
                 k.get("iss"),
                 k.get("fingerprint"),
                 "" if ok else "   <- NOT a key given with --trust: press B",
-            ),
-            file=out,
+            )
         )
     changes = answer.get("changes", [])
     if changes:
-        print("The panel shows these changes:", file=out)
+        lines.append("The panel shows these changes:")
     for c in changes:
-        print("  " + _change_text(c), file=out)
+        lines.append("  " + _change_text(c))
+    out.write("\n".join(lines) + "\n")
     out.flush()
 
 
