@@ -3,6 +3,7 @@ plays a device (signing real receipts with the vector device key, or answering w
 problem details), and the receipt server in-process and as a command."""
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -437,7 +438,7 @@ def test_serve_refuses_bad_signature_unknown_device_and_wrong_dev(tmp_path):
 
 def test_serve_reports_gap_and_still_appends(tmp_path):
     log = tmp_path / "r.jsonl"
-    err = _Capture()
+    err = io.StringIO()
     _, answers = serve_and_post(
         log, [(RECEIPT_COSE[0], 18), (RECEIPT_COSE[2], 18), (RECEIPT_COSE[1], 18)], err=err
     )
@@ -445,7 +446,7 @@ def test_serve_reports_gap_and_still_appends(tmp_path):
     lines = log_lines(log)
     assert [(e["seq"], e["chain"]) for e in lines] == [(1, "ok"), (3, "gap"), (2, "ok")]
     assert lines[1]["missing"] == [2]
-    assert "gap" in err.text and "seq 3" in err.text
+    assert "gap" in err.getvalue() and "seq 3" in err.getvalue()
 
 
 def test_serve_keeps_chain_across_restart(tmp_path):
@@ -469,17 +470,6 @@ def test_serve_core_handles_without_network(tmp_path):
     assert server.handle(RECEIPT_COSE[0], 18).code == aiocoap.CHANGED
     assert server.handle(RECEIPT_COSE[0], 18).code == aiocoap.CHANGED
     assert len(server.entries) == 1 and server.chain.head(DEVICE_ID) == 1
-
-
-class _Capture:
-    def __init__(self):
-        self.text = ""
-
-    def write(self, s):
-        self.text += s
-
-    def flush(self):
-        pass
 
 
 def test_serve_command_prints_ready_and_logs(tmp_path):
