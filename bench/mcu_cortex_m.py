@@ -25,7 +25,7 @@ BLOCK_BYTES = 16     # a GC block on a 32-bit port
 def data(active=ACTIVE):
     from meldbox_host import protocol
     from tests.host.e2e import DEV
-    from tests.host.test_panel_golden import EOKM, HOUR, T0, notice
+    from tests.host.golden import EOKM, HOUR, T0, notice
     vectors = json.loads((ROOT / "tests" / "data" / "notices.json").read_text())
     items64 = next(c for c in vectors["notices"] if c["name"] == "64 items with note and lang")
     msg = bytes((i * 7) & 255 for i in range(1024))

@@ -547,6 +547,23 @@ class Up(asyncio.DatagramProtocol):
         self.link.back(data)
 
 
+async def send_job(server, uri, payload_hex):
+    """Have the device POST `payload_hex` (Content-Format 18) to `uri` (a job for the test
+    server's /send) -> the device's report (see tests/mp/coap_test_server.py)."""
+    job = {"uri": uri, "payload": payload_hex, "cf": 18}
+    ctx = await aiocoap.Context.create_client_context()
+    try:
+        msg = aiocoap.Message(
+            code=aiocoap.POST,
+            uri=server.uri("/send"),
+            payload=json.dumps(job).encode(),
+            transport_tuning=aiocoap.Reliable,
+        )
+        return json.loads((await ctx.request(msg).response).payload)
+    finally:
+        await ctx.shutdown()
+
+
 def free_udp_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
@@ -571,24 +588,12 @@ def device_sends(server, hotline, drop):
             lambda: Up(link), remote_addr=("127.0.0.1", hport)
         )
         link.up = utr
-        job = {
-            "uri": "coap://127.0.0.1:%d/receipts" % ltr.get_extra_info("sockname")[1],
-            "payload": b"receipt-7".hex(),
-            "cf": 18,
-        }
-        cctx = await aiocoap.Context.create_client_context()
+        uri = "coap://127.0.0.1:%d/receipts" % ltr.get_extra_info("sockname")[1]
         try:
-            msg = aiocoap.Message(
-                code=aiocoap.POST,
-                uri=server.uri("/send"),
-                payload=json.dumps(job).encode(),
-                transport_tuning=aiocoap.Reliable,
-            )
-            resp = await cctx.request(msg).response
+            report = await send_job(server, uri, b"receipt-7".hex())
             await asyncio.sleep(0.1)  # let a last ACK from the device reach the link
-            return json.loads(resp.payload), link
+            return report, link
         finally:
-            await cctx.shutdown()
             await hctx.shutdown()
             ltr.close()
             utr.close()
@@ -644,22 +649,10 @@ def test_client_reset_is_an_error(server):
                 self.transport.sendto(bytes([0x70, 0x00, mid >> 8, mid & 0xFF]), addr)
 
         tr, _ = await loop.create_datagram_endpoint(Resetter, local_addr=("127.0.0.1", 0))
-        job = {
-            "uri": "coap://127.0.0.1:%d/receipts" % tr.get_extra_info("sockname")[1],
-            "payload": "00",
-            "cf": 18,
-        }
-        ctx = await aiocoap.Context.create_client_context()
+        uri = "coap://127.0.0.1:%d/receipts" % tr.get_extra_info("sockname")[1]
         try:
-            msg = aiocoap.Message(
-                code=aiocoap.POST,
-                uri=server.uri("/send"),
-                payload=json.dumps(job).encode(),
-                transport_tuning=aiocoap.Reliable,
-            )
-            return json.loads((await ctx.request(msg).response).payload)
+            return await send_job(server, uri, "00")
         finally:
-            await ctx.shutdown()
             tr.close()
 
     report = asyncio.run(run())

@@ -3,6 +3,7 @@ plays a device (signing real receipts with the vector device key, or answering w
 problem details), and the receipt server in-process and as a command."""
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -134,6 +135,23 @@ def meldbox(capsys, *argv):
         return status, out
 
 
+def send_argv(device_uri, key=None, device_key=None):
+    """The argv of `meldbox hotline send` to DEVICE_URI, with --key FILE and --device-key
+    (bytes, given as hex) when given."""
+    argv = ["hotline", "send"]
+    if key is not None:
+        argv += ["--key", str(key)]
+    argv += ["--device", device_uri]
+    if device_key is not None:
+        argv += ["--device-key", device_key.hex()]
+    return argv
+
+
+def send(capsys, device_uri, *args, key=None, device_key=None):
+    """Run `meldbox hotline send` in-process -> (exit status, stdout JSON or text)."""
+    return meldbox(capsys, *send_argv(device_uri, key, device_key), *args)
+
+
 @pytest.fixture
 def keyfile(tmp_path):
     path = tmp_path / "eokm.key"
@@ -196,22 +214,12 @@ NOTICE_ARGS = [
     "--note",
     "zie bijlage",
 ]
+PING_ARGS = ["--ping", "--aud", DEVICE_ID]
 
 
 def test_send_notice_prints_verified_receipt(keyfile, capsys):
     with FakeDevice() as device:
-        status, out = meldbox(
-            capsys,
-            "hotline",
-            "send",
-            "--key",
-            str(keyfile),
-            "--device",
-            device.uri,
-            "--device-key",
-            DEVICE_PUB.hex(),
-            *NOTICE_ARGS,
-        )
+        status, out = send(capsys, device.uri, *NOTICE_ARGS, key=keyfile, device_key=DEVICE_PUB)
     assert status == 0, out
     assert out["code"] == "2.01" and out["verified"] is True and out["answers_request"] is True
     assert out["receipt"]["kind"] == "delivered" and out["receipt"]["nid"] == "0102030405060708"
@@ -244,17 +252,7 @@ def test_send_raw_vector_notice_gets_vector_receipt(tmp_path, capsys):
     raw = tmp_path / "minimal.cose"
     raw.write_bytes(MINIMAL)
     with FakeDevice("vector") as device:
-        status, out = meldbox(
-            capsys,
-            "hotline",
-            "send",
-            "--raw",
-            str(raw),
-            "--device",
-            device.uri,
-            "--device-key",
-            DEVICE_PUB.hex(),
-        )
+        status, out = send(capsys, device.uri, "--raw", str(raw), device_key=DEVICE_PUB)
     assert status == 0, out
     assert device.requests[0][2] == MINIMAL
     assert out["receipt"] == VECTORS["receipts"][0]["fields"]
@@ -263,18 +261,7 @@ def test_send_raw_vector_notice_gets_vector_receipt(tmp_path, capsys):
 
 def test_send_without_device_key_says_unverified(keyfile, capsys):
     with FakeDevice() as device:
-        status, out = meldbox(
-            capsys,
-            "hotline",
-            "send",
-            "--key",
-            str(keyfile),
-            "--device",
-            device.uri,
-            "--ping",
-            "--aud",
-            DEVICE_ID,
-        )
+        status, out = send(capsys, device.uri, *PING_ARGS, key=keyfile)
     assert status == 0
     assert (
         out["verified"] is False
@@ -286,43 +273,15 @@ def test_send_without_device_key_says_unverified(keyfile, capsys):
 
 def test_send_refuses_receipt_from_another_key_or_for_another_message(keyfile, capsys):
     with FakeDevice("vector") as device:
-        status, out = meldbox(
-            capsys,
-            "hotline",
-            "send",
-            "--key",
-            str(keyfile),
-            "--device",
-            device.uri,
-            "--device-key",
-            "11" * 32,
-            "--ping",
-            "--aud",
-            DEVICE_ID,
-        )
+        status, out = send(capsys, device.uri, *PING_ARGS, key=keyfile, device_key=b"\x11" * 32)
         assert status == 4 and out["verified"] is False and "bad-signature" in out["error"]
-        status, out = meldbox(
-            capsys,
-            "hotline",
-            "send",
-            "--key",
-            str(keyfile),
-            "--device",
-            device.uri,
-            "--device-key",
-            DEVICE_PUB.hex(),
-            "--ping",
-            "--aud",
-            DEVICE_ID,
-        )
+        status, out = send(capsys, device.uri, *PING_ARGS, key=keyfile, device_key=DEVICE_PUB)
         assert status == 4 and out["verified"] is True and out["answers_request"] is False
 
 
 def test_send_error_answer_prints_problem_details(keyfile, capsys):
     with FakeDevice("problem") as device:
-        status, out = meldbox(
-            capsys, "hotline", "send", "--key", str(keyfile), "--device", device.uri, *NOTICE_ARGS
-        )
+        status, out = send(capsys, device.uri, *NOTICE_ARGS, key=keyfile)
     assert status == 1
     assert out["code"] == "4.01" and out["content_format"] == 257
     assert out["problem"] == {"title": "Unauthorized", "detail": "unknown-key: kid 00"}
@@ -330,21 +289,8 @@ def test_send_error_answer_prints_problem_details(keyfile, capsys):
 
 def test_send_withdraw_builds_withdraw_claims(keyfile, capsys):
     with FakeDevice() as device:
-        status, out = meldbox(
-            capsys,
-            "hotline",
-            "send",
-            "--key",
-            str(keyfile),
-            "--device",
-            device.uri,
-            "--device-key",
-            DEVICE_PUB.hex(),
-            "--aud",
-            DEVICE_ID,
-            "--withdraw",
-            "aa" * 16,
-        )
+        withdraw = ["--aud", DEVICE_ID, "--withdraw", "aa" * 16]
+        status, out = send(capsys, device.uri, *withdraw, key=keyfile, device_key=DEVICE_PUB)
     assert status == 0 and out["receipt"]["kind"] == "withdrawn"
     claims = P.peek_claims(device.requests[0][2])
     assert claims["t"] == "withdraw" and claims["ref"] == b"\xaa" * 16
@@ -356,16 +302,9 @@ def test_send_large_notice_goes_blockwise(keyfile, tmp_path, capsys):
         urls += ["--url", "https://files.example/%03d/%s" % (i, "x" * 60)]
     saved = tmp_path / "sent.cose"
     with FakeDevice() as device:
-        status, out = meldbox(
+        status, out = send(
             capsys,
-            "hotline",
-            "send",
-            "--key",
-            str(keyfile),
-            "--device",
             device.uri,
-            "--device-key",
-            DEVICE_PUB.hex(),
             "--aud",
             DEVICE_ID,
             "--cat",
@@ -379,6 +318,8 @@ def test_send_large_notice_goes_blockwise(keyfile, tmp_path, capsys):
             "--save-cose",
             str(saved),
             *urls,
+            key=keyfile,
+            device_key=DEVICE_PUB,
         )
     assert status == 0, out
     assert len(saved.read_bytes()) > 2048 and device.requests[0][2] == saved.read_bytes()
@@ -387,46 +328,18 @@ def test_send_large_notice_goes_blockwise(keyfile, tmp_path, capsys):
 
 def test_send_timeout_exits_3(keyfile, capsys):
     with FakeDevice("slow") as device:
-        status, out = meldbox(
-            capsys,
-            "hotline",
-            "send",
-            "--key",
-            str(keyfile),
-            "--device",
-            device.uri,
-            "--ping",
-            "--aud",
-            DEVICE_ID,
-            "--timeout",
-            "0.5",
-        )
+        status, out = send(capsys, device.uri, *PING_ARGS, "--timeout", "0.5", key=keyfile)
     assert status == 3 and "no answer" in out["error"]
 
 
 def test_send_usage_errors(keyfile, capsys):
-    base = ["hotline", "send", "--key", str(keyfile), "--device", "coap://127.0.0.1:9"]
+    base = send_argv("coap://127.0.0.1:9", key=keyfile)
     no_deadline = [a for a in NOTICE_ARGS if a not in ("--due-in", "86400")]
     assert cli.main(base + no_deadline) == 2
     assert "needs a deadline" in capsys.readouterr().err
     assert cli.main(base + NOTICE_ARGS[:2] + ["--cat", "csam"]) == 2  # no basis, ref, url
     assert "--basis" in capsys.readouterr().err
-    assert (
-        cli.main(
-            [
-                "hotline",
-                "send",
-                "--key",
-                str(keyfile),
-                "--device",
-                "http://x",
-                "--ping",
-                "--aud",
-                "d",
-            ]
-        )
-        == 2
-    )
+    assert cli.main(send_argv("http://x", key=keyfile) + ["--ping", "--aud", "d"]) == 2
     assert "coap://" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(base + NOTICE_ARGS + ["--due", "5"])  # two deadlines
@@ -525,7 +438,7 @@ def test_serve_refuses_bad_signature_unknown_device_and_wrong_dev(tmp_path):
 
 def test_serve_reports_gap_and_still_appends(tmp_path):
     log = tmp_path / "r.jsonl"
-    err = _Capture()
+    err = io.StringIO()
     _, answers = serve_and_post(
         log, [(RECEIPT_COSE[0], 18), (RECEIPT_COSE[2], 18), (RECEIPT_COSE[1], 18)], err=err
     )
@@ -533,7 +446,7 @@ def test_serve_reports_gap_and_still_appends(tmp_path):
     lines = log_lines(log)
     assert [(e["seq"], e["chain"]) for e in lines] == [(1, "ok"), (3, "gap"), (2, "ok")]
     assert lines[1]["missing"] == [2]
-    assert "gap" in err.text and "seq 3" in err.text
+    assert "gap" in err.getvalue() and "seq 3" in err.getvalue()
 
 
 def test_serve_keeps_chain_across_restart(tmp_path):
@@ -557,17 +470,6 @@ def test_serve_core_handles_without_network(tmp_path):
     assert server.handle(RECEIPT_COSE[0], 18).code == aiocoap.CHANGED
     assert server.handle(RECEIPT_COSE[0], 18).code == aiocoap.CHANGED
     assert len(server.entries) == 1 and server.chain.head(DEVICE_ID) == 1
-
-
-class _Capture:
-    def __init__(self):
-        self.text = ""
-
-    def write(self, s):
-        self.text += s
-
-    def flush(self):
-        pass
 
 
 def test_serve_command_prints_ready_and_logs(tmp_path):

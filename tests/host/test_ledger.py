@@ -2,6 +2,8 @@
 receipt (verified, chained, stored once), findings for gaps, forks and bad input,
 checkpoints, and acknowledgement only after the commit."""
 
+import io
+
 import aiocoap
 import pytest
 
@@ -22,18 +24,7 @@ pytestmark = pytest.mark.parametrize("ledger_target", BACKENDS, indirect=True)
 
 def server_with(target, device):
     ledger = open_ledger(target)
-    return ReceiptServer({device.dev: device.pub}, ledger=ledger, err=_Sink()), ledger
-
-
-class _Sink:
-    def __init__(self):
-        self.text = ""
-
-    def write(self, s):
-        self.text += s
-
-    def flush(self):
-        pass
+    return ReceiptServer({device.dev: device.pub}, ledger=ledger, err=io.StringIO()), ledger
 
 
 def test_sent_and_received_are_recorded_and_a_repeat_is_one_row(ledger_target):
@@ -71,7 +62,7 @@ def test_a_restarted_server_takes_the_chain_from_the_ledger(ledger_target):
     ledger.close()
     # the device key is pinned: a restart needs no --device
     ledger = open_ledger(ledger_target)
-    server = ReceiptServer({}, ledger=ledger, err=_Sink())
+    server = ReceiptServer({}, ledger=ledger, err=io.StringIO())
     assert server.handle(first[1], 18).code == aiocoap.CHANGED
     assert server.handle(dev.receipt("removed", notice), 18).code == aiocoap.CHANGED
     assert [r["chain"] for r in ledger.receipts()] == ["ok", "ok", "ok"]
@@ -139,7 +130,8 @@ def test_bad_input_is_refused_recorded_once_and_shown(ledger_target):
     kinds = sorted(f["kind"] for f in ledger.findings())
     assert kinds == ["bad-signature", "cose-structure", "unknown-device", "wrong-device"]
     assert ledger.count("receipts") == 0
-    assert "refused a receipt" in server.err.text and "bad-signature" in server.err.text
+    err = server.err.getvalue()
+    assert "refused a receipt" in err and "bad-signature" in err
     ledger.close()
 
 
@@ -183,7 +175,7 @@ def test_a_receipt_is_not_acknowledged_when_its_row_is_not_committed(ledger_targ
 
     ledger.record_receipt = failing
     assert server.handle(cose, 18).code == aiocoap.SERVICE_UNAVAILABLE
-    assert ledger.count("receipts") == 0 and "ledger write failed" in server.err.text
+    assert ledger.count("receipts") == 0 and "ledger write failed" in server.err.getvalue()
     ledger.record_receipt = real  # the device retries: now it is taken
     assert server.handle(cose, 18).code == aiocoap.CHANGED
     assert ledger.count("receipts") == 1
@@ -218,7 +210,7 @@ def test_a_resend_counts_and_keeps_the_first_send_time(ledger_target):
 def test_a_device_pinned_later_by_another_process_is_trusted(ledger_target):
     dev, hotline = FakeChainDevice(), FakeHotline()
     ledger = open_ledger(ledger_target)
-    server = ReceiptServer({}, ledger=ledger, err=_Sink())
+    server = ReceiptServer({}, ledger=ledger, err=io.StringIO())
     cose = dev.receipt("delivered", hotline.notice(dev.dev))
     assert server.handle(cose, 18).code == aiocoap.UNAUTHORIZED
     other = open_ledger(ledger_target)  # e.g. `hotline send --db` pinning the device

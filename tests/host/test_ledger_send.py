@@ -3,24 +3,17 @@ into the ledger; the device key pinned there verifies later receipts."""
 
 from meldbox_host import protocol as P
 from meldbox_host.ledger import open_ledger
-from tests.host.test_hotline_cli import DEVICE_ID, DEVICE_PUB, FakeDevice, keyfile, meldbox  # noqa: F401
+from tests.host.test_hotline_cli import DEVICE_ID, DEVICE_PUB, FakeDevice, keyfile, send  # noqa: F401
 
 
 def test_send_records_the_notice_its_answer_and_the_receipt(tmp_path, capsys, keyfile):  # noqa: F811
     db = str(tmp_path / "ledger.sqlite")
     with FakeDevice("receipt") as device:
-        status, out = meldbox(
+        status, out = send(
             capsys,
-            "hotline",
-            "send",
-            "--device",
             device.uri,
-            "--key",
-            str(keyfile),
             "--aud",
             DEVICE_ID,
-            "--device-key",
-            DEVICE_PUB.hex(),
             "--db",
             db,
             "--hoster",
@@ -37,23 +30,14 @@ def test_send_records_the_notice_its_answer_and_the_receipt(tmp_path, capsys, ke
             "https://x.example/b",
             "--due-in",
             "3600",
+            key=keyfile,
+            device_key=DEVICE_PUB,
         )
         assert status == 0 and out["ledger"] == {"recorded": True, "receipt_new": True}
         sent_cose = device.requests[0][2]
         # the pinned key is used when --device-key is left out
-        status, out = meldbox(
-            capsys,
-            "hotline",
-            "send",
-            "--device",
-            device.uri,
-            "--key",
-            str(keyfile),
-            "--aud",
-            DEVICE_ID,
-            "--db",
-            db,
-            "--ping",
+        status, out = send(
+            capsys, device.uri, "--aud", DEVICE_ID, "--db", db, "--ping", key=keyfile
         )
         assert status == 0 and out["verified"] is True
     ledger = open_ledger(db)
@@ -78,14 +62,9 @@ def test_send_records_the_notice_its_answer_and_the_receipt(tmp_path, capsys, ke
 
 def test_send_without_an_answer_still_records_the_send(tmp_path, capsys, keyfile):  # noqa: F811
     db = str(tmp_path / "ledger.sqlite")
-    status, _ = meldbox(
+    status, _ = send(
         capsys,
-        "hotline",
-        "send",
-        "--device",
         "coap://127.0.0.1:9",
-        "--key",
-        str(keyfile),
         "--aud",
         DEVICE_ID,
         "--db",
@@ -102,6 +81,7 @@ def test_send_without_an_answer_still_records_the_send(tmp_path, capsys, keyfile
         "https://x/1",
         "--due-in",
         "60",
+        key=keyfile,
     )
     assert status == 3
     ledger = open_ledger(db)

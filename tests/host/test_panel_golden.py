@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from meldbox_host import protocol
 from tests.host.e2e import (
-    DEV,
     Hotline,
     free_port,
     outbox_len,
@@ -24,24 +22,12 @@ from tests.host.e2e import (
     send,
     wait_for,
 )
+from tests.host.golden import ATKM, EOKM, HOUR, T0, forged_notice, list_batch, notice
 
 pytestmark = pytest.mark.slow
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("MELDBOX_UPDATE_GOLDEN") == "1"
-T0 = 1800000000  # 2027-01-15 08:00 UTC, 09:00 in Amsterdam
-HOUR = 3600
-EOKM = protocol.HotlineKey("nl.eokm", protocol.private_key_of(bytes(range(32))))
-ATKM = protocol.HotlineKey("eu.atkm", protocol.private_key_of(bytes(range(32, 64))))
-
-
-def notice(key, n, **kw):
-    kw.setdefault("iat", T0 - 600)
-    kw.setdefault("cat", "csam")
-    kw.setdefault("basis", "NL NTD code")
-    urls = kw.pop("urls", ["https://files.example.net/u/%d/a.jpg" % n])
-    claims = protocol.build_notice(key.iss, DEV, urls, id=bytes([n]) * 16, **kw)
-    return protocol.sign(claims, key.private_key), claims
 
 
 @pytest.fixture
@@ -110,45 +96,9 @@ def test_list_detail_actions_device_screens_and_the_receipt_they_record(start, t
     dev.ctl("advance", "5")
     check(dev, tmp_path, "list-one")
 
-    batch = [
-        notice(
-            EOKM,
-            2,
-            ref="EOKM-2026-00399",
-            iat=T0 - 90000,
-            due=T0 - 2530,
-            urls=["https://img.example.org/x/399.png"],
-        )[0],
-        notice(
-            ATKM,
-            3,
-            ref="ATKM-RO-2027-0031",
-            cat="terror",
-            basis="EU 2021/784 art. 3",
-            within=HOUR,
-            nodisclose=True,
-            preserve=T0 + 183 * 86400,
-            urls=["https://video.example.com/v/31", "https://cdn.example.com/v/31.mp4"],
-            note="Removal order under EU 2021/784; do not inform the uploader.",
-        )[0],
-        notice(
-            EOKM,
-            4,
-            ref="EOKM-DRILL-7",
-            cat="other",
-            due=T0 + 2 * HOUR,
-            test=True,
-            urls=["https://test.example.net/drill"],
-        )[0],
-    ] + [
-        notice(EOKM, 10 + i, ref="EOKM-2027-%05d" % (10 + i), due=T0 + (6 + i) * HOUR + 77 * i)[0]
-        for i in range(5)
-    ]
+    batch = list_batch()
     assert [r.code for r in post(dev, *batch)] == ["2.01"] * len(batch)
-    forged = protocol.sign(
-        protocol.build_notice("nl.eokm", DEV, ["https://x.example/f"], iat=T0, ref="FORGED"),
-        protocol.private_key_of(bytes(32)),
-    )
+    forged = forged_notice()
     assert post(dev, forged)[0].code == "4.01"
     press(dev, "A")
     dev.ctl("advance", "60")

@@ -81,11 +81,13 @@ def press_a_until_done(dev, proc, timeout=60):
     return proc.communicate(timeout=5)
 
 
-def notice_code(dev, hotline):
+def notice_code(dev, hotline, **claims):
+    """POST a notice signed by `hotline`, with no deadline and `claims` -> the answer's code."""
+
     async def go():
         ctx = await client()
         try:
-            cose, _ = hotline.notice(due=None)
+            cose, _ = hotline.notice(due=None, **claims)
             return (await send(ctx, dev, cose)).code
         finally:
             await ctx.shutdown()
@@ -93,11 +95,27 @@ def notice_code(dev, hotline):
     return str(asyncio.run(go()))
 
 
+def started(dev, port):
+    """Start the device and wait (with a deadline) for its serial link to appear."""
+    dev.start()
+    deadline = time.monotonic() + 30
+    while not port.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert port.exists(), "no serial link at %s" % port
+
+
+def serial_device(tmp_path, *flags):
+    """A device in tmp_path/dev with its serial link at tmp_path/ttyMELDBOX, started
+    (see started()) -> (device, port)."""
+    port = tmp_path / "ttyMELDBOX"
+    dev = SimDevice(tmp_path / "dev", "--serial-link", str(port), *flags)
+    started(dev, port)
+    return dev, port
+
+
 def test_new_issuer_key_counts_after_a_press_of_A_and_survives_a_reboot(tmp_path):
     hotline = Hotline()
-    port = tmp_path / "ttyMELDBOX"
-    dev = SimDevice(tmp_path / "dev", "--serial-link", str(port))
-    dev.start()
+    dev, port = serial_device(tmp_path)
     try:
         before = info(port)
         assert before["device_key"] == dev.ready["device_key"]
@@ -130,8 +148,7 @@ def test_new_issuer_key_counts_after_a_press_of_A_and_survives_a_reboot(tmp_path
         assert notice_code(dev, hotline) == "2.01"  # in force without a restart
     finally:
         dev.stop()
-    dev = SimDevice(tmp_path / "dev", "--serial-link", str(port))
-    dev.start()
+    dev, port = serial_device(tmp_path)
     try:
         assert info(port)["trust"] == after["trust"]
         assert dev.ready["dev"] == DEV
@@ -141,9 +158,7 @@ def test_new_issuer_key_counts_after_a_press_of_A_and_survives_a_reboot(tmp_path
 
 def test_new_issuer_key_refused_with_B_changes_nothing(tmp_path):
     hotline = Hotline()
-    port = tmp_path / "ttyMELDBOX"
-    dev = SimDevice(tmp_path / "dev", "--serial-link", str(port))
-    dev.start()
+    dev, port = serial_device(tmp_path)
     try:
         proc = start_provision(port, "--device-id", DEV, "--trust", hotline.trust_flag)
         wait_for_text(proc, fingerprint(hotline.key.public))
@@ -163,15 +178,6 @@ def test_new_issuer_key_refused_with_B_changes_nothing(tmp_path):
 T0 = 1800000000  # 2027-01-15 08:00 UTC, a frozen clock: reproducible panel
 DAY = 86400
 PENDING = "pending: press A on the device"
-
-
-def started(dev, port):
-    """Start the device and wait (with a deadline) for its serial link to appear."""
-    dev.start()
-    deadline = time.monotonic() + 30
-    while not port.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert port.exists(), "no serial link at %s" % port
 
 
 def refused_then_applied(dev, port, args, unchanged, changed, tmp_path=None, golden=None):
@@ -205,11 +211,8 @@ def refused_then_applied(dev, port, args, unchanged, changed, tmp_path=None, gol
 
 def test_serial_attacker_cannot_set_the_clock_back_to_revive_an_expired_key(tmp_path):
     hotline = Hotline()
-    port = tmp_path / "ttyMELDBOX"
-    dev = SimDevice(
-        tmp_path / "dev",
-        "--serial-link",
-        str(port),
+    dev, port = serial_device(
+        tmp_path,
         "--device-id",
         DEV,
         "--trust",
@@ -220,18 +223,9 @@ def test_serial_attacker_cannot_set_the_clock_back_to_revive_an_expired_key(tmp_
         "--rng-seed",
         "7",
     )
-    started(dev, port)
 
     def code():
-        async def go():
-            ctx = await client()
-            try:
-                cose, _ = hotline.notice(due=None, iat=T0 - 3 * DAY)
-                return str((await send(ctx, dev, cose)).code)
-            finally:
-                await ctx.shutdown()
-
-        return asyncio.run(go())
+        return notice_code(dev, hotline, iat=T0 - 3 * DAY)
 
     def unchanged(asking=False):
         if not asking:
@@ -262,17 +256,7 @@ def test_serial_attacker_cannot_rename_the_device_redirect_receipts_or_change_th
     tmp_path,
 ):
     hotline = Hotline()
-    port = tmp_path / "ttyMELDBOX"
-    dev = SimDevice(
-        tmp_path / "dev",
-        "--serial-link",
-        str(port),
-        "--device-id",
-        DEV,
-        "--trust",
-        hotline.trust_flag,
-    )
-    started(dev, port)
+    dev, port = serial_device(tmp_path, "--device-id", DEV, "--trust", hotline.trust_flag)
     attacks = [
         (
             ["--receipts", "%s=coap://attacker.example/r" % hotline.iss],
@@ -305,9 +289,7 @@ def test_serial_attacker_cannot_rename_the_device_redirect_receipts_or_change_th
 
 
 def test_language_and_time_zone_need_no_press(tmp_path):
-    port = tmp_path / "ttyMELDBOX"
-    dev = SimDevice(tmp_path / "dev", "--serial-link", str(port))
-    started(dev, port)
+    dev, port = serial_device(tmp_path)
     try:
         done = meldbox_device(port, "provision", "--lang", "nl", "--tz", "UTC")
         assert done.returncode == 0, done.stderr

@@ -127,9 +127,8 @@ def panel_hash(png):
 
 def panel_data():
     """The first screens of test_panel_golden.py's main flow, as steps for the target."""
-    from meldbox_host import protocol
     from tests.host.e2e import DEV
-    from tests.host.test_panel_golden import ATKM, EOKM, HOUR, T0, notice
+    from tests.host.golden import ATKM, EOKM, HOUR, T0, forged_notice, list_batch, notice
 
     data, steps = {}, []
 
@@ -145,49 +144,9 @@ def panel_data():
     post(notice(EOKM, 1, ref="EOKM-2027-00001", due=T0 + 5 * HOUR)[0], "2.01")
     steps += [["press", "A", 100], ["advance", 5]]
     screen("list-one")
-    batch = [
-        notice(
-            EOKM,
-            2,
-            ref="EOKM-2026-00399",
-            iat=T0 - 90000,
-            due=T0 - 2530,
-            urls=["https://img.example.org/x/399.png"],
-        )[0],
-        notice(
-            ATKM,
-            3,
-            ref="ATKM-RO-2027-0031",
-            cat="terror",
-            basis="EU 2021/784 art. 3",
-            within=HOUR,
-            nodisclose=True,
-            preserve=T0 + 183 * 86400,
-            urls=["https://video.example.com/v/31", "https://cdn.example.com/v/31.mp4"],
-            note="Removal order under EU 2021/784; do not inform the uploader.",
-        )[0],
-        notice(
-            EOKM,
-            4,
-            ref="EOKM-DRILL-7",
-            cat="other",
-            due=T0 + 2 * HOUR,
-            test=True,
-            urls=["https://test.example.net/drill"],
-        )[0],
-    ] + [
-        notice(EOKM, 10 + i, ref="EOKM-2027-%05d" % (10 + i), due=T0 + (6 + i) * HOUR + 77 * i)[0]
-        for i in range(5)
-    ]
-    for cose in batch:
+    for cose in list_batch():
         post(cose, "2.01")
-    post(
-        protocol.sign(
-            protocol.build_notice("nl.eokm", DEV, ["https://x.example/f"], iat=T0, ref="FORGED"),
-            protocol.private_key_of(bytes(32)),
-        ),
-        "4.01",
-    )
+    post(forged_notice(), "4.01")
     steps += [["press", "A", 100], ["advance", 60]]
     screen("list-many")
     receipts = "coap://%s:%d/receipts" % tuple(RECEIPT_PEER)
@@ -223,7 +182,7 @@ def test_golden_screens(tmp_path_factory, name):
 
 # --- notice -> receipt flow: dedup, Block1, outbox -------------------------------------------------  # noqa: E501
 def _keys_and_notice():
-    from tests.host.test_panel_golden import ATKM, EOKM, HOUR, T0, notice
+    from tests.host.golden import ATKM, EOKM, HOUR, T0, notice
 
     return ATKM, EOKM, HOUR, T0, notice
 

@@ -9,6 +9,7 @@ does not verify or does not answer the message sent.
 """
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -58,30 +59,9 @@ async def coap_request(
 ):
     """One CON request -> Reply; NoAnswer on timeout or network error. Uses `context`
     (an aiocoap client context) when given, else a fresh one for this request."""
-    ctx = context or await aiocoap.Context.create_client_context(transports=["udp6"])
-    try:
-        msg = aiocoap.Message(
-            code=method, uri=uri, payload=payload, transport_tuning=aiocoap.Reliable()
-        )
-        if content_format is not None:
-            msg.opt.content_format = content_format
-        try:
-            resp = await asyncio.wait_for(ctx.request(msg).response, timeout)
-        except TimeoutError:
-            raise NoAnswer("no answer from %s within %g s" % (uri, timeout)) from None
-        except aiocoap.error.Error as exc:
-            raise NoAnswer("no answer from %s: %s" % (uri, exc)) from None
-        cf = resp.opt.content_format
-        return Reply(
-            resp.code.dotted,
-            None if cf is None else int(cf),
-            resp.payload,
-            resp.opt.max_age,
-            resp.opt.size1,
-        )
-    finally:
-        if context is None:
-            await ctx.shutdown()
+    async with _client(context) as ctx:
+        resp = await _exchange(ctx, uri, method, payload, content_format, None, timeout)
+        return _reply(resp)
 
 
 async def post_notice(device_uri, cose_bytes, timeout=DEFAULT_TIMEOUT_S, context=None):
@@ -101,33 +81,55 @@ async def get_status(device_uri, timeout=DEFAULT_TIMEOUT_S, context=None):
     with 4.01 and an Echo value (PROTOCOL.md 5, RFC 9175); the request is repeated once
     with it, which proves that we receive at our address."""
     uri = device_base(device_uri) + "/status"
-    ctx = context or await aiocoap.Context.create_client_context(transports=["udp6"])
-    try:
+    async with _client(context) as ctx:
         echo = None
         for _ in range(2):
-            msg = aiocoap.Message(code=aiocoap.GET, uri=uri, transport_tuning=aiocoap.Reliable())
-            if echo is not None:
-                msg.opt.echo = echo
-            try:
-                resp = await asyncio.wait_for(ctx.request(msg).response, timeout)
-            except TimeoutError:
-                raise NoAnswer("no answer from %s within %g s" % (uri, timeout)) from None
-            except aiocoap.error.Error as exc:
-                raise NoAnswer("no answer from %s: %s" % (uri, exc)) from None
+            resp = await _exchange(ctx, uri, aiocoap.GET, b"", None, echo, timeout)
             echo = resp.opt.echo
             if resp.code != aiocoap.UNAUTHORIZED or not echo:
                 break
-        cf = resp.opt.content_format
-        return Reply(
-            resp.code.dotted,
-            None if cf is None else int(cf),
-            resp.payload,
-            resp.opt.max_age,
-            resp.opt.size1,
-        )
+        return _reply(resp)
+
+
+@contextlib.asynccontextmanager
+async def _client(context):
+    """`context` when given, else a fresh client context shut down afterwards."""
+    if context is not None:
+        yield context
+        return
+    ctx = await aiocoap.Context.create_client_context(transports=["udp6"])
+    try:
+        yield ctx
     finally:
-        if context is None:
-            await ctx.shutdown()
+        await ctx.shutdown()
+
+
+async def _exchange(ctx, uri, method, payload, content_format, echo, timeout):
+    """Send one CON request and wait for its response; NoAnswer on timeout or error."""
+    msg = aiocoap.Message(
+        code=method, uri=uri, payload=payload, transport_tuning=aiocoap.Reliable()
+    )
+    if content_format is not None:
+        msg.opt.content_format = content_format
+    if echo is not None:
+        msg.opt.echo = echo
+    try:
+        return await asyncio.wait_for(ctx.request(msg).response, timeout)
+    except TimeoutError:
+        raise NoAnswer("no answer from %s within %g s" % (uri, timeout)) from None
+    except aiocoap.error.Error as exc:
+        raise NoAnswer("no answer from %s: %s" % (uri, exc)) from None
+
+
+def _reply(resp):
+    cf = resp.opt.content_format
+    return Reply(
+        resp.code.dotted,
+        None if cf is None else int(cf),
+        resp.payload,
+        resp.opt.max_age,
+        resp.opt.size1,
+    )
 
 
 # --- what came back ------------------------------------------------------------------------
