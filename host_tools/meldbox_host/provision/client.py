@@ -41,6 +41,7 @@ class DeviceClient:
         self.port = port
         self.timeout = timeout
         self.decoder = Decoder()
+        self.deadline = 0.0
         self.next_id = random.randrange(1, 1 << 30)
 
     def close(self) -> None:
@@ -52,8 +53,12 @@ class DeviceClient:
     def __exit__(self, *exc):
         self.close()
 
-    def _frames(self, deadline):
-        while time.monotonic() < deadline:
+    def _frames(self):
+        """Items of the frames that arrive until self.deadline (which an answer may move).
+        One generator for the whole exchange: a read can hold two answers (the pending one
+        and, right after a quick press, the final one), and a new generator per answer
+        would drop the second."""
+        while time.monotonic() < self.deadline:
             try:
                 data = self.ser.read(self.ser.in_waiting or 1)
             except (serial.SerialException, OSError) as e:
@@ -85,33 +90,31 @@ class DeviceClient:
             raise LinkError("request too large for one frame: %s" % e) from None
         except (serial.SerialException, OSError) as e:
             raise LinkError("%s: %s" % (self.port, e)) from None
-        deadline = time.monotonic() + self.timeout
-        while True:
-            for item in self._frames(deadline):
-                if isinstance(item, FrameError):
-                    continue  # a damaged answer: wait for a good one or time out
-                try:
-                    answer = json.loads(item)
-                except ValueError:
-                    continue
-                if not isinstance(answer, dict) or "op" in answer:
-                    continue  # not an answer (a REPL echoes our own request back)
-                if answer.get("id") is None and answer.get("ok") is False:
-                    raise DeviceError(answer)  # the device could not read our frame
-                if answer.get("id") != rid:
-                    continue
-                if answer.get("pending"):
-                    if on_pending:
-                        on_pending(answer)
-                    deadline = (
-                        time.monotonic() + int(answer.get("timeout_s", 120)) + CONFIRM_MARGIN_S
-                    )
-                    break
-                if answer.get("ok"):
-                    return answer
-                raise DeviceError(answer)
-            else:
-                raise self._no_answer()
+        self.deadline = time.monotonic() + self.timeout
+        for item in self._frames():
+            if isinstance(item, FrameError):
+                continue  # a damaged answer: wait for a good one or time out
+            try:
+                answer = json.loads(item)
+            except ValueError:
+                continue
+            if not isinstance(answer, dict) or "op" in answer:
+                continue  # not an answer (a REPL echoes our own request back)
+            if answer.get("id") is None and answer.get("ok") is False:
+                raise DeviceError(answer)  # the device could not read our frame
+            if answer.get("id") != rid:
+                continue
+            if answer.get("pending"):
+                if on_pending:
+                    on_pending(answer)
+                self.deadline = (
+                    time.monotonic() + int(answer.get("timeout_s", 120)) + CONFIRM_MARGIN_S
+                )
+                continue
+            if answer.get("ok"):
+                return answer
+            raise DeviceError(answer)
+        raise self._no_answer()
 
     def info(self) -> dict:
         return self.request("info")
