@@ -5,15 +5,11 @@ trust screen) is imported for the first frame and let go again once no request w
 for the panel: about 12 KiB of module objects the heap would otherwise carry for the
 months between two provisioning sessions (256K, firmware/README.md "Memory")."""
 import asyncio
-import gc
-import json
-import sys
 
 from meldbox import heap
 from meldbox.provision import framing
+from meldbox.provision.framing import POLL_MS, READ_CHUNK, fault
 
-POLL_MS = 20
-READ_CHUNK = 256
 # What only a provisioning exchange needs, dropped from sys.modules when it is over.
 ON_DEMAND = ("meldbox.provision.service", "meldbox.provision.request",
              "meldbox.provision.changes", "meldbox.ui.screens.trust")
@@ -56,16 +52,3 @@ class Listener:
             except Exception as e:      # out of memory, a link error: answer, never die
                 fault(self.link, self.max_body, e)
             await asyncio.sleep_ms(0 if n else POLL_MS)
-
-
-def fault(link, max_body, e):
-    """An unexpected exception while serving the link: log it, tell the peer to retry."""
-    sys.print_exception(e, sys.stderr)
-    gc.collect()
-    try:
-        body = json.dumps({"id": None, "ok": False, "error": "device-fault", "code": "5.00",
-                           "detail": "the device could not answer now (%s); retry"
-                           % e.__class__.__name__}).encode()
-        framing.write_frame(link.write, body, max_body)
-    except Exception:
-        pass

@@ -22,7 +22,7 @@ import time
 from meldbox.core.errors import (FORBIDDEN, INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE,
                                  MalformedError, ProtocolError, code_text)
 from meldbox.provision import framing, request
-from meldbox.provision.listener import POLL_MS, READ_CHUNK, fault
+from meldbox.provision.framing import POLL_MS, READ_CHUNK, fault
 
 CONFIRM_TIMEOUT_MS = 120000
 
