@@ -15,10 +15,10 @@ import vfs
 from boards.sim.flash import FileBlockDevice
 from meldbox.app.intake import Intake
 from meldbox.app.ledger import Ledger
+from meldbox.app.model import PanelIndex
 from meldbox.core import cbor, cose, ed25519
 from meldbox.core.trust import TrustStore
 from meldbox.store import flash
-from meldbox.app.model import PanelIndex
 from meldbox.store.startup import open_store
 
 IMG = scratch("meldbox-mptest-intake-steady.img")

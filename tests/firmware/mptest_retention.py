@@ -10,6 +10,7 @@ from hashlib import sha256
 from mptest import eq, raises, scratch
 
 import vfs
+from mptest_store import outbox_seqs
 
 from boards.sim.flash import FileBlockDevice
 from meldbox.app.ledger import Ledger
@@ -18,7 +19,6 @@ from meldbox.core import cbor, cose, ed25519, errors, receipts
 from meldbox.store import device, flash, messages, notices, outbox, retention
 from meldbox.store.messages import message_key
 from meldbox.store.startup import open_store
-from mptest_store import outbox_seqs
 
 IMG = scratch("meldbox-mptest-retention.img")
 MOUNT = "/mptest_retention"

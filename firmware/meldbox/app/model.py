@@ -159,7 +159,7 @@ class PanelIndex:
 
 class ActiveNotices:
     """The active notices in list order (most urgent first, paused last), read from the
-    panel's index (app/panel_index.py): len(), [i] (a NoticeView made on demand) and position(key)."""
+    PanelIndex: len(), [i] (a NoticeView made on demand) and position(key)."""
 
     def __init__(self, model):
         self.model = model

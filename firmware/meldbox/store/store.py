@@ -77,7 +77,7 @@ def _read(path):
 
 class Store:
     """The receipt log and its application to the derived files. `index`: the panel's
-    list order (app/panel_index.py), told as notices join, pause and leave."""
+    list order (app/model.py PanelIndex), told as notices join, pause and leave."""
 
     def __init__(self, root, index):
         self.root = root
