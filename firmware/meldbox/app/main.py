@@ -38,7 +38,6 @@ class App:
         flash.mount(board.flash(), MOUNT)
         self.index = PanelIndex()
         self.store = meldbox.store.startup.open_store(ROOT, self.index)
-        heap.unload(("meldbox.store.startup",))   # boot only
         self.config = configuration.apply_provisioning(self.store, board.provisioning())
         self.signing_key = ed25519.SigningKey(device.seed(self.store, board.urandom))
         self.verify_ms = self._self_test()
@@ -154,4 +153,6 @@ class App:
 
 
 def run(board):
-    asyncio.run(App(board).main())
+    app = App(board)
+    heap.unload(("meldbox.store.startup",))     # needed at boot only (one App a process)
+    asyncio.run(app.main())
