@@ -1,20 +1,18 @@
 """The device's durable state on littlefs: a write-ahead receipt log and what derives from it.
 
-Layout under `root`, and the module that keeps each part:
-  key, config         the device's Ed25519 seed and provisioning (CBOR map)  store/device.py
-  log/N               receipts 32N+1 .. 32N+32, each a record appended to the segment:
-                      seq, length (u32 LE each), {"r": receipt COSE, "m": message COSE?}
-  head                [seq, chain hash] of the last record applied to the files below
-                                                                               this module
-  m/KEY               every message taken in: {"t", "nh", "seq"} (idempotency, 4.09)
-                                                                           store/messages.py
-  n/KEY, c/KEY        active and closed notices (summaries for the panel), early
-                      withdraws (`early`)                                  store/notices.py
-  o/IH/SEQ            outbox: receipts not yet acknowledged by their issuer, a folder per
-                      issuer, so delivery finds an issuer's oldest from the names alone
-                                                                             store/outbox.py
-  pruned              [pseq, done] of the newest checkpoint: log segments up to pseq and
-                      the files derived from them are pruned            store/retention.py
+Layout under `root`, and the module that keeps each part (the derived parts are plain
+functions of the Store: a module costs heap, a class more):
+  key, config     the device's Ed25519 seed and provisioning (CBOR map)      store/device.py
+  log/N           receipts 32N+1 .. 32N+32, each a record appended to the segment:
+                  seq, length (u32 LE each), {"r": receipt COSE, "m": message COSE?}
+  head            [seq, chain hash] of the last record applied                   this module
+  quarantine      [count, newest seqs] of records that could not be applied
+  m/KEY           every message taken in: {"t", "nh", "seq"} (4.09)        store/messages.py
+  n/KEY, c/KEY    active and closed notices (summaries for the panel)       store/notices.py
+  early           withdraws that came before their notice                   store/notices.py
+  o/IH/SEQ        receipts not yet acknowledged by their issuer              store/outbox.py
+  pruned          [pseq, done] of the newest checkpoint: log segments up to pseq and
+                  the files derived from them are pruned                  store/retention.py
 
 The log record is the commit point: it is appended to its segment and the file closed,
 which littlefs makes atomic (copy-on-write: new content counts only once the file's
