@@ -1,4 +1,4 @@
-"""Device configuration on flash, and applying provisioning to it.
+"""Device configuration (kept on flash by store/device.py), and applying provisioning to it.
 
 Provisioning (the simulator's flags, or the serial provisioning tool) replaces what it
 names and keeps the rest: trusted keys are replaced per issuer, receipt URIs per issuer.

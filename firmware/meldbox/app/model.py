@@ -100,6 +100,7 @@ class NoticeView:
 
 
 class PanelIndex:
+    """The active notices' list order (see above): the store calls put and remove."""
     capacity = MAX_ACTIVE
 
     def __init__(self):
