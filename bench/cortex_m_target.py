@@ -105,7 +105,7 @@ async def scenario(report_unused):
             n += 1
             if n % 100 == 0:
                 gc.collect()
-                report("heap in use with %d active notices" % app.store.active_count(),
+                report("heap in use with %d active notices" % app.index.count,
                        gc.mem_alloc(), "bytes", "after a collection")
     await app.settle()
     gc.collect()

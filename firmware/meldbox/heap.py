@@ -10,7 +10,7 @@ SIZES = {
     "ui.line": 320 * 24 // 8,       # ui/canvas.py: one line of text, 1 bit a pixel
     "ui.strip": 320 * 4 * 2,        # ui/rgb565.py: RGB565 rows on their way to the panel
     "coap.body": 8192,              # coap/blockwise.py: a Block1 request body (a notice)
-    "store.index": 1000 * 16,       # store/store.py: MAX_ACTIVE index records
+    "panel.index": 1000 * 16,       # app/model.py: PanelIndex, MAX_ACTIVE records
     "coap.rx_reserve": 1280 + 1,    # coap/messagelayer.py: given up for a datagram's scratch
 }
 # Only where the board has a provisioning link (every real board; the simulator with

@@ -15,10 +15,11 @@ import vfs
 from boards.sim.flash import FileBlockDevice
 from meldbox.app.intake import Intake
 from meldbox.app.ledger import Ledger
+from meldbox.app.model import PanelIndex
 from meldbox.core import cbor, cose, ed25519
 from meldbox.core.trust import TrustStore
 from meldbox.store import flash
-from meldbox.store.store import Store
+from meldbox.store.startup import open_store
 
 IMG = scratch("meldbox-mptest-intake-steady.img")
 MOUNT = "/mptest_intake"
@@ -50,7 +51,7 @@ def intake():
     except OSError:
         pass
     flash.mount(FileBlockDevice(IMG), MOUNT)
-    store = Store(MOUNT + "/mb")
+    store = open_store(MOUNT + "/mb", PanelIndex())
     clock = Clock()
     ledger = Ledger(store, DEVICE_KEY, cose.kid_of(DEVICE_KEY.public), "dev-1", clock)
     trust = TrustStore.from_list([{"iss": ISS, "key": ISSUER_KEY.public}])
@@ -84,5 +85,5 @@ def test_notices_taken_in_leave_the_heap_where_it_was():
     after_50 = live()
     eq(after_25 - before < 512, True, "25 notices kept %d bytes" % (after_25 - before))
     eq(after_50 - after_25 < 256, True, "25 more kept %d bytes" % (after_50 - after_25))
-    eq(take.store.active_count(), 60)
+    eq(take.store.index.count, 60)
     vfs.umount(MOUNT)

@@ -9,6 +9,7 @@ import json
 from mptest import eq, raises
 
 from meldbox.app import config as configuration
+from meldbox.core import cbor
 # changes: loaded at the first provisioning request on the device; here at the start,
 # before the tests fragment the 256K heap
 from meldbox.provision import changes, framing, request  # noqa: F401
@@ -37,16 +38,21 @@ class Link:
 
 
 class Store:
-    """What config.apply_provisioning needs of the store: the saved config."""
+    """What config.apply_provisioning needs of the store: the saved config (store/device.py
+    reads and writes it as the file `config`)."""
+    root = ""
+
     def __init__(self):
         self.saved = {}
         self.saves = 0
 
-    def config(self):
+    def read_cbor(self, path, default=None):
+        assert path == "/config", path
         return dict(self.saved)
 
-    def save_config(self, config):
-        self.saved = config
+    def write_atomic(self, path, data):
+        assert path == "/config", path
+        self.saved = cbor.loads(data)
         self.saves += 1
 
 

@@ -10,6 +10,7 @@ import sys
 from mptest import eq
 
 from meldbox.app import config as configuration
+from meldbox.core import cbor
 from meldbox.provision import framing
 from meldbox.provision.listener import ON_DEMAND, Listener
 
@@ -32,14 +33,20 @@ class Link:
 
 
 class Store:
+    """What config.apply_provisioning needs of the store: the saved config (store/device.py
+    reads and writes it as the file `config`)."""
+    root = ""
+
     def __init__(self):
         self.saved = {}
 
-    def config(self):
+    def read_cbor(self, path, default=None):
+        assert path == "/config", path
         return dict(self.saved)
 
-    def save_config(self, config):
-        self.saved = config
+    def write_atomic(self, path, data):
+        assert path == "/config", path
+        self.saved = cbor.loads(data)
 
 
 class Device:

@@ -10,12 +10,15 @@ from hashlib import sha256
 from mptest import eq, raises, scratch
 
 import vfs
+from mptest_store import outbox_seqs
 
 from boards.sim.flash import FileBlockDevice
 from meldbox.app.ledger import Ledger
+from meldbox.app.model import PanelIndex
 from meldbox.core import cbor, cose, ed25519, errors, receipts
-from meldbox.store import flash, retention
-from meldbox.store.store import Store, message_key
+from meldbox.store import device, flash, messages, notices, outbox, retention
+from meldbox.store.messages import message_key
+from meldbox.store.startup import open_store
 
 IMG = scratch("meldbox-mptest-retention.img")
 MOUNT = "/mptest_retention"
@@ -72,9 +75,9 @@ class Device:
             raise PowerCut()
         self.bdev = FileBlockDevice(IMG, on_cut=cut)
         flash.mount(self.bdev, MOUNT)
-        self.store = Store(ROOT)
+        self.store = open_store(ROOT, PanelIndex())
         if not keep:
-            self.store.save_config(config or {"receipts": URIS, "trust": []})
+            device.save_config(self.store, config or {"receipts": URIS, "trust": []})
         self.clock = Clock(T0)
         self.ledger = Ledger(self.store, KEY, KID, "dev-1", self.clock)
         self.n = 0
@@ -98,9 +101,9 @@ class Device:
         return claims
 
     def ack(self, hold=()):
-        for seq in self.store.outbox():
+        for seq in outbox_seqs(self.store):
             if seq not in hold:
-                self.store.acknowledged(seq, ISS)
+                outbox.acknowledged(self.store, seq, ISS)
 
     def compact(self, days):
         self.clock.t = T0 + days * DAY
@@ -135,7 +138,7 @@ def check_consistent(d):
             f = s.read_cbor("%s/%s/%s" % (ROOT, folder, e[0]))
             seq = f["seq"] if folder == "m" else f["last"]
             assert seq >= first, "%s/%s points at pruned %d" % (folder, e[0], seq)
-    for seq in s.outbox():
+    for seq in outbox_seqs(s):
         assert s.receipt(seq) is not None, "outbox %d without record" % seq
     return first
 
@@ -164,11 +167,11 @@ def test_closed_and_delivered_pruned_after_the_period_not_before():
     eq((cp["kind"], cp["pseq"], cp["ph"], cp["at"]), ("checkpoint", 64, h64, T0 + 91 * DAY))
     eq(cp["prev"], receipts.chain_hash(d.store.receipt(80)))
     assert "iss" not in cp and "nid" not in cp and "nh" not in cp
-    eq(d.store.outbox(), [81], "the checkpoint goes to every issuer with a receipt URI")
-    eq(d.store.message(ISS, b"n-000032"), None)
-    eq(d.store.notice(message_key(ISS, b"n-000032")), None)
-    eq(d.store.message(ISS, b"n-000033")["seq"], 65, "n-33 is in a retained segment")
-    eq(d.store.notice(message_key(ISS, b"n-000033"))["state"], "removed")
+    eq(outbox_seqs(d.store), [81], "the checkpoint goes to every issuer with a receipt URI")
+    eq(messages.message(d.store, ISS, b"n-000032"), None)
+    eq(notices.get(d.store, message_key(ISS, b"n-000032")), None)
+    eq(messages.message(d.store, ISS, b"n-000033")["seq"], 65, "n-33 is in a retained segment")
+    eq(notices.get(d.store, message_key(ISS, b"n-000033"))["state"], "removed")
     check_consistent(d)
     eq(d.compact(92), False, "segment 2 is not full")
 
@@ -181,8 +184,8 @@ def test_active_notices_are_never_pruned():
     eq(d.compact(1000), False)
     eq(d.segments(), [0, 1, 2])
     key = message_key(ISS, b"n-000001")
-    eq(d.store.notice(key)["state"], "new")
-    eq(d.store.active_count(), 1)
+    eq(notices.get(d.store, key)["state"], "new")
+    eq(d.store.index.count, 1)
 
 
 def test_preserve_keeps_the_record_until_its_date():
@@ -201,12 +204,12 @@ def test_undelivered_receipts_block_pruning():
     d.take(ack=False)
     for _ in range(40):
         d.take(ack=False)
-    for seq in d.store.outbox():
+    for seq in outbox_seqs(d.store):
         if seq != 17:
-            d.store.acknowledged(seq, ISS)
+            outbox.acknowledged(d.store, seq, ISS)
     eq(d.compact(120), False)
     eq(d.segments(), [0, 1, 2])
-    d.store.acknowledged(17, ISS)
+    outbox.acknowledged(d.store, 17, ISS)
     eq(d.compact(120), True)
 
 
@@ -218,10 +221,10 @@ def test_undelivered_checkpoint_blocks_its_own_segment():
     for _ in range(40):                     # up to seq 161: segments 2..4 full
         d.take(ack=False)
         d.ack(hold=(81,))
-    eq(d.store.outbox(), [81])
+    eq(outbox_seqs(d.store), [81])
     eq(d.compact(200), False, "segment 2 holds the undelivered checkpoint")
     eq(d.segments()[0], 2)
-    d.store.acknowledged(81, ISS)
+    outbox.acknowledged(d.store, 81, ISS)
     eq(d.compact(200), True)
     eq(d.segments()[0], 5)
     check_consistent(d)
@@ -294,7 +297,7 @@ def test_power_cut_during_compaction_loses_nothing():
             eq(d.store.receipt(65 + i), r)
         retention.compact(d.store, d.ledger, d.clock.t, {})
         eq(check_consistent(d), 65, "after cut %d the prune completes" % cut)
-        eq(d.store.active_count(), 1)
+        eq(d.store.index.count, 1)
         eq(len(checkpoints(d)), 1, "one checkpoint, not two")
         cut += step
 

@@ -7,8 +7,10 @@ import vfs
 from mptest import eq, raises
 from boards.sim.flash import FileBlockDevice
 from meldbox.core import cose, cbor, ed25519, receipts
-from meldbox.store import flash
-from meldbox.store.store import Store, message_key
+from meldbox.app.model import PanelIndex
+from meldbox.store import flash, messages, notices, outbox
+from meldbox.store.messages import message_key
+from meldbox.store.startup import open_store
 
 IMG = "/tmp/meldbox-mptest-store.img"
 MOUNT = "/mptest_flash"
@@ -38,6 +40,25 @@ def fresh(cut_after=None, keep=False):
     bdev = FileBlockDevice(IMG, block_count=128, cut_after=cut_after, on_cut=cut)
     flash.mount(bdev, MOUNT)
     return bdev
+
+
+def boot():
+    """The store as the app opens it at boot, with the panel's index."""
+    return open_store(MOUNT + "/mb", PanelIndex())
+
+
+def active_keys(s):
+    """Keys of the active notices in the panel's list order."""
+    return [s.index.entry(i)[0] for i in range(s.index.count)]
+
+
+def outbox_seqs(s):
+    """Every receipt in the outbox (o/IH/SEQ), oldest first."""
+    seqs = []
+    for entry in os.ilistdir(s.root + "/o"):
+        seqs.extend(int(e[0]) for e in os.ilistdir("%s/o/%s" % (s.root, entry[0])))
+    seqs.sort()
+    return seqs
 
 
 def notice(n, replaces=None, within=None):
@@ -78,101 +99,101 @@ def act(store, claims, kind, at=1800000500, reason=None):
 
 def test_commit_and_derived_state():
     fresh()
-    s = Store(MOUNT + "/mb")
+    s = boot()
     eq(s.seq, 0)
     raw, claims = notice(1)
     seq, r = deliver(s, raw, claims)
     eq(seq, 1)
     eq(s.receipt(1), r)
-    m = s.message("nl.eokm", claims["id"])
+    m = messages.message(s, "nl.eokm", claims["id"])
     eq(m["seq"], 1)
     eq(m["t"], "notice")
-    eq(s.active_count(), 1)
-    n = s.notice(message_key("nl.eokm", claims["id"]))
+    eq(s.index.count, 1)
+    n = notices.get(s, message_key("nl.eokm", claims["id"]))
     eq(n["host"], "h1.example")
     eq(n["dl"], claims["due"])
     eq(n["state"], "new")
-    eq(s.outbox(), [1])
+    eq(outbox_seqs(s), [1])
     eq(s.head_hash, receipts.chain_hash(r))
 
 
 def test_survives_remount_and_chain_continues():
     fresh()
-    s = Store(MOUNT + "/mb")
+    s = boot()
     for i in range(5):
         raw, claims = notice(i)
         deliver(s, raw, claims)
     head = s.head_hash
     fresh(keep=True)
-    s2 = Store(MOUNT + "/mb")
+    s2 = boot()
     eq(s2.seq, 5)
     eq(s2.head_hash, head)
-    eq(s2.active_count(), 5)
-    eq(len(s2.active_keys()), 5)
+    eq(s2.index.count, 5)
+    eq(len(active_keys(s2)), 5)
 
 
 def test_replay_applies_committed_but_unapplied_record():
     fresh()
-    s = Store(MOUNT + "/mb")
+    s = boot()
     raw, claims = notice(7)
     from hashlib import sha256
     r = receipts.build(KEY, KID, "dev-1", 1, s.head_hash, "delivered", 1800000010, "rtc",
                        iss="nl.eokm", nid=claims["id"], nh=sha256(raw).digest())
     # the commit point only, as if power failed before apply
-    s._append_record(1, {"r": r, "m": raw})
+    s.append_record(1, {"r": r, "m": raw})
     fresh(keep=True)
-    s2 = Store(MOUNT + "/mb")
+    s2 = boot()
     eq(s2.seq, 1)
-    eq(s2.message("nl.eokm", claims["id"])["seq"], 1)
-    eq(s2.active_count(), 1)
-    eq(s2.outbox(), [1])
+    eq(messages.message(s2, "nl.eokm", claims["id"])["seq"], 1)
+    eq(s2.index.count, 1)
+    eq(outbox_seqs(s2), [1])
 
 
 def test_withdraw_replace_and_panel_events():
     fresh()
-    s = Store(MOUNT + "/mb")
+    s = boot()
     raw1, c1 = notice(1)
     raw2, c2 = notice(2)
     raw3, c3 = notice(3, within=3600)
     for raw, c in ((raw1, c1), (raw2, c2), (raw3, c3)):
         deliver(s, raw, c)
     k1, k2, k3 = (message_key("nl.eokm", c["id"]) for c in (c1, c2, c3))
-    eq(s.notice(k3)["dl"], 1800000010 + 3600)          # within runs from delivery
-    eq(s.active_keys()[0], k3)                          # earliest deadline first
+    eq(notices.get(s, k3)["dl"], 1800000010 + 3600)          # within runs from delivery
+    eq(active_keys(s)[0], k3)                          # earliest deadline first
     rawr, cr = notice(4, replaces=c1["id"])
     deliver(s, rawr, cr)
-    eq(s.notice(k1)["state"], "replaced")
+    eq(notices.get(s, k1)["state"], "replaced")
     raww, cw = withdraw(1, c2["id"])
     deliver(s, raww, cw, kind="withdrawn")
-    eq(s.notice(k2)["state"], "withdrawn")
-    eq(s.active_count(), 2)
+    eq(notices.get(s, k2)["state"], "withdrawn")
+    eq(s.index.count, 2)
     act(s, c3, "seen")
-    eq(s.notice(k3)["state"], "seen")
+    eq(notices.get(s, k3)["state"], "seen")
     act(s, c3, "cannot-comply", at=1800000610, reason="force-majeure")
-    n3 = s.notice(k3)
+    n3 = notices.get(s, k3)
     eq(n3["state"], "cannot-comply")
     eq(n3["paused_left"], 3600 - 600)
-    eq(s.active_count(), 2)                             # stays listed, paused
+    eq(s.index.count, 2)                             # stays listed, paused
     kr = message_key("nl.eokm", cr["id"])
-    eq(s.active_keys(), [kr, k3])                       # paused ones sort last
-    eq(s.index_entry(1), (k3, 1800000010 + 3600, 3600 - 600))
-    eq(s.index_position(k3), 1)
-    eq(s.index_position(k1), -1)                        # replaced: no longer listed
-    s3 = Store(MOUNT + "/mb")                           # the index is rebuilt at boot
-    eq(s3.active_keys(), [kr, k3])
-    eq(s3.index_entry(1)[2], 3600 - 600)
+    eq(active_keys(s), [kr, k3])                       # paused ones sort last
+    eq(s.index.entry(1), (k3, 1800000010 + 3600, 3600 - 600))
+    eq(s.index.position(k3), 1)
+    eq(s.index.position(k1), -1)                        # replaced: no longer listed
+    s3 = boot()                           # the index is rebuilt at boot
+    eq(active_keys(s3), [kr, k3])
+    eq(s3.index.entry(1)[2], 3600 - 600)
     act(s, c3, "removed")
-    eq(s.active_count(), 1)
-    eq(s.notice_message(k3)["ref"], "EOKM-3")
-    eq(s.outbox(), list(range(1, s.seq + 1)))
-    s.acknowledged(1)
-    s.acknowledged(3)
-    eq(s.outbox()[:2], [2, 4])
+    eq(s.index.count, 1)
+    eq(notices.claims(s, k3)["ref"], "EOKM-3")
+    eq(outbox_seqs(s), list(range(1, s.seq + 1)))
+    outbox.acknowledged(s, 1)
+    outbox.acknowledged(s, 3)
+    eq(outbox_seqs(s)[:2], [2, 4])
 
 
 def test_seq_must_follow_head():
     fresh()
-    s = Store(MOUNT + "/mb")
+    s = boot()
     raises(ValueError, s.commit, 2, b"x")
 
 
@@ -181,11 +202,11 @@ def test_torn_writes_never_lose_committed_records():
     # filesystem must mount and hold every record whose commit returned.
     for cut in range(3, 120, 9):
         fresh()
-        Store(MOUNT + "/mb")
+        boot()
         fresh(cut_after=cut, keep=True)
         committed = []
         try:
-            s = Store(MOUNT + "/mb")
+            s = boot()
             for i in range(6):
                 raw, c = notice(i)
                 seq, r = deliver(s, raw, c)
@@ -193,7 +214,7 @@ def test_torn_writes_never_lose_committed_records():
         except PowerCut:
             pass
         fresh(keep=True)
-        s = Store(MOUNT + "/mb")
+        s = boot()
         assert s.seq >= len(committed), "cut %d: seq %d < %d" % (cut, s.seq, len(committed))
         for seq, r in committed:
             eq(s.receipt(seq), r, "cut %d seq %d" % (cut, seq))

@@ -91,6 +91,7 @@ HARNESS = r'''
 import asyncio, json, select, sys
 from boards.sim.serial import open_link
 from meldbox.app import config as configuration
+from meldbox.core import cbor
 from meldbox.provision.request import fingerprint
 from meldbox.provision.service import ProvisionService
 
@@ -101,14 +102,20 @@ def say(obj):
 
 
 class Store:
+    """What config.apply_provisioning needs of the store: the saved config (store/device.py
+    reads and writes it as the file `config`)."""
+    root = ""
+
     def __init__(self):
         self.saved = {}
 
-    def config(self):
+    def read_cbor(self, path, default=None):
+        assert path == "/config", path
         return dict(self.saved)
 
-    def save_config(self, config):
-        self.saved = config
+    def write_atomic(self, path, data):
+        assert path == "/config", path
+        self.saved = cbor.loads(data)
 
 
 class Device:

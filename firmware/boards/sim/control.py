@@ -82,7 +82,7 @@ class Control:
             await self.app.settle()
             outbox = self.app.outbox
             return {"ok": True, "hotline": outbox.hotline_ok if outbox is not None else None,
-                    "outbox": self.app.store.outbox_len()}
+                    "outbox": self.app.store.outbox_len}
         if cmd == "stop":
             return {"ok": True, "stopping": True}
         return {"ok": False, "error": "unknown command %r" % cmd}

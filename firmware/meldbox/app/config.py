@@ -1,4 +1,4 @@
-"""Device configuration on flash, and applying provisioning to it.
+"""Device configuration (kept on flash by store/device.py), and applying provisioning to it.
 
 Provisioning (the simulator's flags, or the serial provisioning tool) replaces what it
 names and keeps the rest: trusted keys are replaced per issuer, receipt URIs per issuer.
@@ -6,6 +6,7 @@ names and keeps the rest: trusted keys are replaced per issuer, receipt URIs per
 from binascii import unhexlify
 
 from meldbox.core.trust import small_order
+from meldbox.store import device
 
 DEFAULTS = {"dev": "meldbox-unprovisioned", "trust": [], "receipts": {}, "lang": "en", "tz": "CET",
             "net": {}}
@@ -13,7 +14,7 @@ DEFAULTS = {"dev": "meldbox-unprovisioned", "trust": [], "receipts": {}, "lang":
 
 def current(store):
     config = dict(DEFAULTS)
-    config.update(store.config())
+    config.update(device.config(store))
     return config
 
 
@@ -54,5 +55,5 @@ def apply_provisioning(store, prov):
     for field in ("lang", "tz", "net"):     # network settings take effect at the next start
         if field in prov:
             config[field] = prov[field]
-    store.save_config(config)
+    device.save_config(store, config)
     return config

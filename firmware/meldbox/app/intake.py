@@ -10,6 +10,7 @@ from meldbox import heap
 from meldbox.coap.messagelayer import RateLimiter
 from meldbox.core import errors
 from meldbox.core.messages import verify_message
+from meldbox.store.messages import message
 from meldbox.store.store import applied_claims
 
 CREATED = 0x41   # 2.01
@@ -77,7 +78,7 @@ class Intake:
         self.store.catch_up()
         self.clock.observe_iat(msg.iat, msg.iss)
         code = CREATED if msg.t == "notice" else CHANGED
-        known = self.store.message(msg.iss, msg.id)
+        known = message(self.store, msg.iss, msg.id)
         if known is not None:
             if known["nh"] != msg.nh:
                 raise errors.IdReused("id %s of %s was used before for another message"

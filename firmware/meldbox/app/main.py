@@ -10,7 +10,7 @@ from meldbox.app import config as configuration
 from meldbox.app.clock import Clock
 from meldbox.app.intake import Intake
 from meldbox.app.ledger import Ledger
-from meldbox.app.model import PanelModel
+from meldbox.app.model import PanelIndex, PanelModel
 from meldbox.app.outbox import Outbox
 from meldbox.app.rejected import Rejected
 from meldbox.app.resources import NoticesResource, StatusResource
@@ -18,8 +18,9 @@ from meldbox.coap import uri as coap_uri
 from meldbox.coap.endpoint import Endpoint
 from meldbox.core import cose, ed25519
 from meldbox.core.trust import TrustStore
-from meldbox.store import flash, retention
-from meldbox.store.store import Store
+# store/startup.py is bound here through the package only, so that heap.unload frees it
+import meldbox.store.startup
+from meldbox.store import device, flash, retention
 from meldbox.ui import chrome
 from meldbox.ui.buttons import Buttons
 from meldbox.ui.panel import Panel
@@ -35,9 +36,10 @@ class App:
     def __init__(self, board):
         self.board = board
         flash.mount(board.flash(), MOUNT)
-        self.store = Store(ROOT)
+        self.index = PanelIndex()
+        self.store = meldbox.store.startup.open_store(ROOT, self.index)
         self.config = configuration.apply_provisioning(self.store, board.provisioning())
-        self.signing_key = ed25519.SigningKey(self.store.device_seed(board.urandom))
+        self.signing_key = ed25519.SigningKey(device.seed(self.store, board.urandom))
         self.verify_ms = self._self_test()
         self.trust = TrustStore.from_list(self.config["trust"])
         self.clock = Clock(board, self.trust)
@@ -81,8 +83,8 @@ class App:
         """Summary carried in `status` receipts."""
         used, total = flash.usage(MOUNT)
         heap.sample()
-        return {"fw": VERSION, "active": self.store.active_count(),
-                "outbox": self.store.outbox_len(), "clock": self.clock.source(),
+        return {"fw": VERSION, "active": self.index.count,
+                "outbox": self.store.outbox_len, "clock": self.clock.source(),
                 "flash_used": used, "flash_total": total,
                 "flash_low": retention.flash_low(self.store),
                 "heap_used": gc.mem_alloc(), "heap_free": gc.mem_free(), "heap_peak": heap.peak}
@@ -151,4 +153,6 @@ class App:
 
 
 def run(board):
-    asyncio.run(App(board).main())
+    app = App(board)
+    heap.unload(("meldbox.store.startup",))     # needed at boot only (one App a process)
+    asyncio.run(app.main())

@@ -4,11 +4,32 @@ Notices are summaries kept on flash by the store; a view holds only what sorting
 countdowns need, the rest is read from flash when drawn, and the detail fields (items,
 note, basis...) from the notice as received when the detail screen asks for them. Staff actions become receipts through the ledger, durable before `act`
 returns the receipt's seq.
+
+The panel's list order of the active notices is PanelIndex, compact in RAM: one
+RECORD-byte record per active notice (8-byte key, deadline in unsigned seconds, seconds
+left when paused or NOT_PAUSED while the countdown runs), kept in list order: running
+notices by deadline (so overdue first), then paused ones (cannot comply) by the time they
+had left; equal ones in the order they came. The buffer has room for MAX_ACTIVE records
+from the start (reserved at boot, see meldbox/heap.py), so taking in a notice never needs
+a new large block; the panel reads records as it draws instead of holding objects. It is
+derived, never stored: the store (store/notices.py) puts and removes records as notices
+join, pause and leave, and store/startup.py rebuilds it at boot.
 """  # noqa: E501
+import struct
+
 from meldbox import VERSION
 from meldbox.core.trust import fingerprint
-from meldbox.store import flash, retention
-from meldbox.store.store import message_key
+from meldbox.heap import take as take_buffer
+from meldbox.store import flash, messages, notices, retention
+from meldbox.store.messages import message_key
+
+MAX_ACTIVE = 1000
+FORMAT = "<8sIi"
+RECORD = 16
+NOT_PAUSED = -0x80000000
+PAUSED_MAX = 0x7FFFFFFF     # 68 years either way: any real countdown
+DEADLINE_MAX = 0xFFFFFFFF
+
 
 class Item:
     __slots__ = ("url", "ip", "sha256")
@@ -78,28 +99,87 @@ class NoticeView:
         return self.model.claims(self.key).get("redress")
 
 
+class PanelIndex:
+    """The active notices' list order (see above): the store calls put and remove."""
+    capacity = MAX_ACTIVE
+
+    def __init__(self):
+        self.buf = take_buffer("panel.index", MAX_ACTIVE * RECORD)
+        self.count = 0              # records in use
+
+    def position(self, key):
+        """Position of an active notice in list order, or -1."""
+        buf = self.buf
+        end = self.count * RECORD
+        off = buf.find(key)
+        while 0 <= off < end:
+            if off % RECORD == 0:
+                return off // RECORD
+            off = buf.find(key, off + 1)
+        return -1
+
+    def entry(self, i):
+        """(key, deadline, paused_left or None) of the i-th active notice in list order."""
+        key, deadline, paused = struct.unpack_from(FORMAT, self.buf, i * RECORD)
+        return key, deadline, (None if paused == NOT_PAUSED else paused)
+
+    def put(self, key, deadline, paused_left=None):
+        if self.position(key) >= 0:
+            return
+        if self.count >= MAX_ACTIVE:    # check_space refuses such a notice before commit
+            return
+        deadline = min(deadline, DEADLINE_MAX)
+        if paused_left is None:
+            order, paused_left = (0, deadline), NOT_PAUSED
+        else:
+            paused_left = max(-PAUSED_MAX, min(paused_left, PAUSED_MAX))
+            order = (1, paused_left)
+        buf = self.buf
+        lo, hi = 0, self.count
+        while lo < hi:                  # first record that sorts after the new one
+            mid = (lo + hi) // 2
+            _, dl, paused = struct.unpack_from(FORMAT, buf, mid * RECORD)
+            if ((0, dl) if paused == NOT_PAUSED else (1, paused)) <= order:
+                lo = mid + 1
+            else:
+                hi = mid
+        view = memoryview(buf)
+        off, end = lo * RECORD, self.count * RECORD
+        view[off + RECORD:end + RECORD] = view[off:end]     # memmove
+        struct.pack_into(FORMAT, buf, off, key, deadline, paused_left)
+        self.count += 1
+
+    def remove(self, key):
+        i = self.position(key)
+        if i >= 0:
+            view = memoryview(self.buf)
+            off, end = i * RECORD, self.count * RECORD
+            view[off:end - RECORD] = view[off + RECORD:end]
+            self.count -= 1
+
+
 class ActiveNotices:
     """The active notices in list order (most urgent first, paused last), read from the
-    store's index: len(), [i] (a NoticeView made on demand) and position(key)."""
+    PanelIndex: len(), [i] (a NoticeView made on demand) and position(key)."""
 
     def __init__(self, model):
         self.model = model
-        self.store = model.store
+        self.index = model.index
 
     def __len__(self):
-        return self.store.active_count()
+        return self.index.count
 
     def __getitem__(self, i):
-        n = self.store.active_count()
+        n = self.index.count
         if i < 0:
             i += n
         if not 0 <= i < n:
             raise IndexError("notice index out of range")
-        key, deadline, paused_left = self.store.index_entry(i)
+        key, deadline, paused_left = self.index.entry(i)
         return NoticeView(self.model, key, deadline, paused_left)
 
     def position(self, key):
-        return self.store.index_position(key)
+        return self.index.position(key)
 
 
 class DeviceView:
@@ -114,6 +194,7 @@ class PanelModel:
     def __init__(self, app):
         self.app = app
         self.store = app.store
+        self.index = app.index
         self._notices = None        # ActiveNotices, a new one after each receipt
         self._claims = (None, None)  # (key, claims) of the notice last opened
         self._summary = (None, None)  # (key, summary) of the notice last drawn
@@ -143,10 +224,10 @@ class PanelModel:
 
     def view(self, key):
         """The notice `key` as the panel sees it (also a closed one), or None."""
-        i = self.store.index_position(key)
+        i = self.index.position(key)
         if i >= 0:
             return ActiveNotices(self)[i]
-        s = self.store.notice(key)
+        s = notices.get(self.store, key)
         if s is None:
             return None
         return NoticeView(self, key, s["dl"], s.get("paused_left") if s["state"] == "cannot-comply" else None)  # noqa: E501
@@ -159,12 +240,12 @@ class PanelModel:
 
     def summary(self, key):
         if self._summary[0] != key:
-            self._summary = (key, self.store.notice(key) or {})
+            self._summary = (key, notices.get(self.store, key) or {})
         return self._summary[1]
 
     def claims(self, key):
         if self._claims[0] != key:
-            self._claims = (key, self.store.notice_message(key) or {"items": []})
+            self._claims = (key, notices.claims(self.store, key) or {"items": []})
         return self._claims[1]
 
     def rejected(self):
@@ -172,7 +253,7 @@ class PanelModel:
 
     def status(self):
         if self._outbox is None:
-            self._outbox = self.store.outbox_len()
+            self._outbox = self.store.outbox_len
         st = StatusView()
         st.net = self.app.endpoint is not None
         st.hotline = self.app.outbox.hotline_ok if self.app.outbox is not None else None
@@ -193,15 +274,15 @@ class PanelModel:
         return d
 
     def _answer(self, key, kind, reason=None):
-        s = self.store.notice(key)
+        s = notices.get(self.store, key)
         if s is None:
             raise KeyError("no such notice")
-        nh = self.store.message(s["iss"], s["id"])["nh"]
+        nh = messages.message(self.store, s["iss"], s["id"])["nh"]
         seq, _ = self.app.ledger.record(kind, iss=s["iss"], nid=s["id"], nh=nh, reason=reason)
         return seq
 
     def seen(self, key):
-        s = self.store.notice(key)
+        s = notices.get(self.store, key)
         if s is None or s["state"] != "new":
             return None
         return self._answer(key, "seen")
@@ -217,7 +298,7 @@ class PanelModel:
         """(event, view) for the panel after a message was taken in, or None."""
         if msg.t == "notice":
             key = message_key(msg.iss, msg.id)
-            if self.store.index_position(key) < 0:  # its withdraw came first: closed
+            if self.index.position(key) < 0:  # its withdraw came first: closed
                 return None
             event = "replaced" if msg.replaces is not None else "new"
             return event, self.view(key)

@@ -11,6 +11,7 @@ import gc
 import time
 
 from meldbox.app.intake import log_exception
+from meldbox.store import outbox as markers
 
 BACKOFF_FIRST_S = 2
 BACKOFF_CAP_S = 300
@@ -67,14 +68,14 @@ class Outbox:
     async def deliver_issuer(self, iss, uri):
         """This issuer's oldest receipts in order until one fails (then it backs off).
         Reads at most BATCH receipts; True when more are waiting."""
-        seqs = self.store.outbox_oldest(iss, BATCH)
+        seqs = markers.oldest(self.store, iss, BATCH)
         for seq in seqs:
             receipt = self.store.receipt(seq)
             if receipt is None:     # marker without record cannot happen; drop it safely
-                self.store.acknowledged(seq, iss)
+                markers.acknowledged(self.store, seq, iss)
                 continue
             if await self.send(uri, receipt):
-                self.store.acknowledged(seq, iss)
+                markers.acknowledged(self.store, seq, iss)
                 self.retry_at.pop(iss, None)
                 self.delay.pop(iss, None)
                 self.hotline_ok = True

@@ -9,7 +9,7 @@ retained log is always one run of seq numbers. A segment goes when every record 
 - and concerns no active notice, no notice whose `preserve` date is still ahead, and no
   notice closed within the retention period.
 Before anything is deleted the ledger chains a `checkpoint` receipt naming the newest
-pruned seq and its hash; applying it (Store._apply_checkpoint) writes `pruned` =
+pruned seq and its hash; applying it (Store.apply) writes `pruned` =
 [pseq, done]. Then the derived
 files that point at pruned records go (m/, c/), then the segments, then `done` is set:
 a power cut anywhere in between is finished by the next `compact` (the checkpoint record
@@ -21,7 +21,9 @@ import os
 
 from meldbox.core import cbor, errors, receipts
 from meldbox.core.messages import MAX_FUTURE_IAT
-from meldbox.store.store import SEGMENT_RECORDS, key_hex, message_key
+from meldbox.store import outbox
+from meldbox.store.messages import key_hex, message_key
+from meldbox.store.store import SEGMENT_RECORDS
 
 DAY = 86400
 DEFAULT_DAYS = 90
@@ -108,7 +110,7 @@ def record_prunable(store, seq, now, table):
     kind, iss = fields["kind"], fields.get("iss")
     if kind == "checkpoint":
         return not _in_any_outbox(store, seq)
-    if _exists("%s/%d" % (store.outbox_folder(iss), seq)):
+    if _exists("%s/%d" % (outbox.folder(store, iss), seq)):
         return False                        # the issuer has not acknowledged it yet
     limit = now - period(table, iss) - IAT_LEAD
     if fields["at"] >= limit:

@@ -50,9 +50,9 @@ async def scenario(report):
         assert got["small"] in hotline.received, "receipt of the small notice not delivered"
         assert got["large"] in hotline.received, "receipt of the Block1 notice not delivered"
         for _ in range(100):
-            if app.store.outbox_len() == 0:
+            if app.store.outbox_len == 0:
                 break
             await asyncio.sleep_ms(100)
-        eq(app.store.outbox_len(), 0, "outbox after delivery")
+        eq(app.store.outbox_len, 0, "outbox after delivery")
     await report.check("receipts delivered to the hotline's endpoint", delivered)
     dev.stop()

@@ -38,6 +38,6 @@ async def scenario(report):
         code, payload = await dev.request(_read("c.bin"))
         eq(code, "2.01", "code")
         eq(receipts.decode(payload)["seq"], 3, "seq of C")
-        eq(app.store.active_count(), 3, "active notices")
+        eq(app.index.count, 3, "active notices")
     await report.check("intake goes on after the cut", goes_on)
     dev.stop()

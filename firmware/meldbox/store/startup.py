@@ -1,0 +1,53 @@
+"""Opening the store at boot: what runs once, after the log is replayed (store/store.py).
+A torn tail is cut off, the panel's index is rebuilt from the active notices, the outbox
+is counted. Needed only at boot: the app unloads this module once the store is open."""
+import os
+import struct
+
+from meldbox.store.store import Store
+
+
+def open_store(root, index):
+    store = Store(root, index)      # replays the log
+    cut_torn_tail(store)
+    index.count = 0                 # what the replay put there is rebuilt below
+    for entry in os.ilistdir(root + "/n"):
+        n = store.read_cbor("%s/n/%s" % (root, entry[0]))
+        if n is not None:
+            index.put(n["key"], n["dl"],
+                      n.get("paused_left") if n["state"] == "cannot-comply" else None)
+    store.outbox_len = 0            # the replay's count is redone below, from the names
+    for entry in os.ilistdir(root + "/o"):
+        store.outbox_len += sum(1 for _ in os.ilistdir("%s/o/%s" % (root, entry[0])))
+    return store
+
+
+def cut_torn_tail(store):
+    """After replay every whole record is applied: bytes after the last one in the
+    current segment are a failed append. Rewrite the segment without them, so the
+    next record is appended where readers look for it."""
+    path = store.segment(store.seq + 1)
+    try:
+        size = os.stat(path)[6]
+    except OSError:
+        return
+    end = 0
+    header = bytearray(8)
+    with open(path, "rb") as f:
+        while f.readinto(header) == 8:
+            rseq, length = struct.unpack("<II", header)
+            if rseq > store.seq or end + 8 + length > size:
+                break
+            end += 8 + length
+            f.seek(end)
+    if end == size:
+        return
+    store.torn_tail = size - end
+    buf = bytearray(256)
+    with open(path, "rb") as src, open(store.tmp, "wb") as dst:
+        left = end
+        while left:
+            n = src.readinto(memoryview(buf)[:min(left, len(buf))])
+            dst.write(memoryview(buf)[:n])
+            left -= n
+    os.rename(store.tmp, path)
