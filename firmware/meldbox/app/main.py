@@ -53,7 +53,10 @@ class App:
         self.mount = MOUNT
         self.endpoint = None
         self.outbox = None
-        self.model = PanelModel(self)
+        self.model = PanelModel(
+            store=self.store, index=self.index, ledger=self.ledger, clock=self.clock,
+            rejected=self.rejected, public_key=self.signing_key.public, mount=MOUNT,
+            config=lambda: self.config, trust=lambda: self.trust, links=self._links)
         self.panel = None
 
     def reconfigure(self, prov):
@@ -88,6 +91,11 @@ class App:
                 "flash_used": used, "flash_total": total,
                 "flash_low": retention.flash_low(self.store),
                 "heap_used": gc.mem_alloc(), "heap_free": gc.mem_free(), "heap_peak": heap.peak}
+
+    def _links(self):
+        """(network up, hotline reached: True, False or None) for the panel's status bar."""
+        return (self.endpoint is not None,
+                self.outbox.hotline_ok if self.outbox is not None else None)
 
     def _on_message(self, msg, seq):
         if self.panel is not None:

@@ -42,10 +42,10 @@ class Item:
 
 class NoticeView:
     """One notice as the panel sees it, made when needed from the store's index record
-    (key, deadline, paused time): 500 stored notices must fit the heap, so nothing per
-    notice is held beyond that record. Everything else is read from the notice's summary
-    on flash when drawn, and the detail fields (items, note, basis...) from the notice as
-    received."""
+    (key, deadline, paused time): 1000 stored notices (MAX_ACTIVE) must fit the heap, so
+    nothing per notice is held beyond that record. Everything else is read from the
+    notice's summary on flash when drawn, and the detail fields (items, note, basis...)
+    from the notice as received."""
     __slots__ = ("model", "key", "deadline", "paused_left")
 
     def __init__(self, model, key, deadline, paused_left):
@@ -191,17 +191,31 @@ class StatusView:
 
 
 class PanelModel:
-    def __init__(self, app):
-        self.app = app
-        self.store = app.store
-        self.index = app.index
+    """What the panel shows and records, on the narrow part of the app it needs: `store`,
+    `index` (PanelIndex), `ledger` (records staff receipts, tells of new ones), `clock`,
+    `rejected`, the device's `public_key` and flash `mount`, and callables for what the
+    app replaces at run time: `config()`, `trust()` (the TrustStore), `links()` ->
+    (network up, hotline reached: True, False or None)."""
+
+    def __init__(self, *, store, index, ledger, clock, rejected, public_key, mount, config,
+                 trust, links):
+        self.store = store
+        self.index = index
+        self.ledger = ledger
+        self._clock = clock
+        self._rejected = rejected
+        self._public = public_key
+        self._mount = mount
+        self._config = config
+        self._trust = trust
+        self._links = links
         self._notices = None        # ActiveNotices, a new one after each receipt
         self._claims = (None, None)  # (key, claims) of the notice last opened
         self._summary = (None, None)  # (key, summary) of the notice last drawn
         self._outbox = None
         self._flash_seq = None    # seq when flash_low was last read (statvfs)
         self._flash_low = False
-        app.ledger.listeners.append(self._changed)
+        ledger.listeners.append(self._changed)
 
     def _changed(self, seq=None, kind=None):
         self._notices = None
@@ -210,17 +224,17 @@ class PanelModel:
 
     @property
     def lang(self):
-        return self.app.config.get("lang", "en")
+        return self._config().get("lang", "en")
 
     @property
     def tz(self):
-        return self.app.config.get("tz", "CET")
+        return self._config().get("tz", "CET")
 
     def now(self):
-        return self.app.clock.now()
+        return self._clock.now()
 
     def clock(self):
-        return self.app.clock.source()
+        return self._clock.source()
 
     def view(self, key):
         """The notice `key` as the panel sees it (also a closed one), or None."""
@@ -249,14 +263,13 @@ class PanelModel:
         return self._claims[1]
 
     def rejected(self):
-        return self.app.rejected.entries
+        return self._rejected.entries
 
     def status(self):
         if self._outbox is None:
             self._outbox = self.store.outbox_len
         st = StatusView()
-        st.net = self.app.endpoint is not None
-        st.hotline = self.app.outbox.hotline_ok if self.app.outbox is not None else None
+        st.net, st.hotline = self._links()
         st.outbox = self._outbox
         if self._flash_seq != self.store.seq:    # statvfs once per new receipt
             self._flash_seq = self.store.seq
@@ -266,11 +279,11 @@ class PanelModel:
 
     def device(self):
         d = DeviceView()
-        d.dev = self.app.config["dev"]
-        d.key_fpr = fingerprint(self.app.signing_key.public)
+        d.dev = self._config()["dev"]
+        d.key_fpr = fingerprint(self._public)
         d.version = VERSION
-        d.keys = [(k.iss, fingerprint(k.public), k.not_after, k.revoked) for k in self.app.trust]
-        d.storage_used, d.storage_total = flash.usage(self.app.mount)
+        d.keys = [(k.iss, fingerprint(k.public), k.not_after, k.revoked) for k in self._trust()]
+        d.storage_used, d.storage_total = flash.usage(self._mount)
         return d
 
     def _answer(self, key, kind, reason=None):
@@ -278,7 +291,7 @@ class PanelModel:
         if s is None:
             raise KeyError("no such notice")
         nh = messages.message(self.store, s["iss"], s["id"])["nh"]
-        seq, _ = self.app.ledger.record(kind, iss=s["iss"], nid=s["id"], nh=nh, reason=reason)
+        seq, _ = self.ledger.record(kind, iss=s["iss"], nid=s["id"], nh=nh, reason=reason)
         return seq
 
     def seen(self, key):
