@@ -6,9 +6,9 @@ ProtocolError having changed nothing.
 import gc
 import time
 
-from meldbox import heap
+from meldbox import heap, log_exception
 from meldbox.coap.messagelayer import RateLimiter
-from meldbox.core import errors
+from meldbox.core import cbor, cose, errors
 from meldbox.core.messages import verify_message
 from meldbox.store.messages import message
 from meldbox.store.store import applied_claims
@@ -110,18 +110,11 @@ class Intake:
             self.store.check_space()
 
 
-def log_exception(what, e):
-    import sys
-    print("meldbox: error %s:" % what, file=sys.stderr)
-    sys.print_exception(e, sys.stderr)
-
-
 def _claimed_issuer(raw, err):
     """Best effort: the issuer a refused message claims, for the panel's rejected list."""
     if isinstance(err, errors.TooLarge):
         return "?"
     try:
-        from meldbox.core import cbor, cose
         claims = cbor.loads(cose.decode_sign1(raw).payload)
         iss = claims.get("iss") if isinstance(claims, dict) else None
         return iss if isinstance(iss, str) and len(iss) <= 64 else "?"

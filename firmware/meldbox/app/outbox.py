@@ -10,7 +10,7 @@ import asyncio
 import gc
 import time
 
-from meldbox.app.intake import log_exception
+from meldbox import log_exception
 from meldbox.store import outbox as markers
 
 BACKOFF_FIRST_S = 2

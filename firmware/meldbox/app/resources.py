@@ -3,6 +3,7 @@ import gc
 import hashlib
 import time
 
+from meldbox import log_exception
 from meldbox.coap.message import ECHO
 from meldbox.coap.resource import Response, error_response, problem
 from meldbox.coap.messagelayer import source_address
@@ -46,7 +47,6 @@ class NoticesResource:
         except errors.ProtocolError as e:
             return error_response(e)
         except MemoryError as e:
-            from meldbox.app.intake import log_exception
             log_exception("taking in a message", e)
             # Nothing was committed (or, if it was, a retry gets the stored receipt):
             # ask the hotline to come back shortly instead of failing for good.

@@ -16,9 +16,11 @@ a power cut anywhere in between is finished by the next `compact` (the checkpoin
 itself is replayed like any other). Nothing depends on the pruned records: a re-sent
 message of a pruned notice is older than the horizon and refused (`StaleMessage`).
 """
+import asyncio
 import gc
 import os
 
+from meldbox import log_exception
 from meldbox.core import cbor, errors, receipts
 from meldbox.core.messages import MAX_FUTURE_IAT
 from meldbox.store import outbox
@@ -219,12 +221,10 @@ class Retention:
             self.compact()
         except Exception as e:      # out of memory, flash error: try next time
             self.last_run = self.clock.now()
-            from meldbox.app.intake import log_exception
             log_exception("compacting the store", e)
         gc.collect()
 
     async def run(self):
-        import asyncio
         while True:
             await asyncio.sleep(1)
             self.step()

@@ -25,6 +25,9 @@ after notify/seen/act. The panel holds no per-notice objects of its own, so that
 Screens open each other by name through the panel (show("detail", view); the table is
 navigation.py), so no screen imports another.
 """
+import asyncio
+import sys
+
 from meldbox.ui import chrome
 from meldbox.ui import palette as P
 from meldbox.ui.alerts import Alerts
@@ -336,7 +339,6 @@ class Panel:
 
     async def run(self, buttons, ticks_ms, poll_ms=20):
         """Poll the buttons every poll_ms and tick whenever the device second changes."""
-        import asyncio
         last = self.now
         while True:
             try:
@@ -346,7 +348,6 @@ class Panel:
                     last = self.model.now()
                     self.tick()
             except Exception as e:      # out of memory mid-draw: the next tick repaints
-                import sys
                 sys.print_exception(e, sys.stderr)
                 self._status = None
             await asyncio.sleep_ms(poll_ms)
