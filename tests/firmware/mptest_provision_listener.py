@@ -8,68 +8,12 @@ import json
 import sys
 
 from mptest import eq
+from provision_doubles import Device, Link
 
-from meldbox.app import config as configuration
-from meldbox.core import cbor
 from meldbox.provision import framing
 from meldbox.provision.listener import ON_DEMAND, Listener
 
 KEY1 = "11" * 32
-
-
-class Link:
-    def __init__(self):
-        self.inbox = bytearray()
-        self.out = bytearray()
-
-    def read(self, buf):
-        n = min(len(buf), len(self.inbox))
-        buf[:n] = self.inbox[:n]
-        self.inbox = self.inbox[n:]
-        return n
-
-    def write(self, data):
-        self.out += data
-
-
-class Store:
-    """What config.apply_provisioning needs of the store: the saved config (store/device.py
-    reads and writes it as the file `config`)."""
-    root = ""
-
-    def __init__(self):
-        self.saved = {}
-
-    def read_cbor(self, path, default=None):
-        assert path == "/config", path
-        return dict(self.saved)
-
-    def write_atomic(self, path, data):
-        assert path == "/config", path
-        self.saved = cbor.loads(data)
-
-
-class Device:
-    """The service's view of the appliance (device.AppDevice on the board)."""
-    def __init__(self):
-        self.store = Store()
-        self.cfg = configuration.current(self.store)
-        self.asked = None
-
-    def config(self):
-        return self.cfg
-
-    def apply(self, prov):
-        self.cfg = configuration.apply_provisioning(self.store, prov)
-
-    def info(self):
-        return {"dev": self.cfg["dev"]}
-
-    def confirm(self, rows, on_done):
-        self.asked = (rows, on_done)
-
-    def cancel_confirm(self):
-        pass
 
 
 def exchange(listener, req):
