@@ -1,5 +1,6 @@
 """Start and stop real simulated devices (`meldbox sim-device`) from tests."""
 
+import contextlib
 import json
 import os
 import select
@@ -96,13 +97,16 @@ class SimDevice:
             time.sleep(step)
 
     def stop(self):
-        """Orderly stop (SIGTERM)."""
+        """Orderly stop (SIGTERM); then nothing of the process group may outlive it."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.power_cut()
+        if self.proc:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
         return self.proc.returncode if self.proc else None
 
     def power_cut(self):

@@ -295,14 +295,15 @@ def run(args):
 
 
 def supervise(args, state, child, ready):
-    ready["pid"] = child.pid
-    print(json.dumps(ready), flush=True)
-
     def stop(signum, frame):
         threading.Thread(target=orderly_stop, args=(state, child), daemon=True).start()
 
+    # Before the ready line: a SIGTERM sent as soon as it is read must stop the device
+    # too, not only this process (the default action would leave the device running).
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    ready["pid"] = child.pid
+    print(json.dumps(ready), flush=True)
     for line in child.stdout:  # the device's later events (power cut) and log lines
         try:
             event = json.loads(line)
