@@ -18,14 +18,13 @@ APT_PACKAGES += chromium
 # The Cortex-M target (issue 11): MicroPython's bare-metal ports/qemu under QEMU.
 APT_PACKAGES += gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 
-# MicroPython source for the Cortex-M image: the pinned subset in ../shared when present
-# (CI), else a shallow clone of the same commits into build/.
-MICROPY_COMMIT := 1c3c201149f37fe8d81246191b3127bb198d6306
-MICROPY_LIB_COMMIT := ee4bb8ff139e24c42b739935fbd8ec7c4d061e02
-MICROPY_SRC ?= $(if $(wildcard ../shared/micropython/py/mpconfig.h),../shared/micropython,build/micropython)
+# MicroPython source for the Cortex-M image: the pinned subset vendored in
+# firmware/vendor/micropython (commits and contents in its SOURCE.md), so that a clone
+# builds it offline. `make MICROPY_SRC=/path ...` chooses another tree.
+MICROPY_SRC ?= firmware/vendor/micropython
 MCU_ELF := build/mcu/firmware.elf
 # Rebuilt only when the firmware, the QEMU board or its build changes.
-MCU_INPUTS := $(shell find firmware -name '*.py' -not -path '*/__pycache__/*') \
+MCU_INPUTS := $(shell find firmware -name '*.py' -not -path '*/__pycache__/*' -not -path 'firmware/vendor/*') \
 	$(wildcard firmware/boards/qemu/port/*.h) firmware/package.json hardware/pins.json
 
 .PHONY: setup system lint test test-fast test-mcu mcu demo bench fleet soak soak-short firmware deploy clean
@@ -79,15 +78,6 @@ mcu: setup $(MCU_ELF)
 
 $(MCU_ELF): $(STAMP) $(MCU_INPUTS) | $(MICROPY_SRC)/py
 	$(BIN)/python firmware/build_mcu.py --src $(MICROPY_SRC)
-
-build/micropython/py:
-	rm -rf build/micropython && mkdir -p build/micropython/lib/micropython-lib
-	git -C build/micropython init -q
-	git -C build/micropython fetch -q --depth 1 https://github.com/micropython/micropython $(MICROPY_COMMIT)
-	git -C build/micropython checkout -q FETCH_HEAD
-	git -C build/micropython/lib/micropython-lib init -q
-	git -C build/micropython/lib/micropython-lib fetch -q --depth 1 https://github.com/micropython/micropython-lib $(MICROPY_LIB_COMMIT)
-	git -C build/micropython/lib/micropython-lib checkout -q FETCH_HEAD
 
 demo: setup
 	$(BIN)/meldbox demo
