@@ -8,6 +8,7 @@ are counted."""
 import gc
 import os
 
+from clock_double import FrozenClock
 from mptest import eq, scratch
 
 import vfs
@@ -29,22 +30,6 @@ ISS = "nl.eokm"
 T0 = 1800000000
 
 
-class Clock:
-    t = T0
-
-    def now(self):
-        return self.t
-
-    def source(self):
-        return "rtc"
-
-    def trusted(self):
-        return True
-
-    def observe_iat(self, iat, iss):
-        pass
-
-
 def intake():
     try:
         os.remove(IMG)
@@ -52,7 +37,7 @@ def intake():
         pass
     flash.mount(FileBlockDevice(IMG), MOUNT)
     store = open_store(MOUNT + "/mb", PanelIndex())
-    clock = Clock()
+    clock = FrozenClock(T0)
     ledger = Ledger(store, DEVICE_KEY, cose.kid_of(DEVICE_KEY.public), "dev-1", clock)
     trust = TrustStore.from_list([{"iss": ISS, "key": ISSUER_KEY.public}])
     return Intake(ledger, trust, clock), clock

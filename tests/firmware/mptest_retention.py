@@ -7,6 +7,7 @@ import gc
 import os
 from hashlib import sha256
 
+from clock_double import FrozenClock
 from mptest import eq, raises, scratch
 
 import vfs
@@ -37,20 +38,6 @@ class PowerCut(Exception):
     pass
 
 
-class Clock:
-    def __init__(self, now):
-        self.t = now
-
-    def now(self):
-        return self.t
-
-    def source(self):
-        return "rtc"
-
-    def trusted(self):
-        return True
-
-
 class Device:
     """Store, ledger and clock as the app wires them (no network, no panel)."""
 
@@ -78,7 +65,7 @@ class Device:
         self.store = open_store(ROOT, PanelIndex())
         if not keep:
             device.save_config(self.store, config or {"receipts": URIS, "trust": []})
-        self.clock = Clock(T0)
+        self.clock = FrozenClock(T0)
         self.ledger = Ledger(self.store, KEY, KID, "dev-1", self.clock)
         self.n = 0
 

@@ -90,10 +90,9 @@ def test_both_refuse_the_same_damaged_frames():
 HARNESS = r'''
 import asyncio, json, select, sys
 from boards.sim.serial import open_link
-from meldbox.app import config as configuration
-from meldbox.core import cbor
+from meldbox.provision.listener import Listener
 from meldbox.provision.request import fingerprint
-from meldbox.provision.service import ProvisionService
+from provision_doubles import Device as Doubles
 
 
 def say(obj):
@@ -101,42 +100,15 @@ def say(obj):
     sys.stdout.flush()
 
 
-class Store:
-    """What config.apply_provisioning needs of the store: the saved config (store/device.py
-    reads and writes it as the file `config`)."""
-    root = ""
-
-    def __init__(self):
-        self.saved = {}
-
-    def read_cbor(self, path, default=None):
-        assert path == "/config", path
-        return dict(self.saved)
-
-    def write_atomic(self, path, data):
-        assert path == "/config", path
-        self.saved = cbor.loads(data)
-
-
-class Device:
+class Device(Doubles):
     """The appliance as far as provisioning sees it; the panel is the test (stdin/stdout)."""
     def __init__(self):
-        self.store = Store()
-        self.cfg = configuration.current(self.store)
+        super().__init__()
         self.on_done = None
-        self.time = None
-
-    def config(self):
-        return self.cfg
-
-    def apply(self, prov):
-        self.cfg = configuration.apply_provisioning(self.store, prov)
-
-    def set_time(self, t):
-        self.time = t
 
     def info(self):
-        return {"dev": self.cfg["dev"], "time": self.time, "receipts": self.cfg["receipts"],
+        return {"dev": self.cfg["dev"], "time": self.times[-1] if self.times else None,
+                "receipts": self.cfg["receipts"],
                 "trust": [{"iss": e["iss"], "fingerprint": fingerprint(e["key"]), "revoked": e["revoked"]}
                           for e in self.cfg["trust"]]}
 
@@ -165,9 +137,9 @@ async def panel(device):
 
 async def main():
     device = Device()
-    service = ProvisionService(open_link(sys.argv[1]), device, confirm_timeout_ms=int(sys.argv[2]))
+    listener = Listener(open_link(sys.argv[1]), device, confirm_timeout_ms=int(sys.argv[2]))
     say({"event": "ready"})
-    await asyncio.gather(service.run(), panel(device))
+    await asyncio.gather(listener.run(), panel(device))
 
 asyncio.run(main())
 '''  # noqa: E501
@@ -179,7 +151,12 @@ class Harness:
         self.link = SerialLink(self.path)
         script = tmp_path / "harness.py"
         script.write_text(HARNESS)
-        env = dict(os.environ, MICROPYPATH=os.pathsep.join([str(ROOT / "firmware"), ".frozen"]))
+        env = dict(
+            os.environ,
+            MICROPYPATH=os.pathsep.join(
+                [str(ROOT / "firmware"), str(ROOT / "tests" / "mp"), ".frozen"]
+            ),
+        )
         self.proc = subprocess.Popen(
             [
                 str(MICROPYTHON),

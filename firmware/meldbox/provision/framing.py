@@ -8,9 +8,6 @@ for mpremote, and lines that do not start with '#' (log output, a stray REPL ban
 are skipped. The length and the CRC catch truncated and corrupted frames. The decoder
 works in one buffer allocated up front, so no input makes it allocate more than that.
 """
-import gc
-import json
-import sys
 from binascii import crc32, hexlify, unhexlify
 
 from meldbox import heap
@@ -143,22 +140,3 @@ class Decoder:
                     buf[self.n] = b
                     self.n += 1
         return out
-
-
-# How the link is served (listener.py, service.py): read in chunks of READ_CHUNK bytes,
-# polled every POLL_MS when idle.
-POLL_MS = 20
-READ_CHUNK = 256
-
-
-def fault(link, max_body, e):
-    """An unexpected exception while serving the link: log it, tell the peer to retry."""
-    sys.print_exception(e, sys.stderr)
-    gc.collect()
-    try:
-        body = json.dumps({"id": None, "ok": False, "error": "device-fault", "code": "5.00",
-                           "detail": "the device could not answer now (%s); retry"
-                           % e.__class__.__name__}).encode()
-        write_frame(link.write, body, max_body)
-    except Exception:
-        pass

@@ -15,14 +15,12 @@ changes nothing at all. Only lang and tz (how the panel shows things) apply at o
 `device` is the service's view of the appliance (device.py on the app; tests use their
 own): config(), apply(prov), set_time(t), info(), confirm(rows, on_done), cancel_confirm().
 """
-import asyncio
 import json
 import time
 
 from meldbox.core.errors import (FORBIDDEN, INTERNAL_SERVER_ERROR, SERVICE_UNAVAILABLE,
                                  MalformedError, ProtocolError, code_text)
 from meldbox.provision import framing, request
-from meldbox.provision.framing import POLL_MS, READ_CHUNK, fault
 
 CONFIRM_TIMEOUT_MS = 120000
 
@@ -187,17 +185,3 @@ class ProvisionService:
         else:
             err = NotConfirmed("the change was refused on the panel")
         self.send(_problem(rid, err))
-
-    async def run(self):
-        rx = bytearray(READ_CHUNK)
-        while True:
-            n = 0
-            try:
-                n = self.link.read(rx)
-                if n:
-                    self.feed(memoryview(rx)[:n])
-                self.tick()
-            except Exception as e:      # out of memory, a link error: answer, never die
-                fault(self.link, self.max_body, e)
-            await asyncio.sleep_ms(0 if n else POLL_MS)
-
