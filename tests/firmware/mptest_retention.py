@@ -5,6 +5,7 @@ use that stays flat (store/retention.py). At 512K like mptest_store (the test's 
 imports and fixtures); the device at 256K is tested end to end (tests/host/test_retention.py)."""
 import gc
 import os
+import struct
 from hashlib import sha256
 
 from clock_double import FrozenClock
@@ -18,7 +19,7 @@ from meldbox.app.ledger import Ledger
 from meldbox.app.model import PanelIndex
 from meldbox.core import cbor, cose, ed25519, errors, receipts
 from meldbox.store import device, flash, messages, notices, outbox, retention
-from meldbox.store.messages import message_key
+from meldbox.store.messages import key_hex, message_key
 from meldbox.store.startup import open_store
 
 IMG = scratch("meldbox-mptest-retention.img")
@@ -43,7 +44,7 @@ class Device:
 
     last = None
 
-    def __init__(self, keep=False, config=None):
+    def __init__(self, keep=False, config=None, segment_records=32):
         if Device.last is not None:     # a reboot: the old store's 16 KB index is garbage
             Device.last.store = Device.last.ledger = None
         gc.collect()
@@ -62,7 +63,8 @@ class Device:
             raise PowerCut()
         self.bdev = FileBlockDevice(IMG, on_cut=cut)
         flash.mount(self.bdev, MOUNT)
-        self.store = open_store(ROOT, PanelIndex())
+        # segments of 32 records (the device's 128 are kept in `layout`): 4 x fewer notices
+        self.store = open_store(ROOT, PanelIndex(), segment_records=segment_records)
         if not keep:
             device.save_config(self.store, config or {"receipts": URIS, "trust": []})
         self.clock = FrozenClock(T0)
@@ -120,11 +122,17 @@ def check_consistent(d):
             eq(fields["prev"], receipts.chain_hash(prev), "prev of %d" % seq)
         prev = r
     eq(s.head_hash, receipts.chain_hash(prev))
-    for folder in ("m", "c", "n"):
+    for folder in ("c", "n"):
         for e in os.ilistdir("%s/%s" % (ROOT, folder)):
-            f = s.read_cbor("%s/%s/%s" % (ROOT, folder, e[0]))
-            seq = f["seq"] if folder == "m" else f["last"]
+            seq = s.read_cbor("%s/%s/%s" % (ROOT, folder, e[0]))["last"]
             assert seq >= first, "%s/%s points at pruned %d" % (folder, e[0], seq)
+    for e in os.ilistdir(ROOT + "/x"):
+        with open("%s/x/%s" % (ROOT, e[0]), "rb") as f:
+            data = f.read()
+        eq(len(data) % messages.ENTRY, 0, "x/%s holds whole entries" % e[0])
+        for at in range(0, len(data), messages.ENTRY):
+            seq = struct.unpack_from("<I", data, at + 8)[0] & ~messages.CLOSED
+            assert seq >= first, "x/%s points at pruned %d" % (e[0], seq)
     for seq in outbox_seqs(s):
         assert s.receipt(seq) is not None, "outbox %d without record" % seq
     return first
@@ -158,9 +166,41 @@ def test_closed_and_delivered_pruned_after_the_period_not_before():
     eq(messages.message(d.store, ISS, b"n-000032"), None)
     eq(notices.get(d.store, message_key(ISS, b"n-000032")), None)
     eq(messages.message(d.store, ISS, b"n-000033")["seq"], 65, "n-33 is in a retained segment")
-    eq(notices.get(d.store, message_key(ISS, b"n-000033"))["state"], "removed")
+    n33 = message_key(ISS, b"n-000033")
+    eq(notices.get(d.store, n33), None, "closed 91 days ago: packed")
+    eq(messages.find(d.store, n33, closed=True), 66, "its closing receipt, in the index")
+    assert "m" in d.store.record(65), "segment 2 is still appended to: not slimmed yet"
     check_consistent(d)
     eq(d.compact(92), False, "segment 2 is not full")
+
+
+def test_slimming_keeps_only_the_messages_still_needed():
+    """A day after closing, a notice's summary is packed into the index and its message
+    dropped from the log; an active notice, one with `preserve` ahead, and the segment
+    still appended to keep theirs. Idempotency and the chain hold, also after a reboot."""
+    d = Device()
+    active = d.take(close=False)                                    # seq 1
+    kept = d.take(preserve=T0 + 30 * DAY)                           # 2, 3
+    for _ in range(16):                                             # 4 .. 35
+        d.take()
+    eq(d.compact(0), False)
+    eq(len(os.listdir(ROOT + "/c")), 17, "closed within a day: still on the panel")
+    eq(d.compact(2), False)
+    eq(os.listdir(ROOT + "/c"), [key_hex(message_key(ISS, kept["id"]))])
+    for seq in range(1, 33):
+        rec = d.store.record(seq)
+        eq("m" in rec, seq in (1, 2), "record %d" % seq)
+        eq(rec["r"], d.store.receipt(seq))
+    eq(set(d.store.record(34)), {"m", "r"}, "segment 1 is still appended to")
+    eq(notices.claims(d.store, message_key(ISS, active["id"]))["ref"], "EOKM-1")
+    m3 = messages.message(d.store, ISS, b"n-000003")
+    eq((m3["t"], m3["seq"]), ("notice", 4))
+    eq(m3["nh"], receipts.decode(d.store.receipt(4))["nh"])
+    eq(messages.find(d.store, message_key(ISS, b"n-000003"), closed=True), 5)
+    d = Device(keep=True)
+    eq(d.store.index.count, 1)
+    eq(messages.message(d.store, ISS, b"n-000003")["seq"], 4)
+    check_consistent(d)
 
 
 def test_active_notices_are_never_pruned():
@@ -309,16 +349,24 @@ def test_flash_use_stays_flat_over_close_and_prune_cycles():
 
 
 def test_flash_per_closed_retained_notice():
-    d = Device()
-    base = d.used()
-    count = 200
-    for _ in range(count):
+    """Issue 9: at most 600 bytes each, receipts included. Measured as what 256 more
+    closed notices add, packed and slimmed (a day after closing), with the device's
+    segments of 128 records; the fixed part (folders, the index buckets' first blocks,
+    the segment still appended to) is measured separately and bounded too."""
+    d = Device(segment_records=128)
+    empty = d.used()
+    for _ in range(256):
         d.take()
-    per = (d.used() - base) // count
-    print("flash per closed and retained notice: %d bytes" % per)
-    # Measured 1925 (issue 9 asks for 600: not reached yet, see firmware/README.md):
-    # this bounds what is there against growing.
-    assert per <= 2048, per
+    d.compact(2)
+    base = d.used()
+    for _ in range(256):
+        d.take()
+    d.compact(4)                # packed and slimmed a day after closing
+    per = (d.used() - base) // 256
+    fixed = base - empty - 256 * per
+    print("flash per closed and retained notice: %d bytes; fixed part %d bytes" % (per, fixed))
+    assert per <= 600, per
+    assert fixed <= 24 * 4096, fixed
 
 
 def test_checkpoint_build_checks_its_fields():

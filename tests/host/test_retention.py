@@ -20,7 +20,8 @@ from meldbox_host import protocol
 from tests.host.e2e import free_port, send, wait_for
 
 DAY = 86400
-NOTICES = 20  # 20 notices + 20 withdraws: seq 1..40, log segment 0 is 1..32
+SEGMENT = 128  # records per log segment (store/store.py SEGMENT_RECORDS)
+NOTICES = 70  # 70 notices + 70 withdraws: seq 1..140, log segment 0 is 1..128
 
 
 class ReceiptSink(aiocoap.resource.Resource):
@@ -102,8 +103,8 @@ def test_prune_checkpoint_stale_rule_and_reboot(hotline, devices):
             assert await wait_for(lambda: 2 * NOTICES + 1 in sink.by_seq), sorted(sink.by_seq)
             check_chain(sink, dev.device_key, 2 * NOTICES + 1)
             cp = verified(sink.by_seq[2 * NOTICES + 1], dev.device_key)
-            assert cp["kind"] == "checkpoint" and cp["pseq"] == 32
-            assert cp["ph"] == hashlib.sha256(sink.by_seq[32]).digest()
+            assert cp["kind"] == "checkpoint" and cp["pseq"] == SEGMENT
+            assert cp["ph"] == hashlib.sha256(sink.by_seq[SEGMENT]).digest()
             assert not {"iss", "nid", "nh"} & set(cp)
             # a pruned notice sent again is refused, not taken in as new
             for cose, _ in (sent[0], sent[-1]):
@@ -188,7 +189,7 @@ def test_power_cut_during_compaction_loses_nothing(hotline, devices):
             assert await wait_for(lambda: 2 * NOTICES + 1 in sink2.by_seq)
             check_chain(sink2, dev.device_key, 2 * NOTICES + 1)
             cp = verified(sink2.by_seq[2 * NOTICES + 1], dev.device_key)
-            assert (cp["kind"], cp["pseq"]) == ("checkpoint", 32)
+            assert (cp["kind"], cp["pseq"]) == ("checkpoint", SEGMENT)
             reply = await send(ctx, dev, withdraws[-1][0])
             assert (reply.code, reply.payload) == ("2.04", withdraws[-1][1])
             assert await wait_for(lambda: dev.control("status")["outbox"] == 0)

@@ -1,16 +1,22 @@
 """Notice state on flash: n/KEY an active notice's summary (what the panel draws), c/KEY a
-closed one (removed, withdrawn, replaced, ...), and `early`: withdraws that arrived before
-their notice, so the notice is closed as it arrives. Functions of the store (store/store.py),
+recently closed one (removed, withdrawn, replaced, ...), and `early`: withdraws that
+arrived before their notice, so the notice is closed as it arrives. A day after closing
+(PACK_AFTER_S), `pack` keeps of a closed notice only its closing seq in the message index
+and drops its message from the log: the per-notice file and message cost more flash than
+the notice's receipts. Functions of the store (store/store.py),
 called as it applies a record; each change of the active list goes to the panel's index
 (store.index: put, remove)."""
 import os
 
-from meldbox.core import cbor, cose
+from meldbox.core import cbor, cose, receipts
 from meldbox.core.url import host_of
+from meldbox.store import messages
 from meldbox.store.messages import key_hex
 
 # [key, seq] of the newest EARLY_WITHDRAWS withdraws that came first, in the file `early`.
 EARLY_WITHDRAWS = 64
+PACK_AFTER_S = 86400        # a closed notice's summary stays on the panel this long
+PACK_BATCH = 16             # names collected before changing the folder
 
 
 def path(store, key, folder="n"):
@@ -30,7 +36,9 @@ def claims(store, key):
     record is pruned, store/retention.py: the summary remains)."""
     n = get(store, key)
     rec = None if n is None else store.record(n["seq"])
-    return None if rec is None else cbor.loads(cose.decode_sign1(rec["m"]).payload)
+    if rec is None or "m" not in rec:
+        return None
+    return cbor.loads(cose.decode_sign1(rec["m"]).payload)
 
 
 def take_in(store, key, seq, fields, claims):
@@ -67,7 +75,7 @@ def take_in(store, key, seq, fields, claims):
 
 def withdraw(store, key, seq):
     """A withdraw of `key`: closes it, or is remembered until the notice arrives."""
-    if get(store, key) is not None:
+    if messages.find(store, key) is not None:   # taken in (closed already: nothing to do)
         close(store, key, "withdrawn", seq)
         return
     early = store.read_cbor(store.root + "/early", [])
@@ -112,3 +120,28 @@ def staff_receipt(store, key, kind, seq, fields):
         store.index.remove(key)         # moves to the paused end of the list
         store.index.put(key, n["dl"], n["paused_left"])
     store.write_atomic(active, cbor.dumps(n))
+
+
+def pack(store, now):
+    """Pack the notices closed more than PACK_AFTER_S ago whose `preserve` date (if any) is
+    past: their closing seq goes to the message index, their message is marked for the
+    log's slimming, their summary file goes (in that order: a power cut repeats a step)."""
+    folder = store.root + "/c"
+    while True:
+        ready = []
+        for entry in os.ilistdir(folder):
+            n = store.read_cbor("%s/%s" % (folder, entry[0]))
+            if n is None or n.get("preserve", 0) >= now:
+                continue
+            last = store.receipt(n["last"])
+            if last is not None and receipts.decode(last)["at"] > now - PACK_AFTER_S:
+                continue
+            ready.append((entry[0], n["key"], n["seq"], n["last"]))
+            if len(ready) == PACK_BATCH:
+                break
+        for name, key, seq, last in ready:
+            messages.put(store, key, last | messages.CLOSED)
+            store.slim_later(seq)
+            os.remove("%s/%s" % (folder, name))
+        if len(ready) < PACK_BATCH:
+            return

@@ -1,8 +1,15 @@
-"""Retention: pruning the receipt log, and the files derived from it, once what it holds
-is closed, delivered and older than its issuer's retention period (PROTOCOL.md 4,
-"Retention and checkpoints").
+"""Compaction of the store: slimming the log of messages no longer needed, and retention:
+pruning the receipt log, and the files derived from it, once what it holds is closed,
+delivered and older than its issuer's retention period (PROTOCOL.md 4, "Retention and
+checkpoints"). (One module: each module the device keeps loaded costs heap.)
 
-The unit is a whole log segment (store.SEGMENT_RECORDS receipts), oldest first, so the
+Slimming: a withdraw's or ping's message is not read after it is applied, nor is a
+notice's once it is packed (store/notices.py pack, a day after it closed, unless its
+`preserve` date is ahead); their seqs are listed in `slim`, and compaction rewrites each
+completed segment holding one as {"r": receipt} records. A closed, retained notice then
+costs its receipts and two index entries.
+
+The unit is a whole log segment (store.segment_records receipts), oldest first, so the
 retained log is always one run of seq numbers. A segment goes when every record in it
 - reached its issuers (no outbox marker left),
 - is older than the retention period of its issuer (plus the iat lead a message may have),
@@ -11,7 +18,7 @@ retained log is always one run of seq numbers. A segment goes when every record 
 Before anything is deleted the ledger chains a `checkpoint` receipt naming the newest
 pruned seq and its hash; applying it (Store.apply) writes `pruned` =
 [pseq, done]. Then the derived
-files that point at pruned records go (m/, c/), then the segments, then `done` is set:
+files that point at pruned records go (index entries, c/), then the segments, then `done` is set:
 a power cut anywhere in between is finished by the next `compact` (the checkpoint record
 itself is replayed like any other). Nothing depends on the pruned records: a re-sent
 message of a pruned notice is older than the horizon and refused (`StaleMessage`).
@@ -19,13 +26,14 @@ message of a pruned notice is older than the horizon and refused (`StaleMessage`
 import asyncio
 import gc
 import os
+import struct
 
 from meldbox import log_exception
 from meldbox.core import cbor, errors, receipts
 from meldbox.core.messages import MAX_FUTURE_IAT
-from meldbox.store import outbox
+from meldbox.store import messages, notices, outbox
 from meldbox.store.messages import key_hex, message_key
-from meldbox.store.store import SEGMENT_RECORDS
+from meldbox.store.store import receipt_of
 
 DAY = 86400
 DEFAULT_DAYS = 90
@@ -93,14 +101,20 @@ def _in_any_outbox(store, seq):
 
 
 def _notice_prunable(store, key, now, limit):
+    """Not active, no preserve date ahead, closed before limit. (Its iat needs no check:
+    the delivered receipt is older than limit, and iat leads it by at most IAT_LEAD.)"""
     if _exists("%s/n/%s" % (store.root, key_hex(key))):
         return False                        # active: never pruned
     closed = store.read_cbor("%s/c/%s" % (store.root, key_hex(key)))
-    if closed is None:
-        return True
-    if closed.get("preserve", 0) >= now or closed["iat"] >= limit:
-        return False
-    last = store.receipt(closed["last"])    # when it was closed
+    if closed is not None:
+        if closed.get("preserve", 0) >= now:
+            return False
+        last = closed["last"]
+    else:                                   # packed (store/notices.py pack), or gone
+        last = messages.find(store, key, closed=True)
+        if last is None:
+            return True
+    last = store.receipt(last)              # when it was closed
     return last is None or receipts.decode(last)["at"] < limit
 
 
@@ -127,10 +141,10 @@ def prunable_upto(store, now, table, max_segments=SEGMENTS_PER_PASS):
     segments = sorted(int(e[0]) for e in os.ilistdir(store.root + "/log"))
     pseq = None
     for n in segments[:max_segments]:
-        last = (n + 1) * SEGMENT_RECORDS
+        last = (n + 1) * store.segment_records
         if last > store.seq:
             break
-        for seq in range(n * SEGMENT_RECORDS + 1, last + 1):
+        for seq in range(n * store.segment_records + 1, last + 1):
             if not record_prunable(store, seq, now, table):
                 return pseq
         pseq = last
@@ -162,18 +176,98 @@ def finish(store):
     pseq = pruned[0]
     root = store.root
     # Derived files first: nothing may point into a segment that is gone.
-    _delete_where(root + "/m", store.read_cbor, lambda m: m is None or m["seq"] <= pseq)
+    messages.prune(store, pseq)
     _delete_where(root + "/c", store.read_cbor, lambda c: c is None or c["last"] <= pseq)
     for entry in list(os.ilistdir(root + "/log")):
-        if (int(entry[0]) + 1) * SEGMENT_RECORDS <= pseq:
+        if (int(entry[0]) + 1) * store.segment_records <= pseq:
             os.remove("%s/log/%s" % (root, entry[0]))
     store.write_atomic(root + "/pruned", cbor.dumps([pseq, True]))
 
 
+# --- slimming ------------------------------------------------------------------------------
+def slim(store):
+    """Drop from the log the messages listed in `slim` (Store.slim_later), in up to
+    SEGMENTS_PER_PASS segments a pass; the segment still appended to waits. Each segment
+    is rewritten whole and renamed into place (atomic); the list is cut after."""
+    path = store.root + "/slim"
+    try:
+        src = open(path, "rb")
+    except OSError:
+        return False
+    per = store.segment_records
+    current = store.seq // per                  # the segment of the next record
+    todo = {}
+    word = bytearray(4)
+    with src, open(path + ".next", "wb") as rest:
+        while src.readinto(word) == 4:
+            seq = struct.unpack("<I", word)[0]
+            n = (seq - 1) // per
+            if n >= current or (n not in todo and len(todo) == SEGMENTS_PER_PASS):
+                rest.write(word)
+            elif n in todo:
+                todo[n].append(seq)
+            else:
+                todo[n] = [seq]
+    for n in todo:
+        _slim_segment(store, n, todo[n])
+    os.rename(path + ".next", path)
+    return len(todo) == SEGMENTS_PER_PASS      # maybe more to do
+
+
+
+
+def _slim_segment(store, n, seqs):
+    path = "%s/log/%d" % (store.root, n)
+    try:
+        src = open(path, "rb")
+    except OSError:
+        return                                  # pruned already
+    header = bytearray(8)
+    buf = bytearray(256)
+    changed = False
+    with src, open(store.tmp, "wb") as dst:
+        size = src.seek(0, 2)
+        src.seek(0)
+        pos = 0
+        while src.readinto(header) == 8:
+            seq, length = struct.unpack("<II", header)
+            end = pos + 8 + length
+            if end > size:
+                break
+            receipt = None
+            if seq in seqs and src.read(1)[0] == 0xA2:     # {"m", "r"}: still a message
+                src.seek(pos + 8)
+                receipt = receipt_of(src)
+            if receipt is None:
+                src.seek(pos)
+                left = 8 + length
+                while left:
+                    got = src.readinto(memoryview(buf)[:min(left, len(buf))])
+                    dst.write(memoryview(buf)[:got])
+                    left -= got
+            else:                               # the record {"r": receipt}
+                head = cbor.head(2, len(receipt))
+                dst.write(struct.pack("<II", seq, 3 + len(head) + len(receipt)))
+                dst.write(b"\xa1\x61r")
+                dst.write(head)
+                dst.write(receipt)
+                changed = True
+            src.seek(end)
+            pos = end
+    if changed:
+        os.rename(store.tmp, path)
+    else:
+        os.remove(store.tmp)
+
+
 def compact(store, ledger, now, table):
-    """Prune what may go (up to SEGMENTS_PER_PASS segments); True when something did."""
+    """Pack closed notices and slim the log, then prune what may go (up to
+    SEGMENTS_PER_PASS segments); True when something was pruned."""
     store.catch_up()
     finish(store)
+    notices.pack(store, now)
+    while slim(store):
+        pass
     pseq = prunable_upto(store, now, table)
     if pseq is None:
         return False

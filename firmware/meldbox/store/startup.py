@@ -3,13 +3,16 @@ A torn tail is cut off, the panel's index is rebuilt from the active notices, th
 is counted. Needed only at boot: the app unloads this module once the store is open."""
 import os
 import struct
+from binascii import unhexlify
 
+from meldbox.store import messages
 from meldbox.store.store import Store
 
 
-def open_store(root, index):
-    store = Store(root, index)      # replays the log
+def open_store(root, index, **layout):
+    store = Store(root, index, **layout)    # replays the log
     cut_torn_tail(store)
+    index_message_files(store)
     index.count = 0                 # what the replay put there is rebuilt below
     for entry in os.ilistdir(root + "/n"):
         n = store.read_cbor("%s/n/%s" % (root, entry[0]))
@@ -20,6 +23,22 @@ def open_store(root, index):
     for entry in os.ilistdir(root + "/o"):
         store.outbox_len += sum(1 for _ in os.ilistdir("%s/o/%s" % (root, entry[0])))
     return store
+
+
+def index_message_files(store):
+    """A store from firmware before the message index kept a file per message, m/KEY
+    ({"t", "nh", "seq"}): their seqs go into the index, then the files and folder go."""
+    folder = store.root + "/m"
+    try:
+        names = [e[0] for e in os.ilistdir(folder)]
+    except OSError:
+        return
+    for name in names:
+        m = store.read_cbor("%s/%s" % (folder, name))
+        if m is not None and messages.find(store, unhexlify(name)) is None:
+            messages.put(store, unhexlify(name), m["seq"])
+        os.remove("%s/%s" % (folder, name))
+    os.rmdir(folder)
 
 
 def cut_torn_tail(store):

@@ -3,12 +3,17 @@
 Layout under `root`, and the module that keeps each part (the derived parts are plain
 functions of the Store: a module costs heap, a class more):
   key, config     the device's Ed25519 seed and provisioning (CBOR map)      store/device.py
-  log/N           receipts 32N+1 .. 32N+32, each a record appended to the segment:
-                  seq, length (u32 LE each), {"r": receipt COSE, "m": message COSE?}
+  layout          {"seg": records per log segment}
+  log/N           receipts sN+1 .. sN+s (s records a segment), each a record appended:
+                  seq, length (u32 LE each), {"r": receipt COSE, "m": message COSE?};
+                  compaction rewrites a segment without the messages no longer needed
   head            [seq, chain hash] of the last record applied                   this module
   quarantine      [count, newest seqs] of records that could not be applied
-  m/KEY           every message taken in: {"t", "nh", "seq"} (4.09)        store/messages.py
-  n/KEY, c/KEY    active and closed notices (summaries for the panel)       store/notices.py
+  x/0 .. x/f      the message index: (key, seq) of every message taken in (4.09), and
+                  the closing seq of packed closed notices                 store/messages.py
+  n/KEY, c/KEY    active and recently closed notices (summaries for the panel; a closed
+                  one is packed into the index after a day)                store/notices.py
+  slim            seqs of records whose message is needed no more   store/retention.py
   early           withdraws that came before their notice                   store/notices.py
   o/IH/SEQ        receipts not yet acknowledged by their issuer              store/outbox.py
   pruned          [pseq, done] of the newest checkpoint: log segments up to pseq and
@@ -34,7 +39,8 @@ from meldbox.core import cbor, cose, receipts
 from meldbox.core.errors import StoreFull
 from meldbox.core.url import host_of
 from meldbox.store import device, notices, outbox
-from meldbox.store.messages import message_key, put_message
+from meldbox.store import messages
+from meldbox.store.messages import message_key
 
 ZERO_HASH = bytes(32)
 # Refuse new notices (5.03) when less than this many bytes are free: closing notices
@@ -43,7 +49,11 @@ RESERVE_BYTES = 64 * 1024
 # Below this, nothing at all is written (a receipt with an 8 KiB message, its derived files
 # and littlefs's copy-on-write of the metadata they touch fit well within it).
 MIN_FREE_BYTES = 32 * 1024
-SEGMENT_RECORDS = 32
+# Records per log segment, the unit of retention. Once slimmed, a record is a receipt of
+# about 260 bytes: 128 of them fill 9 blocks of 4 KiB with half a block left over on
+# average (32 left a whole block in 3 unused). Kept in the file `layout` at creation;
+# a store from before it has 32.
+SEGMENT_RECORDS = 128
 QUARANTINE_KEPT = 16        # seqs of quarantined records remembered (the count goes on)
 
 
@@ -66,6 +76,19 @@ def applied_claims(msg):
     return claims
 
 
+def receipt_of(f):
+    """The receipt of the record whose map starts at f's position (the map written by
+    Store.append_record; a message before it is skipped, not read)."""
+    for _ in range(f.read(1)[0] - 0xA0):
+        key = f.read(2)[1:]                 # one-letter text key
+        extra = f.read(1)[0] & 0x1F
+        n = extra if extra < 24 else int.from_bytes(f.read(1 << (extra - 24)), "big")
+        if key == b"r":
+            return f.read(n)
+        f.seek(n, 1)
+    return None
+
+
 def _read(path):
     # read(size): a read() of unknown length starts with a larger scratch buffer
     size = os.stat(path)[6]
@@ -77,14 +100,22 @@ class Store:
     """The receipt log and its application to the derived files. `index`: the panel's
     list order (app/model.py PanelIndex), told as notices join, pause and leave."""
 
-    def __init__(self, root, index):
+    def __init__(self, root, index, segment_records=SEGMENT_RECORDS):
         self.root = root
-        for d in ("", "/log", "/m", "/n", "/c", "/o"):
+        for d in ("", "/log", "/x", "/n", "/c", "/o"):
             try:
                 os.mkdir(root + d)
             except OSError:
                 pass
         self.tmp = root + "/.tmp"
+        layout = self.read_cbor(root + "/layout")
+        if layout is None:
+            if any(True for _ in os.ilistdir(root + "/log")):
+                segment_records = 32            # written before the layout was kept
+            self.write_atomic(root + "/layout", cbor.dumps({"seg": segment_records}))
+        else:
+            segment_records = layout["seg"]
+        self.segment_records = segment_records
         self.index = index
         head = self.read_cbor(root + "/head", (0, ZERO_HASH))
         self.seq, self.head_hash = head[0], head[1]
@@ -109,7 +140,7 @@ class Store:
 
     # --- the receipt log ------------------------------------------------------------
     def segment(self, seq):
-        return "%s/log/%d" % (self.root, (seq - 1) // SEGMENT_RECORDS)
+        return "%s/log/%d" % (self.root, (seq - 1) // self.segment_records)
 
     def _find_record(self, f, seq):
         """Position f at the record of seq in its segment; its length, or None. A record
@@ -157,16 +188,7 @@ class Store:
         if f is None:
             return None
         with f:
-            entries = f.read(1)[0] - 0xA0          # the record map written by append_record
-            for _ in range(entries):
-                key = f.read(2)[1:]                 # one-letter text key
-                first = f.read(1)[0]
-                extra = first & 0x1F
-                n = extra if extra < 24 else int.from_bytes(f.read(1 << (extra - 24)), "big")
-                if key == b"r":
-                    return f.read(n)
-                f.seek(n, 1)
-        return None
+            return receipt_of(f)
 
     def append_record(self, seq, rec):
         """The commit point: one record appended to its log segment. littlefs makes the
@@ -251,6 +273,12 @@ class Store:
         self.seq, self.head_hash = seq, head_hash
         self.write_atomic(self.root + "/head", cbor.dumps([seq, head_hash]))
 
+    def slim_later(self, seq):
+        """The message of record seq is needed no more: compaction drops it from the log
+        (store/retention.py slim). The list `slim` holds their seqs (u32 LE)."""
+        with open(self.root + "/slim", "ab") as f:
+            f.write(struct.pack("<I", seq))
+
     # --- deriving the files of a record -------------------------------------------------
     def apply(self, seq, rec, claims=None):
         receipt = rec["r"]
@@ -259,8 +287,7 @@ class Store:
         iss, nid = fields.get("iss"), fields.get("nid")
         if "m" in rec:
             key = message_key(iss, nid)
-            t = {"delivered": "notice", "withdrawn": "withdraw", "status": "ping"}[kind]
-            put_message(self, key, t, fields["nh"], seq)
+            messages.put(self, key, seq)
             if claims is None and kind in ("delivered", "withdrawn"):
                 claims = cbor.loads(cose.decode_sign1(rec["m"]).payload)
             if kind == "delivered":
@@ -269,6 +296,8 @@ class Store:
                     notices.close(self, message_key(iss, claims["replaces"]), "replaced", seq)
             elif kind == "withdrawn":
                 notices.withdraw(self, message_key(iss, claims["ref"]), seq)
+            if kind != "delivered":         # a withdraw or ping is not read again
+                self.slim_later(seq)
         elif nid is not None:
             notices.staff_receipt(self, message_key(iss, nid), kind, seq, fields)
         if kind == "checkpoint":            # before pruning (store/retention.py)
