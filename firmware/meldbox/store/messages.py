@@ -3,9 +3,9 @@
 (store/notices.py). BUCKETS files x/0 .. x/7, by the top 3 bits of the key, of
 12-byte entries: the 8-byte key and the seq (u32 LE), CLOSED set for a closing receipt.
 A file per message cost about 550 bytes of littlefs metadata; a bucket keeps 340 entries
-in each 4 KiB block (the first 21 inline in its folder's metadata). Entries are appended (a power cut between append and head
-may append one twice: the first counts); retention rewrites a bucket without the entries
-of pruned records."""
+in each 4 KiB block (the first 21 inline in its folder's metadata). Entries are appended
+(a power cut between append and head may append one twice: the first counts); retention
+rewrites a bucket without the entries of pruned records."""
 import os
 import struct
 from binascii import hexlify
