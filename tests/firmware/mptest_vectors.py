@@ -71,7 +71,7 @@ def _check_receipt(index):
     built = receipts.build(key, cose.kid_of(key.public), f["dev"], f["seq"], f["prev"],
                            f["kind"], f["at"], f["clock"], iss=f.get("iss"), nid=f.get("nid"),
                            nh=f.get("nh"), reason=f.get("reason"), note=f.get("note"),
-                           state=f.get("state"))
+                           state=f.get("state"), pseq=f.get("pseq"), ph=f.get("ph"))
     eq(hexlify(built).decode(), hexlify(case["cose"]).decode(), "receipt bytes")
     eq(receipts.decode(built), f, "decoded payload")
     assert cose.verify(cose.decode_sign1(built), key.public)
