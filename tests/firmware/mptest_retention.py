@@ -111,7 +111,7 @@ def check_consistent(d):
     s = d.store
     segs = d.segments()
     eq(segs, list(range(segs[0], segs[0] + len(segs))), "segments contiguous")
-    first = segs[0] * 32 + 1
+    first = segs[0] * s.segment_records + 1
     prev = None
     for seq in range(first, s.seq + 1):
         r = s.receipt(seq)
@@ -140,7 +140,7 @@ def check_consistent(d):
 
 def checkpoints(d):
     out = []
-    for seq in range(d.segments()[0] * 32 + 1, d.store.seq + 1):
+    for seq in range(d.segments()[0] * d.store.segment_records + 1, d.store.seq + 1):
         fields = receipts.decode(d.store.receipt(seq))
         if fields["kind"] == "checkpoint":
             out.append(fields)

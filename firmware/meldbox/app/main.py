@@ -5,7 +5,7 @@ import gc
 import time
 from binascii import hexlify
 
-from meldbox import VERSION, heap
+from meldbox import VERSION, heap, log_exception
 from meldbox.app import config as configuration
 from meldbox.app.clock import Clock
 from meldbox.app.intake import Intake
@@ -52,7 +52,10 @@ class App:
         self.intake = Intake(self.ledger, self.trust, self.clock, self.rejected, self._on_message)
         self.retention = retention.Retention(self.store, self.ledger, self.clock, self.config)
         self.intake.retention = self.retention
-        self.retention.step()       # at boot: finish a prune a power cut interrupted
+        try:                        # a prune a power cut interrupted (the rest of
+            retention.finish(self.store)    # compaction runs as a task, after ready)
+        except Exception as e:
+            log_exception("finishing a prune at boot", e)
         self.mount = MOUNT
         self.endpoint = None
         self.outbox = None

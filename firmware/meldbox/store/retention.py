@@ -185,7 +185,7 @@ def finish(store):
 
 
 # --- slimming ------------------------------------------------------------------------------
-def slim(store):
+def slim(store, segments=SEGMENTS_PER_PASS):
     """Drop from the log the messages listed in `slim` (Store.slim_later), in up to
     SEGMENTS_PER_PASS segments a pass; the segment still appended to waits. Each segment
     is rewritten whole and renamed into place (atomic); the list is cut after."""
@@ -202,16 +202,19 @@ def slim(store):
         while src.readinto(word) == 4:
             seq = struct.unpack("<I", word)[0]
             n = (seq - 1) // per
-            if n >= current or (n not in todo and len(todo) == SEGMENTS_PER_PASS):
+            if n >= current or (n not in todo and len(todo) == segments):
                 rest.write(word)
             elif n in todo:
                 todo[n].append(seq)
             else:
                 todo[n] = [seq]
+    if not todo:
+        os.remove(path + ".next")
+        return False
     for n in todo:
         _slim_segment(store, n, todo[n])
     os.rename(path + ".next", path)
-    return len(todo) == SEGMENTS_PER_PASS      # maybe more to do
+    return len(todo) == segments                # maybe more to do
 
 
 
@@ -256,19 +259,20 @@ def _slim_segment(store, n, seqs):
             pos = end
     if changed:
         os.rename(store.tmp, path)
+        store.forget_offsets()
     else:
         os.remove(store.tmp)
 
 
-def compact(store, ledger, now, table):
-    """Pack closed notices and slim the log, then prune what may go (up to
-    SEGMENTS_PER_PASS segments); True when something was pruned."""
+def compact(store, ledger, now, table, segments=SEGMENTS_PER_PASS):
+    """Pack closed notices and slim the log, then prune what may go (up to `segments`
+    segments each); True when something was pruned."""
     store.catch_up()
     finish(store)
     notices.pack(store, now)
-    while slim(store):
+    while slim(store, segments):
         pass
-    pseq = prunable_upto(store, now, table)
+    pseq = prunable_upto(store, now, table, segments)
     if pseq is None:
         return False
     ledger.checkpoint(pseq, receipts.chain_hash(store.receipt(pseq)))
@@ -307,18 +311,28 @@ class Retention:
         return self.last_run is None or self.clock.now() - self.last_run >= INTERVAL_S
 
     def step(self):
-        """Compact if due; collect the garbage at once, so that it never lies between
-        long-lived objects (the heap must keep a block for the biggest message)."""
-        if not self.due():
+        """Compact if due, a segment at a time (a generator: the caller yields to other
+        tasks between steps, so that a long compaction never holds the device for more
+        than a segment's work); collect the garbage at once after, so that it never lies
+        between long-lived objects (the heap must keep a block for the biggest message)."""
+        if not self.due() or not self.clock.trusted():
             return
+        self.last_run = now = self.clock.now()
         try:
-            self.compact()
+            self.store.catch_up()
+            finish(self.store)
+            notices.pack(self.store, now)
+            yield
+            while slim(self.store, 1):
+                yield
+            while compact(self.store, self.ledger, now, self.table, 1):
+                yield
         except Exception as e:      # out of memory, flash error: try next time
-            self.last_run = self.clock.now()
             log_exception("compacting the store", e)
         gc.collect()
 
     async def run(self):
         while True:
             await asyncio.sleep(1)
-            self.step()
+            for _ in self.step() or ():
+                await asyncio.sleep_ms(0)

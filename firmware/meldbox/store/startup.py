@@ -70,3 +70,4 @@ def cut_torn_tail(store):
             dst.write(memoryview(buf)[:n])
             left -= n
     os.rename(store.tmp, path)
+    store.forget_offsets()

@@ -116,6 +116,8 @@ class Store:
         else:
             segment_records = layout["seg"]
         self.segment_records = segment_records
+        # [segment, bytes walked, records known, their offsets] (see _find_record)
+        self._offsets = [[-1, 0, 0, bytearray(4 * segment_records)] for _ in range(2)]
         self.index = index
         head = self.read_cbor(root + "/head", (0, ZERO_HASH))
         self.seq, self.head_hash = head[0], head[1]
@@ -145,20 +147,46 @@ class Store:
     def _find_record(self, f, seq):
         """Position f at the record of seq in its segment; its length, or None. A record
         cut short (its length runs past the end of the segment: an append that failed
-        half-way) is not there."""
+        half-way) is not there. The records' offsets are kept for the two segments read
+        last, extended as a segment grows (walking up to 128 headers for every read made
+        compaction quadratic); rewriting a segment calls forget_offsets."""
+        n, i = divmod(seq - 1, self.segment_records)
         size = f.seek(0, 2)
-        f.seek(0)
+        tables = self._offsets
+        t = tables[0]
+        if t[0] != n:
+            t = tables[1]
+            tables[0], tables[1] = t, tables[0]
+        if t[0] != n or size < t[1]:
+            t[0], t[1], t[2] = n, 0, 0          # segment, bytes walked, records known
+        if i >= t[2] and t[1] < size:
+            self._walk(f, t, size)
+        if i >= t[2]:
+            return None
+        offsets = t[3]
+        pos = struct.unpack_from("<I", offsets, 4 * i)[0]
+        end = t[1] if i + 1 == t[2] else struct.unpack_from("<I", offsets, 4 * i + 4)[0]
+        f.seek(pos + 8)
+        return end - pos - 8
+
+    def _walk(self, f, t, size):
+        """Extend the offsets of segment t[0] over the records after byte t[1]."""
         header = bytearray(8)
-        pos = 0
-        while f.readinto(header) == 8:
+        first = t[0] * self.segment_records + 1
+        f.seek(t[1])
+        while t[2] < self.segment_records and f.readinto(header) == 8:
             rseq, length = struct.unpack("<II", header)
-            pos += 8 + length
-            if pos > size:
-                return None
-            if rseq == seq:
-                return length
-            f.seek(length, 1)
-        return None
+            end = t[1] + 8 + length
+            if end > size or rseq != first + t[2]:
+                return
+            struct.pack_into("<I", t[3], 4 * t[2], t[1])
+            t[1] = end
+            t[2] += 1
+            f.seek(end)
+
+    def forget_offsets(self):
+        for t in self._offsets:
+            t[0] = -1
 
     def _open_record(self, seq):
         if seq < 1:
