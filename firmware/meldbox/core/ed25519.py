@@ -11,6 +11,7 @@ import sys
 
 from meldbox.compat import const, micropython
 from meldbox.core import sha512 as _sha512
+from meldbox.core.ed25519_base import TABLES as _B_TABLES
 
 _P = const(0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFED)  # 2^255 - 19
 _L = const(0x1000000000000000000000000000000014DEF9DEA2F79CD65812631A5CF5D3ED)  # group order
@@ -280,7 +281,9 @@ def _run(steps, tables):
     return P
 
 
-_base = []  # the tables of [2^(64 i)]B for i = 0 to 3, 1.5 KB each, made at first use
+# The tables of [2^(64 i)]B for i = 0 to 3, 1.5 KB each: constants (ed25519_base.py,
+# made by firmware/tools/make_ed25519_base.py), in flash on the board, not in the heap.
+_base = list(_B_TABLES)
 _cache = []  # [public key, its tables, its point], most recently used last
 # Table buffers of keys that left the cache, reused for the next key: a verify with a key
 # not in the cache then allocates no long-lived memory (at most 3 tables a key are ever
@@ -291,8 +294,6 @@ _spare = []
 def _base_steps(k):
     # The steps of [k]B, 0 <= k < 2^256, as the sum of [k_i][2^(64 i)]B, k_i the 64-bit
     # pieces of k (slots 0 to 3): 64 doublings where one table would need 256.
-    if not _base:
-        _base.extend(_tables(_BX, _BY, 4, _B_WIDTH))
     steps = [0] * 67
     for i in range(4):
         _schedule(steps, (k >> (64 * i)) & _M64, _B_WIDTH, i)
