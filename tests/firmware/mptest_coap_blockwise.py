@@ -303,7 +303,7 @@ class Failing:
     methods = ("POST",)
 
     async def handle(self, request):
-        raise errors.IdReused("id reused with other bytes")
+        raise errors.Conflict("id-reused", "id reused with other bytes")
 
 
 def endpoint(**kw):
