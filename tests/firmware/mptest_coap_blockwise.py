@@ -229,6 +229,30 @@ def test_dedup_is_bounded_oldest_first():
     eq([d.lookup(("p", mid)) is not None for mid in range(10)], [False] * 6 + [True] * 4)
 
 
+def test_dedup_keeps_replies_within_its_byte_budget():
+    clock = Clock()
+    d = Dedup(clock, size=8, reply_bytes=1000)
+    for mid in range(5):
+        d.add(("p", mid), 247000)
+        d.answer(("p", mid), bytes([mid]) * 300)
+        assert d.kept <= 1000, d.kept
+    eq(d.kept, 900)
+    # the newest three replies are kept and sent again for duplicates
+    for mid in (2, 3, 4):
+        eq(d.lookup(("p", mid))[1], bytes([mid]) * 300)
+    # an entry whose reply went is forgotten: its duplicate is handled again
+    eq(d.lookup(("p", 0)), None)
+    eq(d.lookup(("p", 1)), None)
+    eq(len(d), 3)
+    # a message still being handled keeps its place (no reply yet: a duplicate gets nothing)
+    d.add(("p", 9), 247000)
+    eq(d.lookup(("p", 9))[1], None)
+    # expiry and the entry bound give their replies' bytes back
+    clock.now += 247000
+    d.add(("p", 10), 247000)
+    eq((len(d), d.kept), (1, 0))
+
+
 def test_rate_limit_bucket():
     clock = Clock()
     rate = RateLimiter(clock, burst=3, per_s=2, peers=4)
