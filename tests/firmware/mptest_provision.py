@@ -126,6 +126,20 @@ def test_non_hex_frame_is_refused():
     assert isinstance(out[0], framing.FrameEncoding), out
 
 
+def test_hex_is_decoded_as_it_arrives_in_either_case_in_a_buffer_of_the_frame_bytes():
+    dec = framing.Decoder(max_body=64)
+    eq(len(dec.buf), 64 + framing.OVERHEAD)
+    line = framing.encode(b"\xab\xcd upper")
+    eq(dec.feed(b"#" + line[1:-1].upper() + b"\n"), [b"\xab\xcd upper"])
+    out = dec.feed(line[:-2] + b"\n")          # one hex digit short
+    eq(out[0].reason, "frame-truncated")
+    eq(out[0].detail, "frame ends inside a byte")
+    full = framing.encode(b"b" * 64)
+    for piece in range(0, len(full), 7):        # in pieces, as a serial port delivers it
+        got = dec.feed(full[piece:piece + 7])
+    eq(got, [b"b" * 64])
+
+
 def test_lines_that_are_not_frames_are_skipped():
     good = framing.encode(b"ok")
     out = framing.Decoder().feed(b"MicroPython v1.29 banner\r\n>>> \n\n" + good.replace(b"\n", b"\r\n"))  # noqa: E501
