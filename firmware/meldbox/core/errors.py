@@ -103,9 +103,10 @@ class StoreFull(ProtocolError):
 
 # --- refusals of the CoAP layers themselves (coap/) ----------------------------------
 class Refusal(ProtocolError):
-    """4.02, 4.04, 4.05, 4.12, 4.29, 5.03, 5.05 from the message and request layers: one
-    class with the code, reason and title per instance (each class costs heap on the
-    device). `max_age`, when given, becomes the response's Max-Age."""
+    """4.02, 4.04, 4.05, 4.08, 4.12, 4.13 (a provisioning frame), 4.29, 5.03, 5.05 from
+    the message, request and block-wise layers and the provisioning link: one class with
+    the code, reason and title per instance (each class costs heap on the device).
+    `max_age`, when given, becomes the response's Max-Age."""
     reason = "refused"
 
     def __init__(self, code, reason, title, detail, max_age=None):

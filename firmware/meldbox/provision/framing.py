@@ -12,7 +12,7 @@ arrive), so no input makes it allocate more than that.
 from binascii import crc32, hexlify
 
 from meldbox import heap
-from meldbox.core.errors import MalformedError, TooLarge
+from meldbox.core.errors import REQUEST_ENTITY_TOO_LARGE, Malformed, Refusal
 
 MAX_BODY = 2048     # a provisioning request or answer; the line buffer is reserved at boot
 START = 0x23    # '#'
@@ -21,24 +21,11 @@ CR = 0x0D       # ignored, so that a terminal's '\r\n' does no harm
 OVERHEAD = 6    # length + CRC
 
 
-class FrameError(MalformedError):
-    reason = "frame"
-
-
-class FrameCorrupt(FrameError):
-    reason = "frame-crc"
-
-
-class FrameTruncated(FrameError):
-    reason = "frame-truncated"
-
-
-class FrameEncoding(FrameError):
-    reason = "frame-encoding"
-
-
-class FrameTooLarge(TooLarge):
-    reason = "frame-too-large"
+# Refusals (one class per CoAP code, the reason a field: a class costs heap, errors.py):
+# 4.00 frame-crc, frame-truncated, frame-encoding; 4.13 frame-too-large.
+def too_large(detail):
+    return Refusal(REQUEST_ENTITY_TOO_LARGE, "frame-too-large", "Request Entity Too Large",
+                   detail)
 
 
 def _crc_bytes(data):
@@ -54,7 +41,7 @@ def write_frame(write, body, max_body=MAX_BODY):
     hex line (twice the body) may find no block, its pieces do."""
     n = len(body)
     if n > max_body:
-        raise FrameTooLarge("frame body of %d bytes, at most %d" % (n, max_body))
+        raise too_large("frame body of %d bytes, at most %d" % (n, max_body))
     head = bytes((n >> 8, n & 0xFF))
     crc = crc32(body, crc32(head)) & 0xFFFFFFFF
     write(b"#")
@@ -91,7 +78,7 @@ SKIP = 2        # inside a noise line or the rest of an oversized one
 
 class Decoder:
     """Feed it bytes as they arrive; it returns the frames completed so far, each as its
-    body (bytes) or as the FrameError that refused it. The hex is decoded as it arrives
+    body (bytes) or as the ProtocolError that refused it. The hex is decoded as it arrives
     into a buffer of the frame's bytes (reserved at boot), not kept as a line of text
     twice that size: the buffer is live for as long as the link is served."""
 
@@ -103,24 +90,24 @@ class Decoder:
         self.state = IDLE
 
     def _frame(self):
-        """The body of the frame line just ended, or the FrameError refusing it."""
+        """The body of the frame line just ended, or the ProtocolError refusing it."""
         nhex = self.nhex
         if nhex < 2 * OVERHEAD:
-            return FrameTruncated("frame shorter than its length and CRC")
+            return Malformed("frame-truncated", "frame shorter than its length and CRC")
         if nhex & 1:
-            return FrameTruncated("frame ends inside a byte")
+            return Malformed("frame-truncated", "frame ends inside a byte")
         if self.bad:
-            return FrameEncoding("frame is not hex text")
+            return Malformed("frame-encoding", "frame is not hex text")
         buf = self.buf
         n = (buf[0] << 8) | buf[1]
         if n > self.max_body:
-            return FrameTooLarge("frame announces %d bytes, at most %d" % (n, self.max_body))
+            return too_large("frame announces %d bytes, at most %d" % (n, self.max_body))
         if nhex // 2 != n + OVERHEAD:
-            return FrameTruncated("frame announces %d bytes, carries %d"
-                                  % (n, nhex // 2 - OVERHEAD))
+            return Malformed("frame-truncated", "frame announces %d bytes, carries %d"
+                             % (n, nhex // 2 - OVERHEAD))
         view = memoryview(buf)
         if _crc_bytes(view[:n + 2]) != view[n + 2:n + OVERHEAD]:
-            return FrameCorrupt("frame CRC does not match")
+            return Malformed("frame-crc", "frame CRC does not match")
         return bytes(view[2:n + 2])
 
     def feed(self, data):
@@ -146,7 +133,7 @@ class Decoder:
                 nhex = self.nhex
                 if nhex == limit:
                     # the line as text: '#' and the hex digits
-                    out.append(FrameTooLarge("frame longer than %d bytes" % (limit + 1)))
+                    out.append(too_large("frame longer than %d bytes" % (limit + 1)))
                     self.state = SKIP
                     continue
                 v = _hex_value(b)
