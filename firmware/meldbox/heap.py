@@ -14,8 +14,9 @@ SIZES = {
     "coap.rx_reserve": 1280 + 1,    # coap/messagelayer.py: given up for a datagram's scratch
 }
 # Only where the board has a provisioning link (every real board; the simulator with
-# --serial-link): provision/framing.py's line buffer for a 2048-byte frame body.
-SERIAL_SIZES = {"provision.frame": 1 + 2 * (2048 + 6)}
+# --serial-link): provision/framing.py's buffer for a 2048-byte frame body (and its
+# length and CRC), decoded from hex as it arrives.
+SERIAL_SIZES = {"provision.frame": 2048 + 6}
 _reserved = {}
 # While booting, collect after every BOOT_GC_THRESHOLD bytes allocated. Imports and the
 # store's start-up leave garbage between the objects that live for ever; collected at

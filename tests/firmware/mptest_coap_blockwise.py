@@ -9,11 +9,10 @@ if ".frozen" not in sys.path:
 
 import asyncio  # noqa: I001
 
-from mptest import eq, raises
+from mptest import eq, refused
 from meldbox.coap import MAX_BODY, REASSEMBLY_IDLE_MS
 from meldbox.coap import message as m
-from meldbox.coap.blockwise import (BadBlock, BlockIncomplete, BodyTooLarge, NoSlot,  # noqa: F401
-                                    Reassembler)
+from meldbox.coap.blockwise import Reassembler
 from meldbox.coap.endpoint import Endpoint
 from meldbox.coap.messagelayer import Dedup, RateLimiter
 from meldbox.coap.resource import Response, problem
@@ -74,9 +73,9 @@ def test_reserved_buffer_goes_to_a_body_that_outgrows_one_block():
 def test_block_out_of_order_is_4_08_and_ends_the_transfer():
     r = Reassembler(Clock())
     r.feed("k", "p", m.block_value(0, True, 2), bytes(64))
-    err = raises(BlockIncomplete, r.feed, "k", "p", m.block_value(2, True, 2), bytes(64))
+    err = refused("block-incomplete", r.feed, "k", "p", m.block_value(2, True, 2), bytes(64))
     eq(err.code, errors.REQUEST_ENTITY_INCOMPLETE)
-    raises(BlockIncomplete, r.feed, "k", "p", m.block_value(1, True, 2), bytes(64))
+    refused("block-incomplete", r.feed, "k", "p", m.block_value(1, True, 2), bytes(64))
     eq(len(r), 0)
 
 
@@ -84,11 +83,12 @@ def test_repeated_block_is_out_of_order():
     r = Reassembler(Clock())
     r.feed("k", "p", m.block_value(0, True, 2), bytes(64))
     r.feed("k", "p", m.block_value(1, True, 2), bytes(64))
-    raises(BlockIncomplete, r.feed, "k", "p", m.block_value(1, True, 2), bytes(64))
+    refused("block-incomplete", r.feed, "k", "p", m.block_value(1, True, 2), bytes(64))
 
 
 def test_continuation_without_start_is_4_08():
-    raises(BlockIncomplete, Reassembler(Clock()).feed, "k", "p", m.block_value(1, False, 2), b"x")
+    refused("block-incomplete", Reassembler(Clock()).feed, "k", "p", m.block_value(1, False, 2),
+            b"x")
 
 
 def test_smaller_blocks_midway_keep_the_offsets():
@@ -102,10 +102,10 @@ def test_smaller_blocks_midway_keep_the_offsets():
 
 def test_bad_blocks_are_4_00():
     r = Reassembler(Clock())
-    err = raises(BadBlock, r.feed, "k", "p", m.block_value(0, True, 7), bytes(1024))
+    err = refused("bad-block", r.feed, "k", "p", m.block_value(0, True, 7), bytes(1024))
     eq(err.code, errors.BAD_REQUEST)
-    raises(BadBlock, r.feed, "k", "p", m.block_value(0, True, 2), bytes(63))    # M set, short
-    raises(BadBlock, r.feed, "k", "p", m.block_value(0, False, 2), bytes(65))   # longer than SZX
+    refused("bad-block", r.feed, "k", "p", m.block_value(0, True, 2), bytes(63))   # M set, short
+    refused("bad-block", r.feed, "k", "p", m.block_value(0, False, 2), bytes(65))  # above SZX
 
 
 def test_body_beyond_8192_is_4_13_with_size1():
@@ -113,7 +113,7 @@ def test_body_beyond_8192_is_4_13_with_size1():
     parts = blocks(bytes(MAX_BODY + 1), 6)
     for value, chunk in parts[:-1]:
         r.feed("k", "p", value, chunk)
-    err = raises(BodyTooLarge, r.feed, "k", "p", parts[-1][0], parts[-1][1])
+    err = refused("too-large", r.feed, "k", "p", parts[-1][0], parts[-1][1])
     eq((err.code, err.size1), (errors.REQUEST_ENTITY_TOO_LARGE, 8192))
     eq(len(r), 0)
     # Exactly 8192 is fine.
@@ -125,7 +125,7 @@ def test_body_beyond_8192_is_4_13_with_size1():
 
 def test_size1_announcing_too_much_is_4_13_up_front():
     r = Reassembler(Clock())
-    err = raises(BodyTooLarge, r.feed, "k", "p", m.block_value(0, True, 6), bytes(1024), 8193)
+    err = refused("too-large", r.feed, "k", "p", m.block_value(0, True, 6), bytes(1024), 8193)
     eq(err.size1, 8192)
     eq(len(r), 0)
 
@@ -149,7 +149,7 @@ def test_slots_are_bounded_per_source_address_and_in_total():
     clock.now += 10
     r.feed("a3", a3, start, bytes(64))     # the address's oldest (a1) makes room
     eq(sorted(s.key for s in r.slots), ["a2", "a3"])
-    raises(BlockIncomplete, r.feed, "a1", a1, m.block_value(1, True, 2), bytes(64))
+    refused("block-incomplete", r.feed, "a1", a1, m.block_value(1, True, 2), bytes(64))
     clock.now += 10
     r.feed("b1", "B", start, bytes(64))
     clock.now += 10
@@ -187,7 +187,7 @@ def test_a_stalled_holder_loses_the_reserved_buffer_to_a_progressing_transfer():
     r.feed("g", "G", parts[0][0], parts[0][1])
     body = r.feed("g", "G", parts[1][0], parts[1][1])
     assert isinstance(body, memoryview)      # it got the reserved buffer
-    raises(BlockIncomplete, r.feed, "stall", "S", m.block_value(2, True, 6), bytes(1024))
+    refused("block-incomplete", r.feed, "stall", "S", m.block_value(2, True, 6), bytes(1024))
 
 
 def test_idle_transfers_expire():
@@ -199,7 +199,7 @@ def test_idle_transfers_expire():
     clock.now += REASSEMBLY_IDLE_MS - 1
     r.feed("k", "A", m.block_value(2, True, 2), bytes(64))
     clock.now += REASSEMBLY_IDLE_MS
-    raises(BlockIncomplete, r.feed, "k", "A", m.block_value(3, True, 2), bytes(64))
+    refused("block-incomplete", r.feed, "k", "A", m.block_value(3, True, 2), bytes(64))
     eq(len(r), 0)
 
 
@@ -227,6 +227,30 @@ def test_dedup_is_bounded_oldest_first():
         d.add(("p", mid), 247000)
         assert len(d) <= 4
     eq([d.lookup(("p", mid)) is not None for mid in range(10)], [False] * 6 + [True] * 4)
+
+
+def test_dedup_keeps_replies_within_its_byte_budget():
+    clock = Clock()
+    d = Dedup(clock, size=8, reply_bytes=1000)
+    for mid in range(5):
+        d.add(("p", mid), 247000)
+        d.answer(("p", mid), bytes([mid]) * 300)
+        assert d.kept <= 1000, d.kept
+    eq(d.kept, 900)
+    # the newest three replies are kept and sent again for duplicates
+    for mid in (2, 3, 4):
+        eq(d.lookup(("p", mid))[1], bytes([mid]) * 300)
+    # an entry whose reply went is forgotten: its duplicate is handled again
+    eq(d.lookup(("p", 0)), None)
+    eq(d.lookup(("p", 1)), None)
+    eq(len(d), 3)
+    # a message still being handled keeps its place (no reply yet: a duplicate gets nothing)
+    d.add(("p", 9), 247000)
+    eq(d.lookup(("p", 9))[1], None)
+    # expiry and the entry bound give their replies' bytes back
+    clock.now += 247000
+    d.add(("p", 10), 247000)
+    eq((len(d), d.kept), (1, 0))
 
 
 def test_rate_limit_bucket():
@@ -303,7 +327,7 @@ class Failing:
     methods = ("POST",)
 
     async def handle(self, request):
-        raise errors.IdReused("id reused with other bytes")
+        raise errors.Conflict("id-reused", "id reused with other bytes")
 
 
 def endpoint(**kw):

@@ -259,8 +259,8 @@ def test_signatures_are_deterministic_and_verify():
 
 
 def test_key_cache_keeps_verdicts():
-    # More keys than the cache holds, in turns, then one key many times (its first check,
-    # its second that adds its extra tables, and the later ones): each verdict must hold.
+    # More keys than the cache holds, in turns, then one key many times (its first check
+    # and the later ones, from the cache): each verdict must hold.
     keys = [ed25519.SigningKey(bytes([i]) * 32) for i in range(4)]
     signatures = [k.sign(b"notice") for k in keys]
     for _ in range(2):
@@ -274,27 +274,39 @@ def test_key_cache_keeps_verdicts():
         eq(ed25519.verify(keys[0].public, message, _flip(signature, 300 + n)), False, "use %d, altered" % n)  # noqa: E501
 
 
+def test_key_cache_holds_three_keys_without_remaking_their_tables():
+    # Three issuers in turn: each key's table is made once and then served from the cache.
+    keys = [ed25519.SigningKey(bytes([60 + i]) * 32) for i in range(3)]
+    signatures = [k.sign(b"turns") for k in keys]
+    for i, k in enumerate(keys):
+        eq(ed25519.verify(k.public, b"turns", signatures[i]), True, "key %d" % i)
+    tables = [id(entry[1][0]) for entry in ed25519._cache]
+    eq(len(tables), 3)
+    for _ in range(3):
+        for i, k in enumerate(keys):
+            eq(ed25519.verify(k.public, b"turns", signatures[i]), True, "again, key %d" % i)
+    eq(sorted(id(entry[1][0]) for entry in ed25519._cache), sorted(tables), "same tables")
+    eq([entry[0] for entry in ed25519._cache], [k.public for k in keys], "most recent last")
+
+
 def test_key_cache_reuses_table_buffers():
-    # Keys in rotation (more than the cache holds, each used twice so that it gets its
-    # three tables): once the cache has been full, no new table buffer is allocated; the
-    # tables of a key that left are rewritten for the next one.
+    # Keys in rotation (more than the cache holds): once the cache has been full, no new
+    # table buffer is allocated; the table of a key that left is rewritten for the next.
     keys = [ed25519.SigningKey(bytes([40 + i]) * 32) for i in range(5)]
     signatures = [k.sign(b"rotation") for k in keys]
 
     def buffers():
-        held = [t for entry in ed25519._cache for t in entry[1]] + ed25519._spare
-        return set(id(t) for t in held)
+        return set(id(t) for entry in ed25519._cache for t in entry[1])
 
     for i, k in enumerate(keys):
-        for _ in range(2):
-            eq(ed25519.verify(k.public, b"rotation", signatures[i]), True, "key %d" % i)
+        eq(ed25519.verify(k.public, b"rotation", signatures[i]), True, "key %d" % i)
     before = buffers()
-    eq(len(before) <= 6, True, "at most 3 tables for each of the 2 keys kept")
+    eq(len(before), 3, "one table for each of the 3 keys kept")
     for _ in range(2):
         for i, k in enumerate(keys):
             eq(ed25519.verify(k.public, b"rotation", signatures[i]), True, "again, key %d" % i)
             eq(ed25519.verify(k.public, b"rotation", signatures[i - 1]), False, "other, %d" % i)
-    eq(buffers() <= before, True, "no new buffers")
+    eq(buffers(), before, "no new buffers")
 
 
 def test_message_in_parts():

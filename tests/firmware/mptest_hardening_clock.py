@@ -101,7 +101,7 @@ def test_time_fields_out_of_range_are_refused_with_a_detail():
             changes["within"] = None
         try:
             parse_claims(_claims(**changes), NOW, False)
-        except errors.ClaimsError as e:
-            assert key in e.detail, e.detail
+        except errors.ProtocolError as e:
+            assert e.reason == "claims" and key in e.detail, (e.reason, e.detail)
         else:
             raise AssertionError("%s %d accepted" % (key, value))

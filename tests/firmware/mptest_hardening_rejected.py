@@ -7,11 +7,11 @@ from meldbox.core import errors
 
 
 def unauthenticated():
-    return errors.BadSignature("signature does not verify with key 0011")
+    return errors.Unauthorized("bad-signature", "signature does not verify with key 0011")
 
 
 def authenticated():
-    e = errors.WrongAudience("aud x is not this device")
+    e = errors.Forbidden("wrong-device", "aud x is not this device")
     e.authenticated = True
     return e
 

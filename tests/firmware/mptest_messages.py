@@ -7,7 +7,7 @@ trust store and receipt building (misuse raises ValueError)."""
 import hashlib  # noqa: I001
 import struct
 
-from mptest import eq, raises
+from mptest import eq, raises, refused
 from meldbox.core import cbor, cose, ed25519, errors, receipts
 from meldbox.core.messages import Item, Notice, Ping, Withdraw, verify_message
 from meldbox.core.trust import TrustedKey, TrustStore
@@ -80,11 +80,8 @@ def check(raw, trust=TRUST, now=NOW, clock_trusted=True):
     return verify_message(raw, trust, DEV, now, clock_trusted)
 
 
-def reject(exc, raw, **kw):
-    e = raises(errors.ProtocolError, check, raw, **kw)
-    if not isinstance(e, exc):
-        raise AssertionError("expected %s, got %s: %s" % (exc.__name__, type(e).__name__, e.detail))  # noqa: E501
-    return e
+def reject(reason, raw, **kw):
+    return refused(reason, check, raw, **kw)
 
 
 def padded(size, **kw):
@@ -102,44 +99,44 @@ def test_size_boundary():
     eq(check(raw).t, "notice")
     raw = padded(8193)
     eq(len(raw), 8193)
-    e = reject(errors.TooLarge, raw)
+    e = reject("too-large", raw)
     eq(e.code, errors.REQUEST_ENTITY_TOO_LARGE)
     assert "8193" in e.detail and "8192" in e.detail, e.detail
 
 
 def test_too_large_beats_everything():
     eq(len(padded(8193, bad_sig=True)), 8193)
-    reject(errors.TooLarge, padded(8193, bad_sig=True))
-    reject(errors.TooLarge, padded(8193, key=STRANGER))
-    reject(errors.TooLarge, b"\xff" * 8193)       # not even CBOR
+    reject("too-large", padded(8193, bad_sig=True))
+    reject("too-large", padded(8193, key=STRANGER))
+    reject("too-large", b"\xff" * 8193)       # not even CBOR
 
 
 def test_structure_beats_alg():
     # Three-element array with a bad alg: the structure is judged first.
     raw = cbor.dumps(cbor.Tag(18, [b"\xa1\x01\x26", {4: cose.kid_of(KEY.public)}, b"\xa0"]))
-    reject(errors.COSEStructureError, raw)
+    reject("cose-structure", raw)
 
 
 def test_alg_beats_kid():
     es256 = b"\xa1\x01\x26"
-    reject(errors.BadAlgorithm, sign(notice(), key=STRANGER, protected=es256))
+    reject("bad-alg", sign(notice(), key=STRANGER, protected=es256))
     # A revoked key would be 4.03, but the alg is checked first: 4.01.
-    e = reject(errors.BadAlgorithm, sign(notice(), key=REVOKED, protected=es256))
+    e = reject("bad-alg", sign(notice(), key=REVOKED, protected=es256))
     eq(e.code, errors.UNAUTHORIZED)
 
 
 def test_unknown_kid_beats_malformed_payload():
-    e = reject(errors.UnknownKey, sign(None, key=STRANGER, payload=b"\xff\xff"))
+    e = reject("unknown-key", sign(None, key=STRANGER, payload=b"\xff\xff"))
     eq(e.code, errors.UNAUTHORIZED)
 
 
 def test_revoked_key_beats_bad_signature():
-    e = reject(errors.RevokedKey, sign(notice(), key=REVOKED, bad_sig=True))
+    e = reject("revoked-key", sign(notice(), key=REVOKED, bad_sig=True))
     eq(e.code, errors.FORBIDDEN)
 
 
 def test_expired_key_beats_bad_signature():
-    e = reject(errors.ExpiredKey, sign(notice(), key=EXPIRED, bad_sig=True))
+    e = reject("expired-key", sign(notice(), key=EXPIRED, bad_sig=True))
     eq(e.code, errors.FORBIDDEN)
 
 
@@ -147,41 +144,41 @@ def test_not_after_is_the_last_good_second():
     trust = TrustStore([TrustedKey(ISS, KEY.public, not_after=NOW)])
     raw = sign(notice())
     eq(check(raw, trust=trust).t, "notice")
-    reject(errors.ExpiredKey, raw, trust=trust, now=NOW + 1)
+    reject("expired-key", raw, trust=trust, now=NOW + 1)
 
 
 def test_bad_signature_beats_payload_and_claims():
-    reject(errors.BadSignature, sign(None, payload=b"\xff", bad_sig=True))
-    reject(errors.BadSignature, sign(notice(items=[]), bad_sig=True))
-    reject(errors.BadSignature, sign(notice(aud="someone.else"), bad_sig=True))
-    reject(errors.BadSignature, sign(notice(iss="eu.other"), bad_sig=True))
+    reject("bad-signature", sign(None, payload=b"\xff", bad_sig=True))
+    reject("bad-signature", sign(notice(items=[]), bad_sig=True))
+    reject("bad-signature", sign(notice(aud="someone.else"), bad_sig=True))
+    reject("bad-signature", sign(notice(iss="eu.other"), bad_sig=True))
 
 
 def test_signature_of_another_key_under_a_trusted_kid():
     raw = sign(notice(), key=OLD, unprotected={4: cose.kid_of(KEY.public)})
-    reject(errors.BadSignature, raw)
+    reject("bad-signature", raw)
 
 
 def test_claims_beat_issuer_and_audience():
-    reject(errors.ClaimsError, sign(notice(iss="eu.other", items=[])))
-    reject(errors.ClaimsError, sign(notice(aud="someone.else", due=NOW - 3600)))
+    reject("claims", sign(notice(iss="eu.other", items=[])))
+    reject("claims", sign(notice(aud="someone.else", due=NOW - 3600)))
 
 
 def test_issuer_beats_audience():
-    e = reject(errors.WrongIssuer, sign(notice(iss="eu.other", aud="someone.else")))
+    e = reject("wrong-issuer", sign(notice(iss="eu.other", aud="someone.else")))
     eq(e.code, errors.FORBIDDEN)
 
 
 def test_issuer_must_be_the_keys():
-    reject(errors.WrongIssuer, sign(notice(iss="eu.other"), key=KEY))
-    reject(errors.WrongIssuer, sign(notice(), key=OTHER))
+    reject("wrong-issuer", sign(notice(iss="eu.other"), key=KEY))
+    reject("wrong-issuer", sign(notice(), key=OTHER))
     eq(check(sign(notice(iss="eu.other"), key=OTHER)).iss, "eu.other")
 
 
 def test_audience_must_be_this_device():
-    e = reject(errors.WrongAudience, sign(notice(aud="nl.hoster-a.desk-2")))
+    e = reject("wrong-device", sign(notice(aud="nl.hoster-a.desk-2")))
     assert "nl.hoster-a.desk-2" in e.detail, e.detail
-    reject(errors.WrongAudience, sign(ping(aud="")))
+    reject("wrong-device", sign(ping(aud="")))
 
 
 def test_rotated_key_still_accepted():
@@ -194,24 +191,24 @@ def test_one_key_two_issuers_revoked_for_one():
                         TrustedKey(ISS, KEY.public)])
     eq(len(trust.lookup(cose.kid_of(KEY.public))), 2)
     eq(check(sign(notice()), trust=trust).iss, ISS)
-    reject(errors.WrongIssuer, sign(notice(iss="a.old")), trust=trust)
+    reject("wrong-issuer", sign(notice(iss="a.old")), trust=trust)
 
 
 def test_revoked_and_expired_entries_of_one_kid():
     trust = TrustStore([TrustedKey("a", KEY.public, revoked=True),
                         TrustedKey(ISS, KEY.public, not_after=NOW - 10)])
-    reject(errors.ExpiredKey, sign(notice()), trust=trust)
+    reject("expired-key", sign(notice()), trust=trust)
     trust = TrustStore([TrustedKey("a", KEY.public, revoked=True),
                         TrustedKey(ISS, KEY.public, revoked=True)])
-    reject(errors.RevokedKey, sign(notice()), trust=trust)
+    reject("revoked-key", sign(notice()), trust=trust)
 
 
 def test_payload_cbor_errors_after_signature():
-    reject(errors.CBORTruncated, sign(None, payload=b""))
-    reject(errors.CBORTrailingBytes, sign(None, payload=cbor.dumps(notice()) + b"\x00"))
-    reject(errors.CBORNotWellFormed, sign(None, payload=b"\xff"))
+    reject("cbor-truncated", sign(None, payload=b""))
+    reject("cbor-trailing-bytes", sign(None, payload=cbor.dumps(notice()) + b"\x00"))
+    reject("cbor-not-well-formed", sign(None, payload=b"\xff"))
     # A map claiming 2**64-1 pairs: refused without allocating for them.
-    reject(errors.CBORError, sign(None, payload=b"\xbb" + b"\xff" * 8))
+    reject("cbor", sign(None, payload=b"\xbb" + b"\xff" * 8))
 
 
 def test_float_iat_refused():
@@ -221,7 +218,7 @@ def test_float_iat_refused():
     assert at > 4
     payload = payload[:at] + b"\xfb" + struct.pack(">d", NOW - 600.0) + payload[at + 5:]
     eq(cbor.loads(payload)["iat"], NOW - 600.0)
-    e = reject(errors.ClaimsError, sign(None, payload=payload))
+    e = reject("claims", sign(None, payload=payload))
     assert "iat" in e.detail, e.detail
 
 
@@ -236,7 +233,7 @@ def test_kid_in_protected_header_and_untagged():
 def test_other_tag_rejected():
     raw = bytearray(sign(ping()))
     raw[0] = 0xd1   # tag 17, COSE_Mac0
-    reject(errors.COSEStructureError, bytes(raw))
+    reject("cose-structure", bytes(raw))
 
 
 def test_bytearray_and_memoryview_input():
@@ -252,12 +249,12 @@ def test_bytearray_and_memoryview_input():
 def test_iat_ahead_limit_and_untrusted_clock():
     eq(check(sign(notice(iat=NOW + 300, due=NOW + 3600))).iat, NOW + 300)
     raw = sign(notice(iat=NOW + 301, due=NOW + 3600))
-    e = reject(errors.ClaimsError, raw)
+    e = reject("claims", raw)
     assert "iat" in e.detail, e.detail
     eq(check(raw, clock_trusted=False).iat, NOW + 301)
     far = sign(notice(iat=NOW + 10 * 86400, due=NOW + 11 * 86400))
     eq(check(far, clock_trusted=False).iat, NOW + 10 * 86400)
-    reject(errors.ClaimsError, far)
+    reject("claims", far)
 
 
 def test_overdue_notice_accepted():
@@ -328,7 +325,7 @@ def test_ping_accepted():
 
 def _bad(make, needle, **changes):
     def run():
-        e = reject(errors.ClaimsError, sign(make(**changes)))
+        e = reject("claims", sign(make(**changes)))
         eq(e.code, errors.BAD_REQUEST)
         assert needle in e.detail, "%r not in %r" % (needle, e.detail)
     return run
@@ -438,24 +435,24 @@ def cases():
 
 def test_payload_not_a_map():
     for payload in ([1, 2], "notice", 1, None, b"x"):
-        e = reject(errors.ClaimsError, sign(payload))
+        e = reject("claims", sign(payload))
         assert "map" in e.detail, e.detail
 
 
 def test_detail_texts():
     items = [{"url": "u"}] * 65
-    eq(reject(errors.ClaimsError, sign(notice(items=items))).detail,
+    eq(reject("claims", sign(notice(items=items))).detail,
        "items: 65 entries, at least 1 and at most 64")
-    eq(reject(errors.ClaimsError, sign(notice(iat=1799999900, due=1799999800))).detail,
+    eq(reject("claims", sign(notice(iat=1799999900, due=1799999800))).detail,
        "due 1799999800 not after iat 1799999900")
 
 
 def test_details_quote_peer_values_briefly():
     for changes in ({"t": "x" * 5000}, {"cat": "c" * 5000},
                     {"items": [{"url": "u", "k" * 3000: 1}]}):
-        e = reject(errors.ClaimsError, sign(notice(**changes)))
+        e = reject("claims", sign(notice(**changes)))
         assert len(e.detail) < 80 and "..." in e.detail, e.detail
-    e = reject(errors.WrongAudience, sign(notice(aud="a" * 4000)))
+    e = reject("wrong-device", sign(notice(aud="a" * 4000)))
     assert len(e.detail) < 120, e.detail
 
 
@@ -568,5 +565,5 @@ def test_receipt_misuse_raises_value_error():
 
 
 def test_receipt_decode_refuses_non_receipts():
-    raises(errors.COSEStructureError, receipts.decode, sign(ping()))
-    raises(errors.CBORError, receipts.decode, b"\xd2")
+    refused("cose-structure", receipts.decode, sign(ping()))
+    refused("cbor", receipts.decode, b"\xd2")

@@ -1,3 +1,6 @@
+# firmware: rom
+# (from ROMFS, as on the board: the screens staff open now and then are imported again after
+# each return to the list, navigation.let_go)
 """The panel's state machine: button sequences -> exact model calls; what is never
 recorded (cancel paths, short X on confirm, a notice that left); notifications."""
 import gc
@@ -7,16 +10,6 @@ from mptest import eq
 from panel_scenes import HOUR, T0, FakeModel, FrameDisplay, Item, NoticeView, sample_notices  # noqa
 
 from meldbox.ui.panel import Panel
-from meldbox.ui.screens.actions import (
-    ActionsScreen,
-    ConfirmScreen,
-    DoneScreen,
-    FailedScreen,
-    ReasonScreen,
-)
-from meldbox.ui.screens.detail import DetailScreen
-from meldbox.ui.screens.device import DeviceScreen, RejectedScreen
-from meldbox.ui.screens.notices import ListScreen
 
 MOST_URGENT = b"n-over"      # overdue by 42 minutes in sample_notices()
 
@@ -48,6 +41,12 @@ def make(notices=None, **kw):
     return model, panel
 
 
+def on(panel, screen):
+    """The panel shows a screen of class `screen` (by name: the screens staff open now and
+    then are unloaded on the way back to the list, and imported again as new classes)."""
+    return type(panel.screen).__name__ == screen
+
+
 def press(panel, *seq):
     for b in seq:
         panel.on_button(b[0], "long" if b.endswith("+") else "short")
@@ -59,7 +58,7 @@ def acts(model):
 
 def test_fresh_list_selects_the_most_urgent():
     model, panel = make()
-    assert isinstance(panel.screen, ListScreen)
+    assert on(panel, "ListScreen")
     eq(panel.screen.selected_key, MOST_URGENT)
     eq([v.key for v in panel.notices],
        [b"n-over", b"n-terror", b"n-amber", b"n-test", b"n-green", b"n-paused"])
@@ -69,10 +68,10 @@ def test_x_x_x_hold_x_records_removed_for_the_most_urgent():
     model, panel = make()
     press(panel, "X", "X", "X", "X+")
     eq(model.calls, [("seen", MOST_URGENT), ("act", MOST_URGENT, "removed", None)])
-    assert isinstance(panel.screen, DoneScreen)
+    assert on(panel, "DoneScreen")
     eq(panel.screen.seq, model.seq)
     press(panel, "X")
-    assert isinstance(panel.screen, ListScreen)
+    assert on(panel, "ListScreen")
     assert panel.find(MOST_URGENT) is None
     eq(panel.screen.selected_key, b"n-terror")      # the most urgent again
 
@@ -81,23 +80,23 @@ def test_short_x_on_confirm_records_nothing():
     model, panel = make()
     press(panel, "X", "X", "X", "X", "X", "A", "B")
     eq(acts(model), [])
-    assert isinstance(panel.screen, ConfirmScreen)
+    assert on(panel, "ConfirmScreen")
 
 
 def test_cancel_paths_record_nothing():
     model, panel = make()
     press(panel, "X", "X", "X", "Y")            # confirm -> actions
-    assert isinstance(panel.screen, ActionsScreen)
+    assert on(panel, "ActionsScreen")
     eq(panel.screen.sel, 0)
     press(panel, "Y")                           # actions -> detail
-    assert isinstance(panel.screen, DetailScreen)
+    assert on(panel, "DetailScreen")
     press(panel, "Y")                           # detail -> list
-    assert isinstance(panel.screen, ListScreen)
+    assert on(panel, "ListScreen")
     eq(panel.screen.selected_key, MOST_URGENT)
     press(panel, "X", "X", "B", "B", "B", "X", "Y", "Y", "Y")        # via the reasons
-    assert isinstance(panel.screen, ListScreen)
+    assert on(panel, "ListScreen")
     press(panel, "X", "X", "B", "B", "B", "X", "X", "Y+")            # long Y cancels too
-    assert isinstance(panel.screen, ReasonScreen)
+    assert on(panel, "ReasonScreen")
     eq(acts(model), [])
 
 
@@ -113,7 +112,7 @@ def test_cannot_comply_asks_for_the_reason():
     for i, reason in enumerate(("force-majeure", "manifest-error", "missing-info")):
         model, panel = make()
         press(panel, "X", "X", "B", "B", "B", "B", "X")     # B past the end stays on the last
-        assert isinstance(panel.screen, ReasonScreen)
+        assert on(panel, "ReasonScreen")
         press(panel, *(["B"] * i))
         press(panel, "X", "X+")
         eq(acts(model), [("act", MOST_URGENT, "cannot-comply", reason)])
@@ -129,7 +128,7 @@ def test_list_navigation_opens_the_selected_notice():
     press(panel, "A", "B", "B", "A", "B")       # A at the top stays
     eq(panel.screen.selected_key, b"n-amber")
     press(panel, "X")
-    assert isinstance(panel.screen, DetailScreen)
+    assert on(panel, "DetailScreen")
     eq(model.calls, [("seen", b"n-amber")])
     eq(panel.screen.view.key, b"n-amber")
     press(panel, "Y")
@@ -143,25 +142,41 @@ def test_opening_calls_seen_every_time_the_model_decides():
     eq(panel.find(MOST_URGENT).state, "seen")
 
 
+def test_screens_opened_now_and_then_are_let_go_back_on_the_list():
+    model, panel = make()
+    press(panel, "X", "X")                      # detail, then actions
+    assert on(panel, "ActionsScreen")
+    assert "meldbox.ui.screens.actions" in sys.modules
+    press(panel, "Y", "Y")                      # back to detail, back to the list
+    assert on(panel, "ListScreen")
+    for name in ("detail", "actions", "device"):
+        assert "meldbox.ui.screens." + name not in sys.modules, name
+    press(panel, "X")                           # imported again when next shown
+    assert on(panel, "DetailScreen")
+    press(panel, "Y", "Y")                      # list, then the device screen
+    assert on(panel, "DeviceScreen")
+    assert "meldbox.ui.screens.detail" not in sys.modules
+
+
 def test_y_device_then_refused_and_back():
     model, panel = make()
     press(panel, "Y")
-    assert isinstance(panel.screen, DeviceScreen)
+    assert on(panel, "DeviceScreen")
     press(panel, "X")
-    assert isinstance(panel.screen, RejectedScreen)
+    assert on(panel, "RejectedScreen")
     press(panel, "Y")
-    assert isinstance(panel.screen, DeviceScreen)
+    assert on(panel, "DeviceScreen")
     press(panel, "Y")
-    assert isinstance(panel.screen, ListScreen)
+    assert on(panel, "ListScreen")
     eq(model.calls, [])
 
 
 def test_empty_list_x_does_nothing_y_opens_device():
     model, panel = make([])
     press(panel, "X", "A", "B", "X+")
-    assert isinstance(panel.screen, ListScreen)
+    assert on(panel, "ListScreen")
     press(panel, "Y")
-    assert isinstance(panel.screen, DeviceScreen)
+    assert on(panel, "DeviceScreen")
     eq(model.calls, [])
 
 
@@ -171,7 +186,7 @@ def test_withdrawn_while_confirming_records_nothing():
     v = panel.screen.view
     model.drop(v.key)
     panel.notify("withdrawn", v)
-    assert isinstance(panel.screen, ListScreen)
+    assert on(panel, "ListScreen")
     press(panel, "X+")          # the same physical hold now lands on the list
     eq(acts(model), [])
 
@@ -181,7 +196,7 @@ def test_notice_leaving_without_notify_is_noticed_on_tick():
     press(panel, "X", "X")
     model.drop(MOST_URGENT)
     panel.tick()
-    assert isinstance(panel.screen, ListScreen)
+    assert on(panel, "ListScreen")
     eq(acts(model), [])
 
 
@@ -191,18 +206,18 @@ def test_record_refuses_a_notice_that_left_meanwhile():
     model.drop(MOST_URGENT)     # gone, and the panel has not ticked yet
     press(panel, "X+")
     eq(acts(model), [])
-    assert not isinstance(panel.screen, DoneScreen)
+    assert not on(panel, "DoneScreen")
 
 
 def test_failed_act_says_not_recorded_and_retries():
     model, panel = make()
     model.fail_act = OSError("flash write failed")
     press(panel, "X", "X", "X", "X+")
-    assert isinstance(panel.screen, FailedScreen)
+    assert on(panel, "FailedScreen")
     eq(acts(model), [])
     model.fail_act = None
     press(panel, "X")
-    assert isinstance(panel.screen, ConfirmScreen)
+    assert on(panel, "ConfirmScreen")
     press(panel, "X+")
     eq(acts(model), [("act", MOST_URGENT, "removed", None)])
 
@@ -242,7 +257,7 @@ def test_any_press_silences_the_alert_and_still_acts():
 def test_long_press_elsewhere_acts_like_a_press():
     model, panel = make()
     press(panel, "X+", "X+")
-    assert isinstance(panel.screen, ActionsScreen)
+    assert on(panel, "ActionsScreen")
     eq(acts(model), [])
 
 
@@ -325,7 +340,7 @@ def test_run_task_polls_buttons_and_ticks():
         task.cancel()
 
     asyncio.run(drive())
-    assert isinstance(panel.screen, DetailScreen)
+    assert on(panel, "DetailScreen")
     eq(panel.screen.view.key, b"n-terror")
     eq(ticks, [T0 + 1])
 

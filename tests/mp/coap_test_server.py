@@ -77,7 +77,7 @@ class Forbidden:
     methods = ("POST",)
 
     async def handle(self, request):
-        raise errors.WrongAudience("aud names another device")
+        raise errors.Forbidden("wrong-device", "aud names another device")
 
 
 class Crash:

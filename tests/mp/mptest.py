@@ -37,6 +37,20 @@ def raises(exc_type, fn, *args, **kwargs):
     raise AssertionError("expected %s, nothing raised" % exc_type.__name__)
 
 
+def refused(reason, fn, *args, **kwargs):
+    """Assert that fn(*args) refuses with a ProtocolError whose reason is `reason`, or
+    one of its family (`reason`-...: "cbor" takes "cbor-truncated"); returns it."""
+    from meldbox.core.errors import ProtocolError
+
+    try:
+        fn(*args, **kwargs)
+    except ProtocolError as e:
+        if e.reason != reason and not e.reason.startswith(reason + "-"):
+            raise AssertionError("expected %s, got %s: %s" % (reason, e.reason, e.detail))
+        return e
+    raise AssertionError("expected %s, nothing raised" % reason)
+
+
 def scratch(name):
     """A path for a file the test writes: in the pytest session's own folder (the plugin
     sets MPTEST_SCRATCH), so that parallel runs elsewhere cannot collide with it."""

@@ -77,7 +77,8 @@ class Control:
             gc.collect()
             return {"ok": True, "alloc": gc.mem_alloc(), "free": gc.mem_free(), "peak": heap.peak,
                     "largest": heap.largest_free(),
-                    "coap": self.app.endpoint.stats if self.app.endpoint else None}
+                    "coap": self.app.endpoint.stats if self.app.endpoint else None,
+                    "dedup_bytes": self.app.endpoint.dedup.kept if self.app.endpoint else None}
         if cmd == "status":
             await self.app.settle()
             outbox = self.app.outbox

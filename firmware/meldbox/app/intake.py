@@ -53,11 +53,9 @@ class Intake:
                 # answered with its stored receipt). A second MemoryError means 5.03.
                 gc.collect()
                 result = self._receive(raw, state)
-        except errors.BadSignature as e:      # the verify was spent for nothing: no refund
-            self._rejected(raw, e, source)
-            raise
         except errors.ProtocolError as e:
-            if source is not None:
+            # a bad signature spent the verify for nothing: no refund
+            if source is not None and e.reason != "bad-signature":
                 self.verify_budget.refund(source)
             self._rejected(raw, e, source)
             raise
@@ -81,8 +79,8 @@ class Intake:
         known = message(self.store, msg.iss, msg.id)
         if known is not None:
             if known["nh"] != msg.nh:
-                raise errors.IdReused("id %s of %s was used before for another message"
-                                      % (msg.id.hex(), msg.iss))
+                raise errors.Conflict("id-reused", "id %s of %s was used before for another "
+                                      "message" % (msg.id.hex(), msg.iss))
             return code, self.store.receipt(known["seq"])
         if self.retention is not None:
             self.retention.check_fresh(msg)

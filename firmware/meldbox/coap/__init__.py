@@ -20,6 +20,7 @@ Every limit a network peer can meet lives here, so the firmware README can list 
 | request body (Block1 reassembled, or one datagram) | MAX_BODY = 8192 bytes | 4.13 with Size1 = 8192 (also when Size1 announces more) |
 | one datagram | MAX_DATAGRAM = 1280 bytes (a 1024-byte block with room for options) | 4.13 with Size1 = 8192 and Block1 SZX 6: send block-wise (RFC 7959 2.9.3) |
 | remembered message ids (duplicate detection) | DEDUP_ENTRIES = 16 | the oldest is forgotten |
+| remembered replies (duplicate detection) | DEDUP_REPLY_BYTES = 2048 bytes in all | the oldest replies are forgotten with their ids: a duplicate of one is handled again |
 | concurrent Block1 reassemblies | REASSEMBLY_SLOTS = 6 in total, 2 per source address, idle expiry 20 s (a repeated block 0 is no progress) | one is replaced: the address's own oldest when it holds 2; else one still at block 0, of the address holding most, least recently progressed; its next block gets 4.08 |
 | source addresses in the rate table | RATE_PEERS = 32 | idle (refilled) entries are forgotten; then new addresses share one bucket |
 | requests per source address, duplicates included | burst RATE_BURST = 100, RATE_PER_S = 40 per second | 4.29 with Max-Age, at most once a second; silence otherwise |
@@ -30,6 +31,10 @@ Every limit a network peer can meet lives here, so the firmware README can list 
 MAX_BODY = 8192
 MAX_DATAGRAM = 1280  # longer ones are read cut (see endpoint.UdpTransport)
 DEDUP_ENTRIES = 16
+# The replies the duplicate detection keeps, in bytes: 16 signed receipts were 4.5 KiB of
+# a 256K heap. Handling a duplicate again is safe (intake answers a known message with its
+# stored receipt), so a forgotten reply costs time, not function.
+DEDUP_REPLY_BYTES = 2048
 REASSEMBLY_SLOTS = 6
 REASSEMBLY_SLOTS_PER_PEER = 2
 REASSEMBLY_IDLE_MS = 20000

@@ -23,32 +23,14 @@ STALL_MS = 5000              # a holder of the reserved buffer that stalls this 
 OVERTAKE_MS = 1000           # or this long, to a transfer that has come further
 
 
-class BlockIncomplete(errors.ProtocolError):
-    """4.08: a block out of order, or a continuation without its start."""
-    code = errors.REQUEST_ENTITY_INCOMPLETE
-    reason = "block-incomplete"
-    title = "Request Entity Incomplete"
-
-
-class BodyTooLarge(errors.TooLarge):
-    """4.13: the body is (or is announced as) larger than MAX_BODY; Size1 tells the limit."""
-    size1 = MAX_BODY
-
-
-class BadBlock(errors.MalformedError):
-    """4.00: a Block1 option that breaks RFC 7959 (reserved SZX, wrong block length)."""
-    reason = "bad-block"
-
-
-class NoSlot(errors.ProtocolError):
-    """5.03: no memory for a request body now; Max-Age says when to try again."""
-    code = errors.SERVICE_UNAVAILABLE
-    reason = "busy"
-    title = "Service Unavailable"
-
-    def __init__(self, detail, max_age):
-        super().__init__(detail)
-        self.max_age = max_age
+# Refusals (one class per CoAP code, the reason a field: a class costs heap, errors.py):
+# 4.00 bad-block, a Block1 option that breaks RFC 7959 (reserved SZX, wrong block length);
+# 4.08 block-incomplete, a block out of order or a continuation without its start; 4.13
+# too-large, a body (or one announced by Size1) larger than MAX_BODY, Size1 saying so;
+# 5.03 busy, no memory for a request body now, Max-Age saying when to try again.
+def incomplete(detail):
+    return errors.Refusal(errors.REQUEST_ENTITY_INCOMPLETE, "block-incomplete",
+                          "Request Entity Incomplete", detail)
 
 
 def block2(msg, resp, extra, max_szx):
@@ -136,39 +118,40 @@ class Reassembler:
         num, more, szx = block_fields(block1)
         if szx == 7:
             self._drop(key)
-            raise BadBlock("Block1 SZX 7 is reserved")
+            raise errors.Malformed("bad-block", "Block1 SZX 7 is reserved")
         size = block_size(szx)
         n = len(payload)
         if (more and n != size) or n > size:
             self._drop(key)
-            raise BadBlock("block of %d bytes where SZX says %d" % (n, size))
+            raise errors.Malformed("bad-block", "block of %d bytes where SZX says %d" % (n, size))
         now = self.clock()
         self._expire(now)
         if num == 0:
             if size1 is not None and size1 > self.max_body:
                 self._drop(key)
-                raise BodyTooLarge("Size1 announces %d bytes; at most %d" % (size1, self.max_body))
+                raise errors.TooLarge("Size1 announces %d bytes; at most %d"
+                                      % (size1, self.max_body))
             slot = self._start(key, source_address(peer), now, n)
             if more and n >= SMALL_BODY:
                 self._room(slot, n + 1, now)    # a full 1 KiB block and more: it will need it
         else:
             slot = self._find(key)
             if slot is None:
-                raise BlockIncomplete("block %d without the blocks before it" % num)
+                raise incomplete("block %d without the blocks before it" % num)
             if num * size != slot.fill:
                 self._drop(key)
-                raise BlockIncomplete("block %d of %d bytes does not follow the %d bytes received"
+                raise incomplete("block %d of %d bytes does not follow the %d bytes received"
                                       % (num, size, slot.fill))
             slot.last = now
         end = slot.fill + n
         if end > self.max_body:
             self._drop(key)
-            raise BodyTooLarge("request body larger than %d bytes" % self.max_body)
+            raise errors.TooLarge("request body larger than %d bytes" % self.max_body)
         try:
             self._room(slot, end, now)
         except MemoryError:
             self._drop(key)
-            raise NoSlot("out of memory for the request body", OUT_OF_MEMORY_MAX_AGE)
+            raise errors.busy("out of memory for the request body", OUT_OF_MEMORY_MAX_AGE)
         slot.body[slot.fill:end] = payload
         slot.fill = end
         if more:
@@ -222,7 +205,7 @@ class Reassembler:
         try:
             slot = _Slot(key, addr, now, first)
         except MemoryError:
-            raise NoSlot("out of memory for the request body", OUT_OF_MEMORY_MAX_AGE)
+            raise errors.busy("out of memory for the request body", OUT_OF_MEMORY_MAX_AGE)
         if old is not None:
             slot.last = old.last    # ...but is no progress: it keeps nothing alive
         self.slots.append(slot)

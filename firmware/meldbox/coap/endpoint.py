@@ -12,7 +12,7 @@ import asyncio
 
 from meldbox.coap import (MAX_BLOCK_SZX, MAX_BODY, MAX_DATAGRAM, MAX_INFLIGHT,
                           MAX_INFLIGHT_PER_SOURCE)
-from meldbox.coap.blockwise import OUT_OF_MEMORY_MAX_AGE, BodyTooLarge, Reassembler, block2
+from meldbox.coap.blockwise import OUT_OF_MEMORY_MAX_AGE, Reassembler, block2
 from meldbox.coap.client import Reset
 from meldbox.coap.message import (ACCEPT, ACK, BLOCK1, CF_LINK_FORMAT, CON, CONTENT,
                                   CONTINUE, EMPTY, IF_MATCH, IF_NONE_MATCH, METHODS,
@@ -49,7 +49,7 @@ class Endpoint(MessageLayer):
         if oversize:
             # Only the start was read. RFC 7959 2.9.3: 4.13 with Size1, and a Block1
             # option giving the block size to use instead.
-            resp = error_response(BodyTooLarge(
+            resp = error_response(errors.TooLarge(
                 "datagram longer than %d bytes: send the body with Block1" % MAX_DATAGRAM))
             resp.options.append((BLOCK1, block_value(0, False, MAX_BLOCK_SZX)))
             self.reply(msg, peer, key, resp)
@@ -137,11 +137,11 @@ class Endpoint(MessageLayer):
             raise _precondition("If-Match: no ETag of %s matches" % path)
         size1 = msg.uint(SIZE1)
         if size1 is not None and size1 > MAX_BODY:
-            raise BodyTooLarge("Size1 announces %d bytes; at most %d" % (size1, MAX_BODY))
+            raise errors.TooLarge("Size1 announces %d bytes; at most %d" % (size1, MAX_BODY))
         block1 = msg.uint(BLOCK1)
         if block1 is None:
             if len(msg.payload) > MAX_BODY:
-                raise BodyTooLarge("payload of %d bytes; at most %d"
+                raise errors.TooLarge("payload of %d bytes; at most %d"
                                    % (len(msg.payload), MAX_BODY))
             body = bytes(msg.payload)
         else:

@@ -17,8 +17,8 @@ from collections import OrderedDict
 from time import ticks_add, ticks_diff
 
 from meldbox.coap import ACK_RANDOM_FACTOR, ACK_TIMEOUT_MS, MAX_DATAGRAM, MAX_RETRANSMIT
-from meldbox.coap import (DEDUP_ENTRIES, EXCHANGE_LIFETIME_MS, NON_LIFETIME_MS, RATE_BURST,
-                          RATE_PEERS, RATE_PER_S)
+from meldbox.coap import (DEDUP_ENTRIES, DEDUP_REPLY_BYTES, EXCHANGE_LIFETIME_MS,
+                          NON_LIFETIME_MS, RATE_BURST, RATE_PEERS, RATE_PER_S)
 from meldbox.coap.client import SEPARATE_TIMEOUT_MS, Client
 from meldbox.coap.message import (ACK, CON, CONTENT_FORMAT, EMPTY, MAX_AGE, NON, RST, SIZE1,
                                   FormatError, Message, decode)
@@ -80,22 +80,33 @@ def _key(key):
 class Dedup:
     """Recently seen (peer, message id) pairs and the reply sent for each, bounded, oldest
     forgotten first; entries expire after EXCHANGE_LIFETIME / NON_LIFETIME. A flood fills
-    this table, so an entry is small: one bytes key for a raw sockaddr, a 2-tuple value."""
+    this table, so an entry is small: one bytes key for a raw sockaddr, a 2-tuple value.
+    The replies kept hold at most `reply_bytes` in all: the oldest go first, and an entry
+    whose reply went is forgotten at its next lookup (its duplicate is handled again)."""
 
-    def __init__(self, clock, size=DEDUP_ENTRIES):
+    def __init__(self, clock, size=DEDUP_ENTRIES, reply_bytes=DEDUP_REPLY_BYTES):
         self.clock = clock
         self.size = size
-        self.entries = OrderedDict()      # key -> (expires, reply bytes or None)
+        self.reply_bytes = reply_bytes
+        self.kept = 0                     # bytes of the replies kept
+        # key -> (expires, reply): reply bytes, None while being handled, False once let go
+        self.entries = OrderedDict()
 
     def __len__(self):
         return len(self.entries)
 
+    def _drop(self, k):
+        reply = self.entries.pop(k)[1]
+        if reply:
+            self.kept -= len(reply)
+
     def lookup(self, key):
-        """(expires, reply or None) of a message seen before, else None."""
+        """(expires, reply or None) of a message seen before, else None. The reply is None
+        while the message is being handled (a duplicate then gets nothing)."""
         k = _key(key)
         entry = self.entries.get(k)
-        if entry is not None and ticks_diff(entry[0], self.clock()) <= 0:
-            del self.entries[k]
+        if entry is not None and (entry[1] is False or ticks_diff(entry[0], self.clock()) <= 0):
+            self._drop(k)
             return None
         return entry
 
@@ -106,14 +117,27 @@ class Dedup:
             first = next(iter(entries))
             if len(entries) < self.size and ticks_diff(entries[first][0], now) > 0:
                 break
-            del entries[first]
+            self._drop(first)
         entries[_key(key)] = (ticks_add(now, lifetime_ms), None)
 
     def answer(self, key, reply):
         k = _key(key)
-        entry = self.entries.get(k)
-        if entry is not None:
-            self.entries[k] = (entry[0], reply)
+        entries = self.entries
+        entry = entries.get(k)
+        if entry is None:
+            return
+        if entry[1]:
+            self.kept -= len(entry[1])
+        entries[k] = (entry[0], reply)
+        self.kept += len(reply)
+        # Over budget: let the oldest replies go (never the one just kept), marked False.
+        for old in entries:
+            if self.kept <= self.reply_bytes:
+                break
+            held = entries[old][1]
+            if old != k and held:
+                self.kept -= len(held)
+                entries[old] = (entries[old][0], False)
 
 
 # --- rate limit per source address -----------------------------------------------------

@@ -1,8 +1,8 @@
 """Strict CBOR decoder and deterministic encoder (RFC 8949), the subset the protocol uses.
 
 `loads(buf)` decodes exactly one data item spanning the whole buffer and raises only
-`errors.CBORError` subclasses, each naming what was wrong and at which byte offset. It
-rejects indefinite lengths, reserved encodings, duplicate map keys, invalid UTF-8
+`errors.Malformed` with a `cbor...` reason, each naming what was wrong and at which byte
+offset. It rejects indefinite lengths, reserved encodings, duplicate map keys, invalid UTF-8
 (checked here per RFC 3629: MicroPython's own decode accepts overlong forms and
 surrogates), nesting deeper than `max_depth`, and any declared length the rest of the
 input cannot hold, before allocating for it. Map keys must be int, text or bytes.
@@ -122,8 +122,9 @@ class _Decoder:
         i = self.i
         size = 1 << (ai - 24)
         if i + size > self.n:
-            raise errors.CBORTruncated("head at offset %d needs %d more bytes, %d left"
-                                       % (start, size, self.n - i))
+            raise errors.Malformed("cbor-truncated",
+                                   "head at offset %d needs %d more bytes, %d left"
+                                   % (start, size, self.n - i))
         if size == 1:
             arg = buf[i]
         elif size == 2:
@@ -139,7 +140,8 @@ class _Decoder:
         buf = self.buf
         start = self.i
         if start >= self.n:
-            raise errors.CBORTruncated("item expected at offset %d, input ends" % start)
+            raise errors.Malformed("cbor-truncated",
+                                   "item expected at offset %d, input ends" % start)
         ib = buf[start]
         mt = ib >> 5
         ai = ib & 31
@@ -150,15 +152,19 @@ class _Decoder:
             arg = self._arg(ai, start)
         elif ai == 31:
             if mt == 7:
-                raise errors.CBORNotWellFormed("break (0xff) outside an indefinite item at offset %d"  # noqa: E501
-                                               % start)
+                raise errors.Malformed("cbor-not-well-formed",
+                                       "break (0xff) outside an indefinite item at offset %d"
+                                       % start)
             if 2 <= mt <= 5:
-                raise errors.CBORIndefiniteLength("indefinite length (0x%02x) at offset %d"
-                                                  % (ib, start))
-            raise errors.CBORNotWellFormed("additional info 31 for major type %d at offset %d"
-                                           % (mt, start))
+                raise errors.Malformed("cbor-indefinite-length",
+                                       "indefinite length (0x%02x) at offset %d"
+                                       % (ib, start))
+            raise errors.Malformed("cbor-not-well-formed",
+                                   "additional info 31 for major type %d at offset %d"
+                                   % (mt, start))
         else:
-            raise errors.CBORNotWellFormed("reserved additional info %d at offset %d" % (ai, start))  # noqa: E501
+            raise errors.Malformed("cbor-not-well-formed",
+                                   "reserved additional info %d at offset %d" % (ai, start))
 
         if mt == 0:
             return arg
@@ -167,8 +173,9 @@ class _Decoder:
         if mt == 2 or mt == 3:
             i = self.i
             if arg > self.n - i:
-                raise errors.CBORTruncated("string at offset %d declares %d bytes, %d left"
-                                           % (start, arg, self.n - i))
+                raise errors.Malformed("cbor-truncated",
+                                       "string at offset %d declares %d bytes, %d left"
+                                       % (start, arg, self.n - i))
             end = i + arg
             self.i = end
             if mt == 2:
@@ -177,22 +184,25 @@ class _Decoder:
             if arg and max(buf[i:end]) > 0x7F:
                 bad = _utf8_error(buf, i, end)
                 if bad >= 0:
-                    raise errors.CBORInvalidUTF8("invalid UTF-8 at offset %d in text at offset %d"
-                                                 % (bad, start))
+                    raise errors.Malformed("cbor-invalid-utf8",
+                                           "invalid UTF-8 at offset %d in text at offset %d"
+                                           % (bad, start))
             if self.long_text and arg > self.long_text:
                 return Text(buf[i:end])
             return str(buf[i:end], "utf-8")
         if mt == 4 or mt == 5:
             if depth >= self.max_depth:
-                raise errors.CBORTooDeep("container at offset %d nests deeper than %d"
-                                         % (start, self.max_depth))
+                raise errors.Malformed("cbor-too-deep",
+                                       "container at offset %d nests deeper than %d"
+                                       % (start, self.max_depth))
             left = self.n - self.i
             # Every item takes at least one byte: refuse counts the input cannot hold
             # before allocating anything for them.
             if (arg if mt == 4 else 2 * arg) > left:
-                raise errors.CBORTruncated("%s at offset %d declares %d %s, %d bytes left"
-                                           % ("array" if mt == 4 else "map", start, arg,
-                                              "items" if mt == 4 else "pairs", left))
+                raise errors.Malformed("cbor-truncated",
+                                       "%s at offset %d declares %d %s, %d bytes left"
+                                       % ("array" if mt == 4 else "map", start, arg,
+                                          "items" if mt == 4 else "pairs", left))
             depth += 1
             if mt == 4:
                 out = [None] * arg
@@ -207,25 +217,28 @@ class _Decoder:
                 # major type 7 items are one head, decoded first so that a break or a
                 # reserved encoding is reported as such.
                 if at < self.n and 0x80 <= buf[at] < 0xE0:
-                    raise errors.CBORUnsupported("map key at offset %d is not an int, text or bytes"  # noqa: E501
-                                                 % at)
+                    raise errors.Malformed("cbor-unsupported",
+                                           "map key at offset %d is not an int, text or bytes"
+                                           % at)
                 key = self.item(depth, tags)
                 if type(key) is memoryview:     # views=True: keys must stay hashable
                     key = bytes(key)
                 elif type(key) is Text:
                     key = str(key)
                 if buf[at] >= 0xE0:
-                    raise errors.CBORUnsupported("map key at offset %d is not an int, text or bytes"  # noqa: E501
-                                                 % at)
+                    raise errors.Malformed("cbor-unsupported",
+                                           "map key at offset %d is not an int, text or bytes"
+                                           % at)
                 if key in out:
-                    raise errors.CBORDuplicateKey("duplicate map key %s at offset %d"
-                                                  % (repr(key)[:40], at))
+                    raise errors.Malformed("cbor-duplicate-key",
+                                           "duplicate map key %s at offset %d"
+                                           % (repr(key)[:40], at))
                 out[key] = self.item(depth, tags)
             return out
         if mt == 6:
             # Tags are not containers, but a chain of them must not recurse without bound.
             if tags >= self.max_depth:
-                raise errors.CBORTooDeep("tag at offset %d nests more than %d tags"
+                raise errors.Malformed("cbor-too-deep", "tag at offset %d nests more than %d tags"
                                          % (start, self.max_depth))
             return Tag(arg, self.item(depth, tags + 1))
         # Major type 7: simple values and floats.
@@ -236,12 +249,15 @@ class _Decoder:
                 return True
             if ai == 22:
                 return None
-            raise errors.CBORUnsupported("simple value %d at offset %d" % (ai, start))
+            raise errors.Malformed("cbor-unsupported",
+                                   "simple value %d at offset %d" % (ai, start))
         if ai == 24:
             if arg < 32:
-                raise errors.CBORNotWellFormed("simple value %d in two bytes at offset %d"
-                                               % (arg, start))
-            raise errors.CBORUnsupported("simple value %d at offset %d" % (arg, start))
+                raise errors.Malformed("cbor-not-well-formed",
+                                       "simple value %d in two bytes at offset %d"
+                                       % (arg, start))
+            raise errors.Malformed("cbor-unsupported",
+                                   "simple value %d at offset %d" % (arg, start))
         # The float's bits were read as the argument; reinterpret them.
         return struct.unpack_from(">e" if ai == 25 else ">f" if ai == 26 else ">d",
                                   buf, start + 1)[0]
@@ -255,7 +271,7 @@ def loads(buf, max_depth=8, views=False, long_text=0):
     d = _Decoder(memoryview(buf), max_depth, views, long_text)
     value = d.item(0, 0)
     if d.i != d.n:
-        raise errors.CBORTrailingBytes("%d bytes after the item, from offset %d"
+        raise errors.Malformed("cbor-trailing-bytes", "%d bytes after the item, from offset %d"
                                        % (d.n - d.i, d.i))
     return value
 

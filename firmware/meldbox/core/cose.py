@@ -53,50 +53,56 @@ def decode_sign1(buf):
     obj = cbor.loads(buf, views=True)     # the payload stays a view of buf: no 8 KiB copy
     if isinstance(obj, cbor.Tag):
         if obj.tag != TAG_SIGN1:
-            raise errors.COSEStructureError("tag %d, expected 18 (COSE_Sign1) or none" % obj.tag)
+            raise errors.Malformed("cose-structure",
+                                   "tag %d, expected 18 (COSE_Sign1) or none" % obj.tag)
         obj = obj.value
     if not isinstance(obj, (list, tuple)):
-        raise errors.COSEStructureError("COSE_Sign1 must be an array, got %s" % _kind(obj))
+        raise errors.Malformed("cose-structure",
+                               "COSE_Sign1 must be an array, got %s" % _kind(obj))
     if len(obj) != 4:
-        raise errors.COSEStructureError("COSE_Sign1 array of %d, expected 4" % len(obj))
+        raise errors.Malformed("cose-structure", "COSE_Sign1 array of %d, expected 4" % len(obj))
     protected_bytes, unprotected, payload, signature = obj
     if not _is_bytes(protected_bytes):
-        raise errors.COSEStructureError("protected header must be a byte string, got %s"
+        raise errors.Malformed("cose-structure", "protected header must be a byte string, got %s"
                                         % _kind(protected_bytes))
     # An empty bstr stands for an empty map (RFC 9052 section 3).
     protected = cbor.loads(protected_bytes) if protected_bytes else {}
     if not isinstance(protected, dict):
-        raise errors.COSEStructureError("protected header must encode a map, got %s"
+        raise errors.Malformed("cose-structure", "protected header must encode a map, got %s"
                                         % _kind(protected))
     if not isinstance(unprotected, dict):
-        raise errors.COSEStructureError("unprotected header must be a map, got %s"
+        raise errors.Malformed("cose-structure", "unprotected header must be a map, got %s"
                                         % _kind(unprotected))
     if payload is None:
-        raise errors.COSEStructureError("detached payload (nil) is not supported")
+        raise errors.Malformed("cose-structure", "detached payload (nil) is not supported")
     if not _is_bytes(payload):
-        raise errors.COSEStructureError("payload must be a byte string, got %s" % _kind(payload))
+        raise errors.Malformed("cose-structure",
+                               "payload must be a byte string, got %s" % _kind(payload))
     if not _is_bytes(signature):
-        raise errors.COSEStructureError("signature must be a byte string, got %s"
+        raise errors.Malformed("cose-structure", "signature must be a byte string, got %s"
                                         % _kind(signature))
     # We understand no critical extension, so a message naming any must be refused.
     if LABEL_CRIT in protected:
-        raise errors.COSEStructureError("critical header parameters (crit) are not supported")
+        raise errors.Malformed("cose-structure",
+                               "critical header parameters (crit) are not supported")
     for label in unprotected:
         # alg is refused by check_alg, with the 4.01 PROTOCOL.md gives it.
         if label != LABEL_KID and label != LABEL_ALG:
-            raise errors.COSEStructureError("unprotected header label %s: only 4 (kid) is allowed"
-                                            % _short(label))
+            raise errors.Malformed("cose-structure",
+                                   "unprotected header label %s: only 4 (kid) is allowed"
+                                   % _short(label))
     if LABEL_KID in unprotected and not (_is_bytes(unprotected[LABEL_KID])
                                          and 1 <= len(unprotected[LABEL_KID]) <= KID_MAX):
-        raise errors.COSEStructureError("unprotected kid must be a byte string of 1 to %d bytes"
-                                        % KID_MAX)
+        raise errors.Malformed("cose-structure",
+                               "unprotected kid must be a byte string of 1 to %d bytes"
+                               % KID_MAX)
     if LABEL_KID in unprotected and LABEL_KID in protected:
-        raise errors.COSEStructureError("kid in both protected and unprotected header")
+        raise errors.Malformed("cose-structure", "kid in both protected and unprotected header")
     kid = unprotected.get(LABEL_KID, protected.get(LABEL_KID))
     if kid is None:
-        raise errors.COSEStructureError("kid (label 4) missing")
+        raise errors.Malformed("cose-structure", "kid (label 4) missing")
     if not _is_bytes(kid):
-        raise errors.COSEStructureError("kid must be a byte string, got %s" % _kind(kid))
+        raise errors.Malformed("cose-structure", "kid must be a byte string, got %s" % _kind(kid))
     return Sign1(bytes(protected_bytes), protected, _plain(unprotected), payload,
                  bytes(signature), bytes(kid))
 
@@ -104,13 +110,13 @@ def decode_sign1(buf):
 def check_alg(sign1):
     """alg must be EdDSA (-8) and only in the protected header: no downgrade, no confusion."""
     if LABEL_ALG in sign1.unprotected:
-        raise errors.BadAlgorithm("alg in the unprotected header")
+        raise errors.Unauthorized("bad-alg", "alg in the unprotected header")
     if LABEL_ALG not in sign1.protected:
-        raise errors.BadAlgorithm("alg missing from the protected header")
+        raise errors.Unauthorized("bad-alg", "alg missing from the protected header")
     alg = sign1.protected[LABEL_ALG]
     if type(alg) is not int or alg != ALG_EDDSA:
         text = repr(alg)
-        raise errors.BadAlgorithm("alg %s, only -8 (EdDSA) is accepted"
+        raise errors.Unauthorized("bad-alg", "alg %s, only -8 (EdDSA) is accepted"
                                   % (text if len(text) <= 40 else text[:37] + "..."))
 
 

@@ -11,6 +11,7 @@ import sys
 
 from meldbox.compat import const, micropython
 from meldbox.core import sha512 as _sha512
+from meldbox.core.ed25519_base import TABLES as _B_TABLES
 
 _P = const(0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFED)  # 2^255 - 19
 _L = const(0x1000000000000000000000000000000014DEF9DEA2F79CD65812631A5CF5D3ED)  # group order
@@ -23,7 +24,7 @@ _BY = const(0x6666666666666666666666666666666666666666666666666666666666666658)
 _M64 = const(0xFFFFFFFFFFFFFFFF)
 _B_WIDTH = const(6)  # wNAF width for B's tables: 16 odd multiples each
 _V_WIDTH = const(5)  # wNAF width for A's and R's: 8 odd multiples each
-_CACHE_KEYS = const(2)  # public keys whose tables are kept (2.3 KiB each at most)
+_CACHE_KEYS = const(3)  # public keys whose table is kept (768 bytes each)
 
 # On 32-bit builds big ints are slow and viper's words are 32 bits: ed25519_w32 runs the
 # scalar multiplication loop and the square root on viper field elements (same results).
@@ -207,12 +208,13 @@ def _table(x, y, count, affine=True, out=None):
     return out
 
 
-def _tables(x, y, n, width, spare=None):
-    # The tables of P, [2^64]P, ... [2^(64 (n - 1))]P for the affine point P = (x, y),
-    # written into buffers taken from `spare` while it has any.
+def _tables(x, y, n, width):
+    # The tables of P, [2^64]P, ... [2^(64 (n - 1))]P for the affine point P = (x, y):
+    # B's, made once by firmware/tools/make_ed25519_base.py (ed25519_base.py) and checked
+    # against that module by tests/firmware/mptest_ed25519_base.py.
     tables = []
     while True:
-        tables.append(_table(x, y, 1 << (width - 2), True, spare.pop() if spare else None))
+        tables.append(_table(x, y, 1 << (width - 2), True))
         if len(tables) == n:
             return tables
         if _W32:  # [2^64]P: P added at bit 64, then 64 doublings
@@ -280,19 +282,19 @@ def _run(steps, tables):
     return P
 
 
-_base = []  # the tables of [2^(64 i)]B for i = 0 to 3, 1.5 KB each, made at first use
-_cache = []  # [public key, its tables, its point], most recently used last
-# Table buffers of keys that left the cache, reused for the next key: a verify with a key
-# not in the cache then allocates no long-lived memory (at most 3 tables a key are ever
-# allocated, for each of _CACHE_KEYS keys), so rotating issuers cannot fragment the heap.
-_spare = []
+# The tables of [2^(64 i)]B for i = 0 to 3, 1.5 KB each: constants (ed25519_base.py,
+# made by firmware/tools/make_ed25519_base.py), in flash on the board, not in the heap.
+_base = list(_B_TABLES)
+# [public key, [its table]], most recently used last. A key that leaves the cache hands
+# its table's buffer to the next: a verify with a key not in the cache then allocates no
+# long-lived memory (one table for each of _CACHE_KEYS keys is ever allocated), so
+# rotating issuers cannot fragment the heap.
+_cache = []
 
 
 def _base_steps(k):
     # The steps of [k]B, 0 <= k < 2^256, as the sum of [k_i][2^(64 i)]B, k_i the 64-bit
     # pieces of k (slots 0 to 3): 64 doublings where one table would need 256.
-    if not _base:
-        _base.extend(_tables(_BX, _BY, 4, _B_WIDTH))
     steps = [0] * 67
     for i in range(4):
         _schedule(steps, (k >> (64 * i)) & _M64, _B_WIDTH, i)
@@ -308,23 +310,20 @@ def _base_point(k):
 
 
 def _key_tables(key):
-    # The tables of A, then also of [2^64]A and [2^128]A, for the public key `key`, or
-    # None if it does not decode. A key's first check has A's table only (and balanced
-    # scalars, below); its second use makes the three (128 doublings, once), which let
-    # its checks run on 64-bit pieces too.
+    # [A's table] for the public key `key`, or None if it does not decode. One table a
+    # key, for three keys (a device's issuers, each verified without remaking its table),
+    # not the three tables of [2^(64 i)]A for two keys: those made checks on 64-bit pieces
+    # about a third faster, but cost twice the heap, and three issuers in turn remade them
+    # at nearly every check (the soak's MemoryErrors were there).
     for entry in _cache:
         if entry[0] == key:
             _cache.remove(entry)
             _cache.append(entry)
-            if len(entry[1]) == 1:
-                _spare.extend(entry[1])
-                entry[1] = _tables(entry[2][0], entry[2][1], 3, _V_WIDTH, _spare)
             return entry[1]
     point = _decode(key)
     if point:
-        if len(_cache) >= _CACHE_KEYS:
-            _spare.extend(_cache.pop(0)[1])
-        _cache.append([key, _tables(point[0], point[1], 1, _V_WIDTH, _spare), point])
+        out = _cache.pop(0)[1][0] if len(_cache) >= _CACHE_KEYS else None
+        _cache.append([key, [_table(point[0], point[1], 1 << (_V_WIDTH - 2), True, out)]])
         return _cache[-1][1]
 
 
@@ -374,17 +373,12 @@ def verify(public_key, message, signature):
     k = _hash_scalar(R, key, *(message if type(message) is tuple else (message,)))
     # Multiplying by c1 (odd, below L, so one-to-one on the group, of order 8L) turns the
     # RFC's check into [c1*S mod L]B - [c1]R - [c0]A = 0 with short scalars: c0 and c1
-    # of 128 bits, or with A's three tables, c1 of 64 and c0 of 192 bits in three
-    # pieces. B's scalar is cut in four pieces: about 128 or 64 doublings in all.
-    c0, c1 = _short_pair(k, 64 if len(tables) == 3 else 128)
+    # of 128 bits. B's scalar is cut in four pieces: about 128 doublings in all.
+    c0, c1 = _short_pair(k, 128)
     steps = _base_steps(c1 * s % _L)
-    width = _V_WIDTH - (len(tables) == 3)  # R's table: 4 entries are enough for 64 bits
-    _schedule(steps, abs(c1), width, 4, c1 > 0)
-    c = abs(c0)
-    for i in range(len(tables)):
-        _schedule(steps, c if i == len(tables) - 1 else c & _M64, _V_WIDTH, 5 + i, c0 > 0)
-        c >>= 64
-    r_table = _table(r_point[0], r_point[1], 1 << (width - 2), False)
+    _schedule(steps, abs(c1), _V_WIDTH, 4, c1 > 0)
+    _schedule(steps, abs(c0), _V_WIDTH, 5, c0 > 0)
+    r_table = _table(r_point[0], r_point[1], 1 << (_V_WIDTH - 2), False)
     P = _run(steps, _base + [r_table] + tables)
     return P[0] % _P == 0 and (P[1] - P[2]) % _P == 0
 

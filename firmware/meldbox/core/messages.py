@@ -73,10 +73,10 @@ def verify_message(cose_bytes, trust, device_id, now, clock_trusted=True):
         claims = cbor.loads(sign1.payload, long_text=LONG_TEXT)
         msg = parse_claims(claims, now, clock_trusted)
         if not _issued_by(msg.iss, signers):
-            raise errors.WrongIssuer("iss %s is not the issuer of key %s (%s)"
+            raise errors.Forbidden("wrong-issuer", "iss %s is not the issuer of key %s (%s)"
                                      % (short(msg.iss), sign1.kid.hex(), signers[0].iss))
         if msg.aud != device_id:
-            raise errors.WrongAudience("aud %s is not this device (%r)"
+            raise errors.Forbidden("wrong-device", "aud %s is not this device (%r)"
                                        % (short(msg.aud), device_id))
     except errors.ProtocolError as e:
         e.authenticated = True      # signed by a trusted key: its claims may be shown
@@ -91,19 +91,21 @@ def _signers(sign1, trust, now):
     """The trusted, live keys under the message's kid whose signature verifies."""
     keys = trust.lookup(sign1.kid)
     if not keys:
-        raise errors.UnknownKey("kid %s is not trusted" % sign1.kid.hex())
+        raise errors.Unauthorized("unknown-key", "kid %s is not trusted" % sign1.kid.hex())
     live = [k for k in keys if not k.revoked and not k.expired(now)]
     if not live:
         if all(k.revoked for k in keys):
-            raise errors.RevokedKey("key %s of %s is revoked" % (sign1.kid.hex(), keys[0].iss))
+            raise errors.Forbidden("revoked-key",
+                                   "key %s of %s is revoked" % (sign1.kid.hex(), keys[0].iss))
         key = [k for k in keys if not k.revoked][0]
-        raise errors.ExpiredKey("key %s of %s expired at %d, now %d"
+        raise errors.Forbidden("expired-key", "key %s of %s expired at %d, now %d"
                                 % (sign1.kid.hex(), key.iss, key.not_after, now))
     # The Sig_structure as parts: the payload stays in the received buffer, uncopied.
     tbs = cose.sig_structure_parts(sign1.protected_bytes, sign1.payload)
     signers = [k for k in live if ed25519.verify(k.public, tbs, sign1.signature)]
     if not signers:
-        raise errors.BadSignature("signature does not verify with key %s" % sign1.kid.hex())
+        raise errors.Unauthorized("bad-signature",
+                                  "signature does not verify with key %s" % sign1.kid.hex())
     return signers
 
 
@@ -120,10 +122,10 @@ def parse_claims(claims, now, clock_trusted=True):
     """Validate a decoded payload against section 3; returns the message object without
     the transport fields (kid, raw, nh). Raises ClaimsError with a detail text."""
     if not isinstance(claims, dict):
-        raise errors.ClaimsError("payload must be a map, got %s" % _type_name(claims))
+        raise errors.Malformed("claims", "payload must be a map, got %s" % _type_name(claims))
     v = _required(claims, "v", int)
     if v != 1:
-        raise errors.ClaimsError("v %s, only version 1 is known" % short(v))
+        raise errors.Malformed("claims", "v %s, only version 1 is known" % short(v))
     t = _required(claims, "t", str)
     if t == "notice":
         msg = Notice()
@@ -132,14 +134,14 @@ def parse_claims(claims, now, clock_trusted=True):
     elif t == "ping":
         msg = Ping()
     else:
-        raise errors.ClaimsError("t %s is not notice, withdraw or ping" % short(t))
+        raise errors.Malformed("claims", "t %s is not notice, withdraw or ping" % short(t))
     msg.t = t
     msg.id = _bstr_sized(claims, "id", ID_MIN, ID_MAX)
     msg.iss = _required(claims, "iss", str)
     msg.aud = _required(claims, "aud", str)
     msg.iat = _time(claims, "iat")
     if clock_trusted and msg.iat > now + MAX_FUTURE_IAT:
-        raise errors.ClaimsError("iat %d is %d s ahead of device time %d, at most %d"
+        raise errors.Malformed("claims", "iat %d is %d s ahead of device time %d, at most %d"
                                  % (msg.iat, msg.iat - now, now, MAX_FUTURE_IAT))
     if t == "notice":
         _notice(claims, msg)
@@ -151,28 +153,28 @@ def parse_claims(claims, now, clock_trusted=True):
 def _notice(claims, msg):
     has_due, has_within = "due" in claims, "within" in claims
     if has_due == has_within:
-        raise errors.ClaimsError("exactly one of due and within is required, got %s"
+        raise errors.Malformed("claims", "exactly one of due and within is required, got %s"
                                  % ("both" if has_due else "neither"))
     msg.due = msg.within = None
     if has_due:
         msg.due = _time(claims, "due")
         if msg.due <= msg.iat:
-            raise errors.ClaimsError("due %d not after iat %d" % (msg.due, msg.iat))
+            raise errors.Malformed("claims", "due %d not after iat %d" % (msg.due, msg.iat))
     else:
         msg.within = _uint(claims, "within")
         if not WITHIN_MIN <= msg.within <= WITHIN_MAX:
-            raise errors.ClaimsError("within %d s outside %d..%d"
+            raise errors.Malformed("claims", "within %d s outside %d..%d"
                                      % (msg.within, WITHIN_MIN, WITHIN_MAX))
     msg.cat = _required(claims, "cat", str)
     if msg.cat not in CATEGORIES:
-        raise errors.ClaimsError("cat %s is not csam, terror or other" % short(msg.cat))
+        raise errors.Malformed("claims", "cat %s is not csam, terror or other" % short(msg.cat))
     msg.basis = _required(claims, "basis", str)
     msg.ref = _required(claims, "ref", str)
     msg.items = _items(claims)
     msg.lang = _optional(claims, "lang", str)
     msg.note = _optional(claims, "note", str)
     if msg.note is not None and len(msg.note) > MAX_NOTE_CHARS:
-        raise errors.ClaimsError("note: %d characters, at most %d"
+        raise errors.Malformed("claims", "note: %d characters, at most %d"
                                  % (len(msg.note), MAX_NOTE_CHARS))
     msg.contact = _optional(claims, "contact", str)
     msg.redress = _optional(claims, "redress", str)
@@ -185,20 +187,21 @@ def _notice(claims, msg):
 def _items(claims):
     items = _required(claims, "items", list)
     if not 1 <= len(items) <= MAX_ITEMS:
-        raise errors.ClaimsError("items: %d entries, at least 1 and at most %d"
+        raise errors.Malformed("claims", "items: %d entries, at least 1 and at most %d"
                                  % (len(items), MAX_ITEMS))
     out = []
     for i, item in enumerate(items):
         where = "items[%d]" % i
         if not isinstance(item, dict):
-            raise errors.ClaimsError("%s must be a map, got %s" % (where, _type_name(item)))
+            raise errors.Malformed("claims",
+                                   "%s must be a map, got %s" % (where, _type_name(item)))
         for key in item:
             if key not in ITEM_KEYS:
-                raise errors.ClaimsError("%s: unknown key %s" % (where, short(key)))
+                raise errors.Malformed("claims", "%s: unknown key %s" % (where, short(key)))
         url = item.get("url")
         if type(url) is cbor.Text:          # a long URL, left in the buffer (its bytes)
             if len(url) > MAX_URL_BYTES:
-                raise errors.ClaimsError("%s.url: %d bytes, at most %d"
+                raise errors.Malformed("claims", "%s.url: %d bytes, at most %d"
                                          % (where, len(url), MAX_URL_BYTES))
         else:
             url = _required(item, "url", str, where)
@@ -207,19 +210,20 @@ def _items(claims):
         if type(url) is str and len(url) * 4 > MAX_URL_BYTES:
             size = len(url.encode())
             if size > MAX_URL_BYTES:
-                raise errors.ClaimsError("%s.url: %d bytes, at most %d"
+                raise errors.Malformed("claims", "%s.url: %d bytes, at most %d"
                                          % (where, size, MAX_URL_BYTES))
         ip = _optional(item, "ip", str, None, where)
         sha = _optional(item, "sha256", bytes, None, where)
         if sha is not None and len(sha) != 32:
-            raise errors.ClaimsError("%s.sha256: %d bytes, expected 32" % (where, len(sha)))
+            raise errors.Malformed("claims",
+                                   "%s.sha256: %d bytes, expected 32" % (where, len(sha)))
         out.append(Item(url, ip, sha))
     return out
 
 
 def _required(claims, key, typ, where=""):
     if key not in claims:
-        raise errors.ClaimsError("%s%s missing" % (_prefix(where), key))
+        raise errors.Malformed("claims", "%s%s missing" % (_prefix(where), key))
     return _typed(claims[key], key, typ, where)
 
 
@@ -235,7 +239,7 @@ def _typed(value, key, typ, where):
     if typ is str and type(value) is cbor.Text:
         return str(value)
     if type(value) is not typ:
-        raise errors.ClaimsError("%s%s must be %s, got %s"
+        raise errors.Malformed("claims", "%s%s must be %s, got %s"
                                  % (_prefix(where), key, _TYPE_NAMES[typ], _type_name(value)))
     return value
 
@@ -243,14 +247,14 @@ def _typed(value, key, typ, where):
 def _uint(claims, key):
     value = _required(claims, key, int)
     if value < 0:
-        raise errors.ClaimsError("%s %d is negative" % (key, value))
+        raise errors.Malformed("claims", "%s %d is negative" % (key, value))
     return value
 
 
 def _time(claims, key):
     value = _uint(claims, key)
     if not TIME_MIN <= value <= TIME_MAX:
-        raise errors.ClaimsError("%s %d is not a POSIX time in seconds from %d to %d"
+        raise errors.Malformed("claims", "%s %d is not a POSIX time in seconds from %d to %d"
                                  % (key, value, TIME_MIN, TIME_MAX))
     return value
 
@@ -258,7 +262,8 @@ def _time(claims, key):
 def _bstr_sized(claims, key, lo, hi):
     value = _required(claims, key, bytes)
     if not lo <= len(value) <= hi:
-        raise errors.ClaimsError("%s: %d bytes, expected %d to %d" % (key, len(value), lo, hi))
+        raise errors.Malformed("claims",
+                               "%s: %d bytes, expected %d to %d" % (key, len(value), lo, hi))
     return value
 
 

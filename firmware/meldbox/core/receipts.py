@@ -91,7 +91,7 @@ def decode(cose_bytes):
     receipts read back are the device's own)."""
     payload = cbor.loads(cose.decode_sign1(cose_bytes).payload)
     if not isinstance(payload, dict) or payload.get("t") != "receipt":
-        raise errors.COSEStructureError("not a receipt")
+        raise errors.Malformed("cose-structure", "not a receipt")
     return payload
 
 

@@ -6,12 +6,13 @@ Text rather than binary so that the console's control characters never occur ins
 frame: on a board the link is the USB console, where Ctrl-C must still stop the firmware
 for mpremote, and lines that do not start with '#' (log output, a stray REPL banner)
 are skipped. The length and the CRC catch truncated and corrupted frames. The decoder
-works in one buffer allocated up front, so no input makes it allocate more than that.
+works in one buffer allocated up front (the frame's bytes, decoded from hex as they
+arrive), so no input makes it allocate more than that.
 """
-from binascii import crc32, hexlify, unhexlify
+from binascii import crc32, hexlify
 
 from meldbox import heap
-from meldbox.core.errors import MalformedError, TooLarge
+from meldbox.core.errors import REQUEST_ENTITY_TOO_LARGE, Malformed, Refusal
 
 MAX_BODY = 2048     # a provisioning request or answer; the line buffer is reserved at boot
 START = 0x23    # '#'
@@ -20,24 +21,11 @@ CR = 0x0D       # ignored, so that a terminal's '\r\n' does no harm
 OVERHEAD = 6    # length + CRC
 
 
-class FrameError(MalformedError):
-    reason = "frame"
-
-
-class FrameCorrupt(FrameError):
-    reason = "frame-crc"
-
-
-class FrameTruncated(FrameError):
-    reason = "frame-truncated"
-
-
-class FrameEncoding(FrameError):
-    reason = "frame-encoding"
-
-
-class FrameTooLarge(TooLarge):
-    reason = "frame-too-large"
+# Refusals (one class per CoAP code, the reason a field: a class costs heap, errors.py):
+# 4.00 frame-crc, frame-truncated, frame-encoding; 4.13 frame-too-large.
+def too_large(detail):
+    return Refusal(REQUEST_ENTITY_TOO_LARGE, "frame-too-large", "Request Entity Too Large",
+                   detail)
 
 
 def _crc_bytes(data):
@@ -53,7 +41,7 @@ def write_frame(write, body, max_body=MAX_BODY):
     hex line (twice the body) may find no block, its pieces do."""
     n = len(body)
     if n > max_body:
-        raise FrameTooLarge("frame body of %d bytes, at most %d" % (n, max_body))
+        raise too_large("frame body of %d bytes, at most %d" % (n, max_body))
     head = bytes((n >> 8, n & 0xFF))
     crc = crc32(body, crc32(head)) & 0xFFFFFFFF
     write(b"#")
@@ -72,25 +60,15 @@ def encode(body, max_body=MAX_BODY):
     return b"".join(parts)
 
 
-def decode_line(line, max_body=MAX_BODY):
-    """The body of one frame line (without its newline, starting with '#')."""
-    hexpart = line[1:]
-    if len(hexpart) < 2 * OVERHEAD:
-        raise FrameTruncated("frame shorter than its length and CRC")
-    if len(hexpart) & 1:
-        raise FrameTruncated("frame ends inside a byte")
-    try:
-        raw = unhexlify(hexpart)
-    except ValueError:
-        raise FrameEncoding("frame is not hex text")
-    n = (raw[0] << 8) | raw[1]
-    if n > max_body:
-        raise FrameTooLarge("frame announces %d bytes, at most %d" % (n, max_body))
-    if len(raw) != n + OVERHEAD:
-        raise FrameTruncated("frame announces %d bytes, carries %d" % (n, len(raw) - OVERHEAD))
-    if _crc_bytes(memoryview(raw)[:n + 2]) != raw[n + 2:]:
-        raise FrameCorrupt("frame CRC does not match")
-    return raw[2:n + 2]
+def _hex_value(b):
+    # the value of hex digit b (a byte), or -1
+    if 48 <= b <= 57:
+        return b - 48
+    if 97 <= b <= 102:
+        return b - 87
+    if 65 <= b <= 70:
+        return b - 55
+    return -1
 
 
 IDLE = 0        # at the start of a line
@@ -100,43 +78,70 @@ SKIP = 2        # inside a noise line or the rest of an oversized one
 
 class Decoder:
     """Feed it bytes as they arrive; it returns the frames completed so far, each as its
-    body (bytes) or as the FrameError that refused it."""
+    body (bytes) or as the ProtocolError that refused it. The hex is decoded as it arrives
+    into a buffer of the frame's bytes (reserved at boot), not kept as a line of text
+    twice that size: the buffer is live for as long as the link is served."""
 
     def __init__(self, max_body=MAX_BODY):
         self.max_body = max_body
-        self.buf = heap.take("provision.frame", 1 + 2 * (max_body + OVERHEAD))
-        self.n = 0
+        self.buf = heap.take("provision.frame", max_body + OVERHEAD)
+        self.nhex = 0           # hex digits of this frame line so far
+        self.bad = False        # one of them was not a hex digit
         self.state = IDLE
+
+    def _frame(self):
+        """The body of the frame line just ended, or the ProtocolError refusing it."""
+        nhex = self.nhex
+        if nhex < 2 * OVERHEAD:
+            return Malformed("frame-truncated", "frame shorter than its length and CRC")
+        if nhex & 1:
+            return Malformed("frame-truncated", "frame ends inside a byte")
+        if self.bad:
+            return Malformed("frame-encoding", "frame is not hex text")
+        buf = self.buf
+        n = (buf[0] << 8) | buf[1]
+        if n > self.max_body:
+            return too_large("frame announces %d bytes, at most %d" % (n, self.max_body))
+        if nhex // 2 != n + OVERHEAD:
+            return Malformed("frame-truncated", "frame announces %d bytes, carries %d"
+                             % (n, nhex // 2 - OVERHEAD))
+        view = memoryview(buf)
+        if _crc_bytes(view[:n + 2]) != view[n + 2:n + OVERHEAD]:
+            return Malformed("frame-crc", "frame CRC does not match")
+        return bytes(view[2:n + 2])
 
     def feed(self, data):
         out = []
         buf = self.buf
-        limit = len(buf)
+        limit = 2 * len(buf)    # hex digits
         for b in data:
             if b == CR:
                 continue
             if b == END:
                 if self.state == FRAME:
-                    try:
-                        out.append(decode_line(memoryview(buf)[:self.n], self.max_body))
-                    except (FrameError, TooLarge) as e:
-                        out.append(e)
+                    out.append(self._frame())
                 self.state = IDLE
-                self.n = 0
                 continue
             if self.state == IDLE:
                 if b == START:
                     self.state = FRAME
-                    buf[0] = b
-                    self.n = 1
+                    self.nhex = 0
+                    self.bad = False
                 else:
                     self.state = SKIP
             elif self.state == FRAME:
-                if self.n == limit:
-                    out.append(FrameTooLarge("frame longer than %d bytes" % limit))
+                nhex = self.nhex
+                if nhex == limit:
+                    # the line as text: '#' and the hex digits
+                    out.append(too_large("frame longer than %d bytes" % (limit + 1)))
                     self.state = SKIP
-                    self.n = 0
+                    continue
+                v = _hex_value(b)
+                if v < 0:
+                    self.bad = True
+                elif nhex & 1:
+                    buf[nhex >> 1] |= v
                 else:
-                    buf[self.n] = b
-                    self.n += 1
+                    buf[nhex >> 1] = v << 4
+                self.nhex = nhex + 1
         return out

@@ -72,7 +72,7 @@ class ProvisionService:
     def send(self, obj):
         body = json.dumps(obj).encode()
         if len(body) > self.max_body:
-            body = json.dumps(_problem(obj.get("id"), framing.FrameTooLarge(
+            body = json.dumps(_problem(obj.get("id"), framing.too_large(
                 "answer of %d bytes does not fit a frame" % len(body)))).encode()
         framing.write_frame(self.link.write, body, self.max_body)
 

@@ -7,6 +7,8 @@ little to spare (256K, docs/ARCHITECTURE.md "Memory")."""
 
 import sys
 
+from meldbox import heap
+
 SCREENS = {  # name: (module in meldbox.ui.screens, class)   arguments
     "list": ("notices", "ListScreen"),  # (select_key=None)
     "detail": ("detail", "DetailScreen"),  # (view)
@@ -19,6 +21,20 @@ SCREENS = {  # name: (module in meldbox.ui.screens, class)   arguments
     "rejected": ("device", "RejectedScreen"),  # ()
     "trust": ("trust", "TrustScreen"),  # (rows: new keys and other changes, on_done, back)
 }
+
+
+# The screens staff open now and then, let go of when the panel is back on the list
+# (heap.unload, as provisioning's screens and service are): about 9 KiB of heap once all
+# were opened, and imported again when next shown.
+ON_DEMAND = ("meldbox.ui.screens.detail", "meldbox.ui.screens.actions",
+             "meldbox.ui.screens.device")
+
+
+def let_go():
+    """Unload the on-demand screens that are loaded (none of them is on screen)."""
+    loaded = [name for name in ON_DEMAND if name in sys.modules]
+    if loaded:
+        heap.unload(loaded)
 
 
 def screen_class(name):

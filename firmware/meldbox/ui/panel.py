@@ -33,7 +33,7 @@ from meldbox.ui import palette as P
 from meldbox.ui.alerts import Alerts
 from meldbox.ui.canvas import Canvas
 from meldbox.ui.i18n import text
-from meldbox.ui.navigation import screen_class
+from meldbox.ui.navigation import let_go, screen_class
 from meldbox.ui.rgb565 import Converter
 
 TOAST_TICKS = 4
@@ -135,6 +135,8 @@ class Panel:
     def go(self, screen):
         self.screen = screen
         self.redraw()
+        if type(screen) is screen_class("list"):
+            let_go()        # home again: the screens opened since go until next needed
 
     def show(self, name, *args):
         """Open screen `name` (navigation.SCREENS) with the screen's own arguments."""
