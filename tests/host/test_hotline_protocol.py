@@ -190,7 +190,7 @@ def test_chain_accepts_vector_chain_and_acknowledges_repeats():
         assert chain.add(fields, cose).status == P.CHAIN_OK
     assert chain.add(*RECEIPTS[2]).status == P.CHAIN_REPEAT
     dev = RECEIPTS[0][0]["dev"]
-    assert chain.head(dev) == 4 and chain.gaps(dev) == [] and chain.forks(dev) == []
+    assert chain.head(dev) == len(RECEIPTS) and chain.gaps(dev) == [] and chain.forks(dev) == []
 
 
 def test_chain_reports_a_gap_and_closes_it():
@@ -240,7 +240,7 @@ def test_chain_checks_status_receipt_against_head():
     chain = P.ReceiptChain()
     for r in RECEIPTS:
         chain.add(*r)
-    head_hash = P.chain_hash(RECEIPTS[3][1])
+    head_hash = P.chain_hash(RECEIPTS[-1][1])
     status = {
         "v": 1,
         "t": "receipt",

@@ -90,9 +90,11 @@ def receipt_of(f):
 
 
 def _read(path):
-    # read(size): a read() of unknown length starts with a larger scratch buffer
-    size = os.stat(path)[6]
+    # read(size): a read() of unknown length starts with a larger scratch buffer. The size
+    # comes from seek, not os.stat: littlefs's stat of a file took 2.7 ms, an open 0.7.
     with open(path, "rb") as f:
+        size = f.seek(0, 2)
+        f.seek(0)
         return f.read(size)
 
 
