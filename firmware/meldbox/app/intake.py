@@ -81,7 +81,7 @@ class Intake:
             if known["nh"] != msg.nh:
                 raise errors.Conflict("id-reused", "id %s of %s was used before for another "
                                       "message" % (msg.id.hex(), msg.iss))
-            return code, self.store.receipt(known["seq"])
+            return code, known["receipt"]
         if self.retention is not None:
             self.retention.check_fresh(msg)
         if msg.t == "notice":

@@ -93,8 +93,8 @@ def prune(store, pseq):
 
 
 def message(store, iss, mid):
-    """{"t", "nh", "seq"} of a message taken in before, or None (t and nh are read from
-    its receipt)."""
+    """{"t", "nh", "seq", "receipt"} of a message taken in before, or None (t and nh are
+    read from its receipt, which is returned too: a duplicate is answered with it)."""
     seq = find(store, message_key(iss, mid))
     if seq is None:
         return None
@@ -102,4 +102,5 @@ def message(store, iss, mid):
     if receipt is None:
         return None
     fields = receipts.decode(receipt)
-    return {"t": KIND_TYPE.get(fields["kind"]), "nh": fields.get("nh"), "seq": seq}
+    return {"t": KIND_TYPE.get(fields["kind"]), "nh": fields.get("nh"), "seq": seq,
+            "receipt": receipt}

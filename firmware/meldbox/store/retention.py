@@ -33,7 +33,7 @@ from meldbox.core import cbor, errors, receipts
 from meldbox.core.messages import MAX_FUTURE_IAT
 from meldbox.store import messages, notices, outbox
 from meldbox.store.messages import key_hex, message_key
-from meldbox.store.store import receipt_of
+from meldbox.store.store import copy, receipt_of
 
 DAY = 86400
 DEFAULT_DAYS = 90
@@ -243,11 +243,7 @@ def _slim_segment(store, n, seqs):
                 receipt = receipt_of(src)
             if receipt is None:
                 src.seek(pos)
-                left = 8 + length
-                while left:
-                    got = src.readinto(memoryview(buf)[:min(left, len(buf))])
-                    dst.write(memoryview(buf)[:got])
-                    left -= got
+                copy(src, dst, 8 + length, buf)
             else:                               # the record {"r": receipt}
                 head = cbor.head(2, len(receipt))
                 dst.write(struct.pack("<II", seq, 3 + len(head) + len(receipt)))
@@ -264,20 +260,30 @@ def _slim_segment(store, n, seqs):
         os.remove(store.tmp)
 
 
-def compact(store, ledger, now, table, segments=SEGMENTS_PER_PASS):
-    """Pack closed notices and slim the log, then prune what may go (up to `segments`
-    segments each); True when something was pruned."""
+def tidy(store, now):
+    """What every compaction does first: catch up, finish an interrupted prune, pack."""
     store.catch_up()
     finish(store)
     notices.pack(store, now)
-    while slim(store, segments):
-        pass
+
+
+def prune(store, ledger, now, table, segments=SEGMENTS_PER_PASS):
+    """Prune up to `segments` segments after a checkpoint; True when something went."""
     pseq = prunable_upto(store, now, table, segments)
     if pseq is None:
         return False
     ledger.checkpoint(pseq, receipts.chain_hash(store.receipt(pseq)))
     finish(store)
     return True
+
+
+def compact(store, ledger, now, table, segments=SEGMENTS_PER_PASS):
+    """Pack closed notices and slim the log, then prune what may go (up to `segments`
+    segments each); True when something was pruned."""
+    tidy(store, now)
+    while slim(store, segments):
+        pass
+    return prune(store, ledger, now, table, segments)
 
 
 class Retention:
@@ -319,13 +325,11 @@ class Retention:
             return
         self.last_run = now = self.clock.now()
         try:
-            self.store.catch_up()
-            finish(self.store)
-            notices.pack(self.store, now)
+            tidy(self.store, now)
             yield
             while slim(self.store, 1):
                 yield
-            while compact(self.store, self.ledger, now, self.table, 1):
+            while prune(self.store, self.ledger, now, self.table, 1):
                 yield
         except Exception as e:      # out of memory, flash error: try next time
             log_exception("compacting the store", e)

@@ -6,7 +6,7 @@ import struct
 from binascii import unhexlify
 
 from meldbox.store import messages
-from meldbox.store.store import Store
+from meldbox.store.store import Store, copy
 
 
 def open_store(root, index, **layout):
@@ -64,10 +64,6 @@ def cut_torn_tail(store):
     store.torn_tail = size - end
     buf = bytearray(256)
     with open(path, "rb") as src, open(store.tmp, "wb") as dst:
-        left = end
-        while left:
-            n = src.readinto(memoryview(buf)[:min(left, len(buf))])
-            dst.write(memoryview(buf)[:n])
-            left -= n
+        copy(src, dst, end, buf)
     os.rename(store.tmp, path)
     store.forget_offsets()

@@ -89,6 +89,14 @@ def receipt_of(f):
     return None
 
 
+def copy(src, dst, n, buf):
+    """Copy n bytes from src to dst through buf (a segment is never read whole)."""
+    while n:
+        got = src.readinto(memoryview(buf)[:min(n, len(buf))])
+        dst.write(memoryview(buf)[:got])
+        n -= got
+
+
 def _read(path):
     # read(size): a read() of unknown length starts with a larger scratch buffer. The size
     # comes from seek, not os.stat: littlefs's stat of a file took 2.7 ms, an open 0.7.
