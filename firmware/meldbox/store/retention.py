@@ -196,8 +196,15 @@ def slim(store, segments=SEGMENTS_PER_PASS):
         return False
     per = store.segment_records
     current = store.seq // per                  # the segment of the next record
-    todo = {}
     word = bytearray(4)
+    with src:                                   # nothing to do: nothing written
+        while src.readinto(word) == 4:
+            if (struct.unpack("<I", word)[0] - 1) // per < current:
+                break
+        else:
+            return False
+    src = open(path, "rb")
+    todo = {}
     with src, open(path + ".next", "wb") as rest:
         while src.readinto(word) == 4:
             seq = struct.unpack("<I", word)[0]
