@@ -1,7 +1,7 @@
 # heapsize: 1M
 """SHA-512 and Ed25519 on MicroPython (meldbox.core.sha512, meldbox.core.ed25519):
 medians of verify (1 KiB message, with the issuer key's table cached and without),
-sign (a receipt-sized message), verify on the 32-bit boards' path (ed25519_w32), SHA-512
+sign (a receipt-sized message), verify on the big-integer path, SHA-512
 of 1 KiB on its three compression paths, the one-time
 cost of the base-point tables, and the heap one verify needs. bench/crypto-notes.md
 explains the figures; bench/host_crypto.py measures cryptography's verify beside it.
@@ -129,16 +129,15 @@ def main():
            "key decoded and its table built each time; median of %d" % RUNS)
     report("Ed25519 sign, 200-byte message", median_ms(lambda: key.sign(receipt)), "ms",
            "median of %d" % RUNS)
-    from meldbox.core import ed25519_w32  # after the import timing: only 32-bit builds use it
-
-    ed25519._W32 = ed25519_w32
+    # The default (ed25519.py) is the viper path of the Cortex-M boards; the other one:
+    w32, ed25519._W32 = ed25519._W32, None
     try:
         verify()
-        report("Ed25519 verify, 1 KiB message, 32-bit path", median_ms(verify), "ms",
-               "the Cortex-M path (ed25519_w32, fe25519 viper limbs) run on this 64-bit build, "
-               "key cached; median of %d" % RUNS)
+        report("Ed25519 verify, 1 KiB message, big-integer path", median_ms(verify), "ms",
+               "ed25519.py's own loop on ints (builds without viper), key cached; "
+               "median of %d" % RUNS)
     finally:
-        ed25519._W32 = None
+        ed25519._W32 = w32
     report("SHA-512, 1 KiB", median_ms(lambda: sha512.digest(MESSAGE)), "ms",
            "viper path (64-bit build); median of %d" % RUNS)
     report("SHA-512, 1 KiB, viper on 32-bit halves",

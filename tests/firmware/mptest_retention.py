@@ -65,6 +65,7 @@ class Device:
         flash.mount(self.bdev, MOUNT)
         # segments of 32 records (the device's 128 are kept in `layout`): 4 x fewer notices
         self.store = open_store(ROOT, PanelIndex(), segment_records=segment_records)
+        retention.finish(self.store)    # as the app's boot does: a cut prune completes
         if not keep:
             device.save_config(self.store, config or {"receipts": URIS, "trust": []})
         self.clock = FrozenClock(T0)

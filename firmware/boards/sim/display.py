@@ -26,7 +26,7 @@ class FileDisplay:
             for r in range(h):
                 f.seek(((y + r) * self.width + x) * 2)
                 f.write(data[r * stride : (r + 1) * stride])
-        f.flush()
+        # no flush: writes are unbuffered (write(2)), and flush() would be an fsync
 
     def close(self):
         self._f.close()

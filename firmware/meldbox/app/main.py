@@ -107,7 +107,7 @@ class App:
         if self.panel is not None:
             event = self.model.message_event(msg)
             if event is not None:
-                self.panel.notify(*event)
+                self.panel.notify_soon(*event)
 
     async def _send_receipt(self, uri, payload):
         try:

@@ -213,7 +213,7 @@ class PanelModel:
         self._claims = (None, None)  # (key, claims) of the notice last opened
         self._summary = (None, None)  # (key, summary) of the notice last drawn
         self._outbox = None
-        self._flash_seq = None    # seq when flash_low was last read (statvfs)
+        self._flash_seq = None    # seq when flash_low was last read
         self._flash_low = False
         ledger.listeners.append(self._changed)
 
@@ -271,7 +271,7 @@ class PanelModel:
         st = StatusView()
         st.net, st.hotline = self._links()
         st.outbox = self._outbox
-        if self._flash_seq != self.store.seq:    # statvfs once per new receipt
+        if self._flash_seq != self.store.seq:    # once per new receipt (a bound, store.py)
             self._flash_seq = self.store.seq
             self._flash_low = retention.flash_low(self.store)
         st.flash_low = self._flash_low

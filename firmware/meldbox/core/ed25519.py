@@ -26,14 +26,19 @@ _B_WIDTH = const(6)  # wNAF width for B's tables: 16 odd multiples each
 _V_WIDTH = const(5)  # wNAF width for A's and R's: 8 odd multiples each
 _CACHE_KEYS = const(3)  # public keys whose table is kept (768 bytes each)
 
-# On 32-bit builds big ints are slow and viper's words are 32 bits: ed25519_w32 runs the
-# scalar multiplication loop and the square root on viper field elements (same results).
+# ed25519_w32 runs the scalar multiplication loop and the square root on viper field
+# elements (same results). On 32-bit builds big ints are slow; on every build each big-int
+# operation allocates, and a verify's megabytes of garbage made the collector run hundreds
+# of times over a full heap (a soak device spent half its time collecting). So wherever
+# viper is there, the simulator runs the board's path too. Compiled from source (not
+# precompiled, as on the device and in the simulator's ROMFS), fe25519 needs a 160K heap:
+# a smaller one keeps the big-integer path.
 _W32 = None
-if sys.implementation.name == "micropython" and sys.maxsize <= 0xFFFFFFFF:
+if sys.implementation.name == "micropython":
     try:
         from meldbox.core import ed25519_w32 as _W32
-    except (ImportError, SyntaxError, ValueError):  # a build without the viper emitter
-        pass
+    except (ImportError, SyntaxError, ValueError, MemoryError):  # no viper emitter, or
+        pass                                                     # no heap to compile it
 
 # Field elements are ints, not kept in [0, p): a product is folded with 2^255 = 19
 # (mod p), (t & M) + (t >> 255) * 19, four cheap operations that cost less than one `%`

@@ -74,13 +74,8 @@ def check_fresh(table, iss, iat, now):
             "new message with a new id and iat" % (iat, horizon, iss, period(table, iss) // DAY))
 
 
-def flash_free(store):
-    st = os.statvfs(store.root)
-    return st[0] * st[3]
-
-
 def flash_low(store):
-    return flash_free(store) < LOW_BYTES
+    return not store.has_free(LOW_BYTES)
 
 
 def _exists(path):
@@ -290,7 +285,9 @@ def compact(store, ledger, now, table, segments=SEGMENTS_PER_PASS):
     tidy(store, now)
     while slim(store, segments):
         pass
-    return prune(store, ledger, now, table, segments)
+    pruned = prune(store, ledger, now, table, segments)
+    store.forget_free()     # blocks moved: the free bound is counted again
+    return pruned
 
 
 class Retention:
@@ -331,15 +328,20 @@ class Retention:
         if not self.due() or not self.clock.trusted():
             return
         self.last_run = now = self.clock.now()
+        store = self.store
         try:
-            tidy(self.store, now)
+            tidy(store, now)
+            store.forget_free()     # each step moves blocks: count free flash again
             yield
-            while slim(self.store, 1):
+            while slim(store, 1):
+                store.forget_free()
                 yield
-            while prune(self.store, self.ledger, now, self.table, 1):
+            while prune(store, self.ledger, now, self.table, 1):
+                store.forget_free()
                 yield
         except Exception as e:      # out of memory, flash error: try next time
             log_exception("compacting the store", e)
+        store.forget_free()
         gc.collect()
 
     async def run(self):

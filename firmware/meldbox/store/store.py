@@ -55,6 +55,14 @@ MIN_FREE_BYTES = 32 * 1024
 # a store from before it has 32.
 SEGMENT_RECORDS = 128
 QUARANTINE_KEPT = 16        # seqs of quarantined records remembered (the count goes on)
+# littlefs has no count of free blocks: statvfs walks every file on flash (on a year's
+# store it was a sixth of a soak device's time, asked at every receipt). The store keeps a
+# lower bound instead: the last count, less what each write since could have taken at
+# most, and counts again only when the bound is too low to decide or FREE_RECOUNT writes
+# have passed. A commit takes at most its bytes and COMMIT_BLOCKS new blocks (log segment,
+# message index bucket, notice files, outbox markers, head, a directory's split).
+FREE_RECOUNT = 32
+COMMIT_BLOCKS = 10
 
 
 def applied_claims(msg):
@@ -112,6 +120,8 @@ class Store:
 
     def __init__(self, root, index, segment_records=SEGMENT_RECORDS):
         self.root = root
+        self._free = None           # lower bound of free bytes, or None: count (free_bytes)
+        self._free_writes = 0       # writes charged since the last count
         for d in ("", "/log", "/x", "/n", "/c", "/o"):
             try:
                 os.mkdir(root + d)
@@ -140,6 +150,7 @@ class Store:
 
     # --- small atomic files ------------------------------------------------------
     def write_atomic(self, path, data):
+        self.charge(len(data))
         with open(self.tmp, "wb") as f:
             f.write(data)
         os.rename(self.tmp, path)
@@ -251,6 +262,8 @@ class Store:
         rec = {"r": receipt}
         if message is not None:
             rec["m"] = message
+        self.charge(len(receipt) + (len(message) if message is not None else 0),
+                    COMMIT_BLOCKS)
         self.append_record(seq, rec)
         # Durable from here. Should deriving the files below fail (out of memory), the
         # record is applied before anything else is read or written: from what apply
@@ -348,15 +361,42 @@ class Store:
         self._set_head(seq, receipts.chain_hash(receipt))
 
     # --- capacity ---------------------------------------------------------------------
+    def free_bytes(self):
+        """Free flash in bytes, counted (statvfs)."""
+        st = os.statvfs(self.root)
+        self._block = st[0]
+        self._free = st[0] * st[3]
+        self._free_writes = 0
+        return self._free
+
+    def has_free(self, nbytes):
+        """At least nbytes free? Counts only when the lower bound cannot say yes."""
+        free = self._free
+        if free is None or free < nbytes:
+            free = self.free_bytes()
+        return free >= nbytes
+
+    def charge(self, nbytes, blocks=1):
+        """Lower the free bound by what a write of nbytes (in up to `blocks` new blocks
+        besides its own) can take; every FREE_RECOUNT writes the next ask counts again."""
+        if self._free is not None:
+            self._free_writes += 1
+            if self._free_writes >= FREE_RECOUNT:
+                self._free = None
+            else:
+                self._free -= nbytes + blocks * self._block
+
+    def forget_free(self):
+        """Count again at the next ask (after work that moves many blocks: compaction)."""
+        self._free = None
+
     def check_space(self, notice=True):
         """Raise StoreFull when flash is short: a new notice needs RESERVE_BYTES free,
         every other receipt (withdraw, ping, panel) MIN_FREE_BYTES, so closing notices
         keeps working after new ones are refused, and no append ever meets a full disk.
         A new notice also needs room in the panel's index."""
-        st = os.statvfs(self.root)
-        free = st[0] * st[3]
-        if free < (RESERVE_BYTES if notice else MIN_FREE_BYTES):
-            raise StoreFull("flash nearly full: %d bytes free" % free)
+        if not self.has_free(RESERVE_BYTES if notice else MIN_FREE_BYTES):
+            raise StoreFull("flash nearly full: %d bytes free" % self._free)
         index = self.index
         if notice and index.count >= index.capacity:
             raise StoreFull("%d active notices, at most %d" % (index.count, index.capacity))

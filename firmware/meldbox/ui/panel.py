@@ -4,6 +4,7 @@ The application calls:
     panel = Panel(model, display, led, buzzer)   draws the list (most urgent selected)
     panel.tick()                   once a second: countdowns, clock, status; toasts, alerts
     panel.notify(event, view)      "new" | "withdrawn" | "replaced" (redraws at once)
+    panel.notify_soon(event, view) the same, done by run() at its next poll
     panel.on_button(name, kind)    from ui/buttons.py: "A".."Y", "short" | "long"
     panel.refresh()                redraw what changed now (any time; ages nothing)
     await panel.run(buttons, ticks_ms)   optional task doing the polling and ticking
@@ -26,7 +27,9 @@ Screens open each other by name through the panel (show("detail", view); the tab
 navigation.py), so no screen imports another.
 """
 import asyncio
+import gc
 import sys
+from time import ticks_diff
 
 from meldbox.ui import chrome
 from meldbox.ui import palette as P
@@ -37,6 +40,10 @@ from meldbox.ui.navigation import let_go, screen_class
 from meldbox.ui.rgb565 import Converter
 
 TOAST_TICKS = 4
+
+
+NEWS_KEPT = 4       # notify_soon's news waiting for the panel's task
+NEWS_MS = 250       # at most one redraw for news this often: a burst redraws a few times
 
 
 class Panel:
@@ -55,6 +62,7 @@ class Panel:
         self._status_sig = None
         self._clock = None
         self._frame = ("", ("", None))   # (title, (footer, toast background or None))
+        self._news = []             # notify_soon's (event, view), newest NEWS_KEPT
         self.pushed = 0             # pixels pushed since the last event began (tests, benchmarks)
         self.now = model.now()
         self._settings()
@@ -140,7 +148,15 @@ class Panel:
 
     def show(self, name, *args):
         """Open screen `name` (navigation.SCREENS) with the screen's own arguments."""
-        self.go(screen_class(name)(self, *args))
+        try:
+            screen = screen_class(name)(self, *args)
+        except MemoryError:
+            # Importing a staff screen needs its module's objects in one go: after a full
+            # collection once more: a press lost to garbage would leave staff's next
+            # presses one screen behind what they see.
+            gc.collect()
+            screen = screen_class(name)(self, *args)
+        self.go(screen)
 
     def redraw(self):
         """Repaint and push the whole screen (a screen change)."""
@@ -245,6 +261,8 @@ class Panel:
         return self._update(False)
 
     def _update(self, second):
+        if self._news:
+            self._take_news()
         self.pushed = 0
         m = self.model
         self.now = m.now()
@@ -273,6 +291,27 @@ class Panel:
     def notify(self, event, view):
         """The application's news: a notice arrived ("new"), was withdrawn, or replaced."""
         self.pushed = 0
+        self._hear(event, view)
+        if not self._after_reload(quiet=True):
+            self.redraw()       # titles, rows and counts changed under every screen
+
+    def notify_soon(self, event, view):
+        """notify(), done by run() at its next poll: taking in a message then never waits
+        for a full redraw (20 ms on the simulator), and a burst of news redraws once."""
+        news = self._news
+        if len(news) >= NEWS_KEPT:      # only the oldest toasts are lost; the list is read anew
+            news.pop(0)
+        news.append((event, view))
+
+    def _take_news(self):
+        news = self._news
+        self.pushed = 0
+        while news:
+            self._hear(*news.pop(0))
+        if not self._after_reload(quiet=True):
+            self.redraw()
+
+    def _hear(self, event, view):
         self.now = self.model.now()
         self.reload(True)
         ref = view.ref if view is not None else ""
@@ -285,8 +324,6 @@ class Panel:
             self.alerts.new_notice(view, self.now)
             self._set_toast(text("toast.replaced", self.lang) % ref, P.BLUE)
         self.alerts.update(self.notices, self.now)
-        if not self._after_reload(quiet=True):
-            self.redraw()       # titles, rows and counts changed under every screen
 
     def on_button(self, name, kind):
         self.pushed = 0
@@ -342,8 +379,12 @@ class Panel:
     async def run(self, buttons, ticks_ms, poll_ms=20):
         """Poll the buttons every poll_ms and tick whenever the device second changes."""
         last = self.now
+        news_at = ticks_ms()
         while True:
             try:
+                if self._news and ticks_diff(ticks_ms(), news_at) >= NEWS_MS:
+                    news_at = ticks_ms()
+                    self._take_news()
                 for name, kind in buttons.poll(ticks_ms()):
                     self.on_button(name, kind)
                 if self.model.now() != last:

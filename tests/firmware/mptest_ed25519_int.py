@@ -1,18 +1,19 @@
-"""Ed25519 with the 32-bit boards' path (meldbox.core.ed25519_w32 on fe25519's viper field
-elements) switched on in this 64-bit build: every test of mptest_ed25519 (RFC 8032
-vectors, refusals, small-order cases, the key cache) again on that path, and its loop,
-square root and tables against the big-integer path's."""
+"""Ed25519 on the big-integer path (ed25519.py's own loop and square root on ints), in this
+64-bit build that runs the 32-bit boards' path (meldbox.core.ed25519_w32 on fe25519's viper
+field elements) by default: every test of mptest_ed25519 (RFC 8032 vectors, refusals,
+small-order cases, the key cache) again on big integers, and the two paths' loop, square
+root and tables against each other."""
 import sys
 
 from mptest import eq
 
 from meldbox.core import ed25519, ed25519_w32
 
-# The 64-bit build uses big integers by itself; the 32-bit path is switched on here, for
-# every test of this file (one process runs them all).
+# The default is the viper path on every MicroPython build (ed25519.py); the big-integer
+# path is switched on here, for every test of this file (one process runs them all).
 eq(sys.maxsize > 2**32, True)
-eq(ed25519._W32, None)
-ed25519._W32 = ed25519_w32
+eq(ed25519._W32 is ed25519_w32, True)
+ed25519._W32 = None
 
 from mptest_ed25519 import *  # noqa: E402,F401,F403  (the same tests, on this path)
 from mptest_ed25519 import cases  # noqa: E402,F401
@@ -24,16 +25,17 @@ BY = 0x6666666666666666666666666666666666666666666666666666666666666658
 
 def _both(fn):
     # fn() on the big-integer path, then on the 32-bit path
-    ed25519._W32 = None
+    first = fn()
+    ed25519._W32 = ed25519_w32
     try:
-        first = fn()
+        second = fn()
     finally:
-        ed25519._W32 = ed25519_w32
-    return first, fn()
+        ed25519._W32 = None
+    return first, second
 
 
-def test_path_is_on():
-    eq(ed25519._W32 is ed25519_w32, True)
+def test_path_is_big_integers():
+    eq(ed25519._W32, None)
 
 
 def test_loop_matches_big_integer_path():
