@@ -197,6 +197,40 @@ def test_seq_must_follow_head():
     raises(ValueError, s.commit, 2, b"x")
 
 
+def test_free_flash_is_counted_rarely_and_never_overstated():
+    """check_space answers from a lower bound of free flash (statvfs walks every file):
+    after each commit the bound is at most what statvfs counts, it is counted far less
+    often than once a commit, and notices are still refused once fewer than
+    RESERVE_BYTES are really free."""
+    from meldbox.core.errors import StoreFull
+    from meldbox.store.store import RESERVE_BYTES
+    fresh()
+    s = boot()
+    counts = [0]
+    count = s.free_bytes
+
+    def counted():
+        counts[0] += 1
+        return count()
+    s.free_bytes = counted
+    commits = 0
+    while True:
+        try:
+            s.check_space()
+        except StoreFull:
+            break
+        raw, claims = notice(200 + commits)
+        deliver(s, raw, claims)
+        commits += 1
+        st = os.statvfs(s.root)
+        if s._free is not None:
+            assert s._free <= st[0] * st[3], (commits, s._free, st[0] * st[3])
+    st = os.statvfs(s.root)
+    assert st[0] * st[3] < RESERVE_BYTES, st[0] * st[3]    # refused only when really short
+    assert commits > 50, commits
+    assert counts[0] * 2 < commits, (counts[0], commits)
+
+
 def test_torn_writes_never_lose_committed_records():
     # Cut power at every k-th block write of a scripted session; each time the
     # filesystem must mount and hold every record whose commit returned.

@@ -345,6 +345,78 @@ def test_run_task_polls_buttons_and_ticks():
     eq(ticks, [T0 + 1])
 
 
+def test_news_from_intake_is_drawn_by_the_panel_task_once_per_burst():
+    """notify_soon (what the app calls while taking a message in) draws nothing at once;
+    the panel's task takes a burst of news in one redraw, and the list shows all of it."""
+    sys.path.insert(0, ".frozen")       # asyncio is frozen into the unix port
+    import asyncio
+    import time
+
+    class NoButtons:
+        def poll(self, now_ms):
+            return ()
+
+    model, panel = make()
+    redraws = []
+    real_redraw = panel.redraw
+    panel.redraw = lambda: redraws.append(1) or real_redraw()
+    views = [NoticeView(b"n-new-%d" % i, "EOKM-2025-05%02d" % i, T0 - (i + 1) * HOUR)
+             for i in range(6)]
+    for v in views:
+        model.add(v)
+        panel.notify_soon("new", v)
+    eq(redraws, [])                                 # nothing drawn inside intake
+    eq(len(panel._news), 4)                         # only the newest NEWS_KEPT wait
+    now = [0]
+
+    async def drive():
+        task = asyncio.create_task(panel.run(NoButtons(), lambda: now[0], poll_ms=5))
+        await asyncio.sleep_ms(30)
+        eq(redraws, [])                             # within NEWS_MS of the last: waits
+        now[0] += 250
+        t0 = time.ticks_ms()
+        while not redraws:
+            assert time.ticks_diff(time.ticks_ms(), t0) < 5000, "the news was never drawn"
+            await asyncio.sleep_ms(5)
+        await asyncio.sleep_ms(30)
+        task.cancel()
+
+    asyncio.run(drive())
+    eq(redraws, [1])                                # one redraw for the burst
+    eq(panel._news, [])
+    eq(panel.notices[0].key, b"n-new-5")            # the most overdue first
+    assert panel._toast is not None
+    late = NoticeView(b"n-late", "EOKM-2025-0600", T0 + HOUR)
+    model.add(late)
+    panel.notify_soon("new", late)
+    panel.refresh()                                 # a refresh (sim-ctl) takes news too
+    eq(panel._news, [])
+    assert panel.position(b"n-late") >= 0
+
+
+def test_a_screen_that_meets_a_memory_error_opens_after_a_collection():
+    """Opening a staff screen imports its module: a MemoryError then is met with a full
+    collection and one more try, so the press is not lost (staff would be a screen behind)."""
+    from meldbox.ui import panel as panel_module
+
+    model, panel = make()
+    real = panel_module.screen_class
+    failed = []
+
+    def once_short(name):
+        if not failed:
+            failed.append(name)
+            raise MemoryError("memory allocation failed")
+        return real(name)
+    panel_module.screen_class = once_short
+    try:
+        press(panel, "X")
+    finally:
+        panel_module.screen_class = real
+    eq(failed, ["detail"])
+    assert on(panel, "DetailScreen")
+
+
 def test_refresh_redraws_without_ageing_toasts_or_beeping():
     model, panel = make()
     v = NoticeView(b"n-new", "EOKM-2025-0422", T0 + 20 * HOUR)
