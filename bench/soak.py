@@ -460,7 +460,15 @@ class Soak:
                             q.remove(c["nid"])
                     return c
             await asyncio.sleep(0.05)
-        raise SoakFailure("no `removed` receipt reached the hotline after a panel action")
+        # what staff would see, for whoever reads the failure
+        shot = self.dev.state / ("panel-after-action-%d.png" % self.sent)
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(ctl.snapshot, self.dev.state, str(shot))
+        raise SoakFailure(
+            "no `removed` receipt reached the hotline after a panel action (panel: %s; "
+            "outbox %s; device log ends: %s)"
+            % (shot, self.samples[-1].outbox if self.samples else "?", self.device_log_tail())
+        )
 
     # --- the year -----------------------------------------------------------------------
     async def run(self):
