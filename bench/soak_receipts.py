@@ -98,8 +98,10 @@ class ReceiptChecker:
     async def start(self, name, port):
         site = resource.Site()
         site.add_resource(["receipts"], _Receipts(self, name))
+        # UDP only: the port was probed for UDP, and tests beside the soak may hold its
+        # TCP twin (aiocoap binds TCP too unless told)
         self.contexts[name] = await aiocoap.Context.create_server_context(
-            site, bind=("127.0.0.1", port))
+            site, bind=("127.0.0.1", port), transports=["udp6"])
         self.ports[name] = port
 
     async def stop(self, name):

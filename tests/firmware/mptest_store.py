@@ -4,7 +4,7 @@ commit, derived state, replay after a crash between commit and apply, torn write
 import os  # noqa: I001
 import vfs
 
-from mptest import eq, raises
+from mptest import eq, raises, scratch
 from boards.sim.flash import FileBlockDevice
 from meldbox.core import cose, cbor, ed25519, receipts
 from meldbox.app.model import PanelIndex
@@ -12,7 +12,7 @@ from meldbox.store import flash, messages, notices, outbox
 from meldbox.store.messages import message_key
 from meldbox.store.startup import open_store
 
-IMG = "/tmp/meldbox-mptest-store.img"
+IMG = scratch("meldbox-mptest-store.img")  # the session's folder: parallel runs never share it
 MOUNT = "/mptest_flash"
 SEED = bytes(range(32))
 KEY = ed25519.SigningKey(SEED)
@@ -229,6 +229,89 @@ def test_free_flash_is_counted_rarely_and_never_overstated():
     assert st[0] * st[3] < RESERVE_BYTES, st[0] * st[3]    # refused only when really short
     assert commits > 50, commits
     assert counts[0] * 2 < commits, (counts[0], commits)
+
+
+def _index_from_files(s):
+    """The panel's index as boot rebuilt it before the journal: from every n/ file."""
+    out = []
+    for e in os.ilistdir(s.root + "/n"):
+        n = s.read_cbor("%s/n/%s" % (s.root, e[0]))
+        out.append((n["key"], n["dl"],
+                    n.get("paused_left") if n["state"] == "cannot-comply" else None))
+    order = PanelIndex()
+    for key, dl, paused in out:
+        order.put(key, dl, paused)
+    return [order.entry(i) for i in range(order.count)]
+
+
+def _index(s):
+    return [s.index.entry(i) for i in range(s.index.count)]
+
+
+def _session(s):
+    """Notices in, one replaced, one withdrawn, one paused (cannot comply), one removed."""
+    claims = []
+    for i in range(8):
+        raw, c = notice(300 + i, within=3600 * (i + 1) if i % 2 else None)
+        deliver(s, raw, c)
+        claims.append(c)
+    raw, c = notice(320, replaces=claims[0]["id"])
+    deliver(s, raw, c)
+    raw, c = withdraw(321, claims[1]["id"])
+    deliver(s, raw, c, kind="withdrawn")
+    act(s, claims[2], "cannot-comply", reason="force-majeure")
+    act(s, claims[3], "removed")
+    act(s, claims[4], "seen")
+
+
+def test_active_list_journal_matches_the_files_across_power_cuts():
+    """Boot reads the panel's index from its journal (store/active.py) instead of opening
+    every n/ file: after a power cut at any write of a session, the index it reads is the
+    one the files give, entry for entry, in list order."""
+    bdev = fresh()
+    s = boot()
+    w0 = bdev.writes
+    _session(s)
+    writes = bdev.writes - w0
+    fresh(keep=True)
+    s = boot()
+    eq(_index(s), _index_from_files(s))
+    eq(s.index.count, 6)
+    eq(s.index.entry(5)[2] is not None, True)           # the paused one, last
+    assert writes > 40, writes
+    for cut in range(2, writes + 5, 5):                 # the last one falls after the session
+        fresh()
+        boot()
+        fresh(cut_after=cut, keep=True)
+        try:
+            _session(boot())
+        except PowerCut:
+            pass
+        fresh(keep=True)
+        s = boot()
+        eq(_index(s), _index_from_files(s), "cut at write %d" % cut)
+
+
+def test_active_list_journal_that_disagrees_is_rebuilt_from_the_files():
+    from meldbox.store import active
+    fresh()
+    s = boot()
+    _session(s)
+    want = _index(s)
+    os.remove(s.root + "/active")                   # a store from before the journal
+    s = boot()
+    eq(_index(s), want)
+    eq(s.active_entries, len(want))                 # written anew at boot
+    with open(s.root + "/active", "ab") as f:       # an entry for a notice not in n/
+        f.write(b"\x01" * 8 + bytes(8))
+    s = boot()
+    eq(_index(s), want)
+    eq(s.active_entries, len(want))
+    for _ in range(2 * len(want) + active.SLACK):   # a long journal is compacted
+        active.put(s, want[0][0], want[0][1])
+    active.tidy(s)
+    eq(s.active_entries, len(want))
+    eq(_index(boot()), want)
 
 
 def test_torn_writes_never_lose_committed_records():

@@ -581,7 +581,10 @@ def device_sends(server, hotline, drop):
         site = aiocoap.resource.Site()
         site.add_resource(["receipts"], hotline)
         hport = free_udp_port()
-        hctx = await aiocoap.Context.create_server_context(site, bind=("127.0.0.1", hport))
+        # UDP only: free_udp_port() probed UDP, and another test run may hold its TCP twin
+        hctx = await aiocoap.Context.create_server_context(
+            site, bind=("127.0.0.1", hport), transports=["udp6"]
+        )
         link = LossyLink(None, drop)
         ltr, _ = await loop.create_datagram_endpoint(lambda: link, local_addr=("127.0.0.1", 0))
         utr, _ = await loop.create_datagram_endpoint(

@@ -5,12 +5,12 @@ arrived before their notice, so the notice is closed as it arrives. A day after 
 and drops its message from the log: the per-notice file and message cost more flash than
 the notice's receipts. Functions of the store (store/store.py),
 called as it applies a record; each change of the active list goes to the panel's index
-(store.index: put, remove)."""
+and its journal (store/active.py: put, remove)."""
 import os
 
 from meldbox.core import cbor, cose, receipts
 from meldbox.core.url import host_of
-from meldbox.store import messages
+from meldbox.store import active, messages
 from meldbox.store.messages import key_hex
 
 # [key, seq] of the newest EARLY_WITHDRAWS withdraws that came first, in the file `early`.
@@ -66,7 +66,7 @@ def take_in(store, key, seq, fields, claims):
     except OSError:
         pass
     store.write_atomic(path(store, key), cbor.dumps(notice))
-    store.index.put(key, deadline)
+    active.put(store, key, deadline)
     for k, wseq in store.read_cbor(store.root + "/early", []):
         if k == key:                            # its withdraw came first: closed at once
             close(store, key, "withdrawn", wseq)
@@ -87,22 +87,22 @@ def withdraw(store, key, seq):
 def close(store, key, state, seq, n=None):
     """An active notice leaves the list: its summary, in `state` as of receipt `seq`,
     moves from n/ to c/ (n: the summary when the caller has read it already)."""
-    active = path(store, key)
+    summary = path(store, key)
     if n is None:
-        n = store.read_cbor(active)
+        n = store.read_cbor(summary)
         if n is None:
             return
     n["state"], n["last"] = state, seq
-    store.write_atomic(active, cbor.dumps(n))
-    os.rename(active, path(store, key, "c"))
-    store.index.remove(key)
+    store.write_atomic(summary, cbor.dumps(n))
+    os.rename(summary, path(store, key, "c"))
+    active.remove(store, key)
 
 
 def staff_receipt(store, key, kind, seq, fields):
     """A panel action's receipt: seen, cannot-comply (the countdown pauses), or resolved
     (removed, not-ours, disputed: the notice closes)."""
-    active = path(store, key)
-    n = store.read_cbor(active)
+    summary = path(store, key)
+    n = store.read_cbor(summary)
     if n is None:
         return
     if kind not in ("seen", "cannot-comply"):
@@ -117,9 +117,8 @@ def staff_receipt(store, key, kind, seq, fields):
         n["state"] = "cannot-comply"
         n["paused_left"] = n["dl"] - fields["at"]
         n["reason"] = fields.get("reason")
-        store.index.remove(key)         # moves to the paused end of the list
-        store.index.put(key, n["dl"], n["paused_left"])
-    store.write_atomic(active, cbor.dumps(n))
+        active.put(store, key, n["dl"], n["paused_left"])    # to the paused end
+    store.write_atomic(summary, cbor.dumps(n))
 
 
 def pack(store, now):

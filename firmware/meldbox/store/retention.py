@@ -31,7 +31,7 @@ import struct
 from meldbox import log_exception
 from meldbox.core import cbor, errors, receipts
 from meldbox.core.messages import MAX_FUTURE_IAT
-from meldbox.store import messages, notices, outbox
+from meldbox.store import active, messages, notices, outbox
 from meldbox.store.messages import key_hex, message_key
 from meldbox.store.store import copy, receipt_of
 
@@ -267,6 +267,7 @@ def tidy(store, now):
     store.catch_up()
     finish(store)
     notices.pack(store, now)
+    active.tidy(store)
 
 
 def prune(store, ledger, now, table, segments=SEGMENTS_PER_PASS):

@@ -1,11 +1,12 @@
 """Opening the store at boot: what runs once, after the log is replayed (store/store.py).
-A torn tail is cut off, the panel's index is rebuilt from the active notices, the outbox
-is counted. Needed only at boot: the app unloads this module once the store is open."""
+A torn tail is cut off, the panel's index is read from its journal (store/active.py) or
+rebuilt from the active notices' files, the outbox is counted. Needed only at boot: the
+app unloads this module once the store is open."""
 import os
 import struct
 from binascii import unhexlify
 
-from meldbox.store import messages
+from meldbox.store import active, messages
 from meldbox.store.store import Store, copy
 
 
@@ -13,12 +14,15 @@ def open_store(root, index, **layout):
     store = Store(root, index, **layout)    # replays the log
     cut_torn_tail(store)
     index_message_files(store)
-    index.count = 0                 # what the replay put there is rebuilt below
-    for entry in os.ilistdir(root + "/n"):
-        n = store.read_cbor("%s/n/%s" % (root, entry[0]))
-        if n is not None:
-            index.put(n["key"], n["dl"],
-                      n.get("paused_left") if n["state"] == "cannot-comply" else None)
+    if active.load(store):          # the journal agrees with n/: no file opened
+        active.tidy(store)
+    else:                           # no journal yet, or it disagrees: from the files
+        for entry in os.ilistdir(root + "/n"):
+            n = store.read_cbor("%s/n/%s" % (root, entry[0]))
+            if n is not None:
+                index.put(n["key"], n["dl"],
+                          n.get("paused_left") if n["state"] == "cannot-comply" else None)
+        active.rewrite(store)
     store.outbox_len = 0            # the replay's count is redone below, from the names
     for entry in os.ilistdir(root + "/o"):
         store.outbox_len += sum(1 for _ in os.ilistdir("%s/o/%s" % (root, entry[0])))

@@ -143,6 +143,7 @@ class Store:
         self.seq, self.head_hash = head[0], head[1]
         self.unapplied = False
         self.outbox_len = 0         # receipts in the outbox (store/outbox.py)
+        self.active_entries = 0     # entries in the active list's journal (store/active.py)
         self.torn_tail = 0          # bytes of a failed append dropped at boot
         # records that could not be applied (see replay): [count, [newest seqs]]
         self.quarantined = self.read_cbor(root + "/quarantine", [0, []])[0]
