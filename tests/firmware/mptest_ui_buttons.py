@@ -79,3 +79,41 @@ def test_ticks_wrap_around():
         w.timeline = [(0, 0), (20, B), (200, 0)]
         events += b.poll(ticks_add(base, i))
     eq(events, [("B", "short")])
+
+
+def test_a_simulated_press_waits_for_the_panel_to_read_it():
+    """The simulator's buttons (boards/sim/board.py): a press lasts its hold from the
+    moment the panel first reads it, so a device whose loop was busy for longer than the
+    hold still gets the press, once, as a short press; a second press is its own."""
+    import os
+    import time
+
+    from mptest import scratch
+
+    from boards.sim.board import SimBoard
+
+    state = scratch("mptest-sim-buttons")
+    try:
+        os.mkdir(state)
+    except OSError:
+        pass
+    with open(state + "/sim.json", "w") as f:
+        f.write("{}")
+    board = SimBoard(state)
+    buttons = Buttons(board.read_buttons)
+    board.press("X", 100)
+    time.sleep_ms(150)                      # the loop was busy past the whole hold
+    assert board.pressing("X")
+    events = []
+    t0 = time.ticks_ms()
+    while board.pressing("X") or time.ticks_diff(time.ticks_ms(), t0) < 200:
+        events += buttons.poll(time.ticks_ms())
+        time.sleep_ms(5)
+    eq(events, [("X", "short")])
+    board.press("X", 100)
+    board.press("Y", 100)
+    t0 = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t0) < 300:
+        events += buttons.poll(time.ticks_ms())
+        time.sleep_ms(5)
+    eq(sorted(events[1:]), [("X", "short"), ("Y", "short")])

@@ -15,6 +15,7 @@ from boards.sim.display import FileDisplay
 from boards.sim.flash import BLOCK_COUNT, BLOCK_SIZE, FileBlockDevice
 
 BUTTONS = "ABXY"    # bit i of read_buttons() is BUTTONS[i]
+PRESS_MIN_MS = 40   # a press lasts at least twice ui/buttons.py's debounce
 HEAP_BUDGET = 256 * 1024   # the simulator's default --heap (host_tools/meldbox_host/sim/paths.py)
 
 
@@ -62,7 +63,8 @@ class SimBoard:
         self.coap_timing = {}
         if self.settings.get("coap_ack_timeout_ms"):
             self.coap_timing["ack_timeout_ms"] = int(self.settings["coap_ack_timeout_ms"])
-        self.held_until = {}   # button -> ticks_ms until which it reads as pressed
+        # button -> [hold_ms, ticks_ms the panel first read it pressed, or None]
+        self.held = {}
         self.led = Led()
         self.buzzer = Buzzer()
         self.display = None    # created by the app through make_display()
@@ -122,20 +124,30 @@ class SimBoard:
         return self.display
 
     def read_buttons(self):
-        """Bit mask of pressed buttons (A=1, B=2, X=4, Y=8)."""
+        """Bit mask of pressed buttons (A=1, B=2, X=4, Y=8). A press lasts its hold from
+        the moment the panel first reads it: a finger stays on the button until the panel
+        has seen it, however long the event loop was busy (a press of a 100 ms window
+        could fall between two polls of a loaded device and be lost)."""
         now = time.ticks_ms()
         mask = 0
         for i, name in enumerate(BUTTONS):
-            until = self.held_until.get(name)
-            if until is not None:
-                if time.ticks_diff(until, now) > 0:
-                    mask |= 1 << i
-                else:
-                    del self.held_until[name]
+            press = self.held.get(name)
+            if press is None:
+                continue
+            if press[1] is None:
+                press[1] = now
+            if time.ticks_diff(now, press[1]) < max(press[0], PRESS_MIN_MS):
+                mask |= 1 << i
+            else:
+                del self.held[name]
         return mask
 
     def press(self, name, hold_ms):
-        self.held_until[name] = time.ticks_add(time.ticks_ms(), hold_ms)
+        self.held[name] = [hold_ms, None]
+
+    def pressing(self, name):
+        """True until the press of `name` has been read and let go."""
+        return name in self.held
 
     def serial(self):
         """The USB serial port for provisioning (a pty from `sim-device --serial-link`)."""

@@ -19,6 +19,7 @@ from meldbox import heap
 POLL_MS = 20
 MAX_REQUEST = 512
 MAX_HOLD_MS = 60000
+PRESS_WAIT_MS = 10000   # beyond the hold, how long a press may wait for the panel to read it
 
 
 class Control:
@@ -58,7 +59,12 @@ class Control:
             if button not in self.board.buttons or not 0 < hold <= MAX_HOLD_MS:
                 return {"ok": False, "error": "button must be one of A B X Y, hold 1..%d ms" % MAX_HOLD_MS}  # noqa: E501
             self.board.press(button, hold)
-            await asyncio.sleep_ms(hold)
+            # answered once the panel has read the press and it is let go, so that the
+            # next press is a press of its own, not the same one held longer
+            waited = 0
+            while self.board.pressing(button) and waited < hold + PRESS_WAIT_MS:
+                await asyncio.sleep_ms(10)
+                waited += 10
             await self.app.settle()
             return {"ok": True}
         if cmd == "advance":
