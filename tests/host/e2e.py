@@ -68,8 +68,19 @@ async def send(ctx, dev, cose, timeout=20):
     5; a fast device meets it when one client sends back to back) is waited out for its
     Max-Age and sent again, up to RATE_RETRIES times. Tests of the limit itself send
     their own requests."""
+    return await _waiting_out_4_29(
+        lambda: post_notice(dev.addr, cose, timeout=timeout, context=ctx)
+    )
+
+
+async def status_reply(ctx, dev):
+    """GET /status as a hotline does (a 4.29 waited out, as in send)."""
+    return await _waiting_out_4_29(lambda: get_status(dev.addr, context=ctx))
+
+
+async def _waiting_out_4_29(request):
     for _ in range(RATE_RETRIES):
-        reply = await post_notice(dev.addr, cose, timeout=timeout, context=ctx)
+        reply = await request()
         if reply.code != "4.29":
             break
         await asyncio.sleep(reply.max_age or 1)
@@ -77,7 +88,7 @@ async def send(ctx, dev, cose, timeout=20):
 
 
 async def status(ctx, dev):
-    reply = await get_status(dev.addr, context=ctx)
+    reply = await status_reply(ctx, dev)
     assert reply.code == "2.05", reply
     return protocol.verify_receipt(reply.payload, dev.device_key)
 

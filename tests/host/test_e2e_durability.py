@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from meldbox_host.hotline.send import NoAnswer, get_status
+from meldbox_host.hotline.send import NoAnswer
 from tests.host.e2e import (
     DEV,
     client,
@@ -17,6 +17,7 @@ from tests.host.e2e import (
     receipt_server,
     run_client,
     send,
+    status_reply,
     wait_for,
 )
 
@@ -74,7 +75,7 @@ async def _check_kept(ctx, server, dev, acked):
 
 
 async def _status(ctx, dev):
-    reply = await get_status(dev.addr, context=ctx)
+    reply = await status_reply(ctx, dev)
     assert reply.code == "2.05"
     return reply.payload
 
