@@ -4,6 +4,7 @@ stop them after the test are in conftest.py (`hotline`, `devices`)."""
 
 import asyncio
 import contextlib
+import random
 import socket
 import time
 
@@ -50,10 +51,22 @@ def device(tmp_path, hotline, *flags, name="dev", receipts_port=None, heap=None)
     return SimDevice(tmp_path / name, *args, heap=heap)
 
 
+# A port chosen now and bound later (a receipt endpoint the device is told about before it
+# starts) comes from below the kernel's ephemeral range (32768-60999 on Linux): a port of
+# that range may meanwhile be handed to any client socket of a test beside this one (the
+# short soak runs beside the others), which happened once: "address already in use".
+_PORTS = random.Random()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    while True:
+        port = _PORTS.randrange(20000, 32768)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
 
 
 async def client():

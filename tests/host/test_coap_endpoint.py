@@ -22,6 +22,8 @@ import cbor2
 import pytest
 from aiocoap.optiontypes import OpaqueOption, UintOption
 
+from tests.host.e2e import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 MICROPYTHON = Path(sys.executable).with_name("micropython")
 SERVER = Path(__file__).parents[1] / "mp" / "coap_test_server.py"
@@ -565,11 +567,7 @@ async def send_job(server, uri, payload_hex):
 
 
 def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return free_port()  # below the ephemeral range (tests/host/e2e.py)
 
 
 def device_sends(server, hotline, drop):
