@@ -22,10 +22,9 @@ _S = [_address(_W) + 80 * i for i in range(16)]
 _TA = _address(_T)
 _B32 = bytearray(32)
 # R's table (8 entries of 128 bytes), converted at every verify: its buffer is kept too, so
-# that a verify on a fragmented heap needs no 1 KiB in one piece. Only the first list
-# table of a run() takes it (run is never re-entered: nothing in it awaits).
+# that a verify on a fragmented heap needs no 1 KiB in one piece (run is never re-entered:
+# nothing in it awaits).
 _R = bytearray(128 * 8)
-_R_free = [True]
 
 
 def _set(slot, v):
@@ -42,8 +41,7 @@ def _entries(table):
     # of int tuples (R's table) is converted once per check; affine tables stay as they are.
     if type(table) is not list:
         return table
-    out = _R if len(table) == 8 and _R_free[0] else bytearray(128 * len(table))
-    _R_free[0] = False
+    out = _R if len(table) * 128 == len(_R) else bytearray(128 * len(table))
     for i, e in enumerate(table):
         for n in range(4):
             out[128 * i + 32 * n:128 * i + 32 * n + 32] = (e[n] % _P).to_bytes(32, "little")
@@ -62,7 +60,6 @@ def run(steps, tables):
     t = _TA
     X, Y, Z, E, H, a, b, c, d, u, v, k, z = _S[:13]
     affine = [type(tb) is not list for tb in tables]
-    _R_free[0] = True
     tables = [_entries(tb) for tb in tables]
     for s, val in ((X, 0), (Y, 1), (Z, 1), (E, 0), (H, 1)):
         _set(s, val)

@@ -28,11 +28,15 @@ def _path(store):
     return store.root + "/active"
 
 
-def _append(store, key, deadline, paused):
+def _pack(key, deadline, paused):
     struct.pack_into(ENTRY, _entry, 0, key, min(deadline, 0xFFFFFFFF), paused)
+    return _entry
+
+
+def _append(store, key, deadline, paused):
     store.charge(SIZE)
     with open(_path(store), "ab") as f:
-        f.write(_entry)
+        f.write(_pack(key, deadline, paused))
     store.active_entries += 1
 
 
@@ -95,9 +99,7 @@ def rewrite(store):
     with open(store.tmp, "wb") as f:
         for i in range(index.count):
             key, deadline, paused = index.entry(i)
-            struct.pack_into(ENTRY, _entry, 0, key, deadline,
-                             NOT_PAUSED if paused is None else paused)
-            f.write(_entry)
+            f.write(_pack(key, deadline, NOT_PAUSED if paused is None else paused))
     os.rename(store.tmp, _path(store))
     store.active_entries = index.count
 
